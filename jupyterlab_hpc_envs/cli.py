@@ -1,0 +1,296 @@
+"""``jupyter hpc-envs``: the command line, a thin skin over the same core as the REST API.
+
+Reads the same configuration as the server (``c.HpcEnvs`` in ``jupyter_server_config.py|json`` on
+the Jupyter config path, and the site file). Read commands take ``--json``. Exit status: 0 done,
+1 a task failed, 2 bad input, 3 not found, 4 conflict, 5 the module system or Slurm did not answer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from jupyter_core.paths import jupyter_config_path
+from traitlets.config import Config
+from traitlets.config.loader import ConfigFileNotFound, JSONFileConfigLoader, PyFileConfigLoader
+
+from . import __version__, names
+from .config import HpcEnvs
+from .core import Core
+from .envs import kernelspec
+from .site.modules import ModuleSystemError
+from .site.slurm import SlurmError
+from .tasks import FINAL, SUCCEEDED
+
+EXIT_TASK, EXIT_INPUT, EXIT_NOT_FOUND, EXIT_CONFLICT, EXIT_UNAVAILABLE = 1, 2, 3, 4, 5
+
+
+def load_config() -> Config:
+    """The server's configuration files, lowest priority first, as ``jupyter server`` reads them."""
+    config = Config()
+    for directory in reversed(jupyter_config_path()):
+        for loader_class, filename in (
+            (PyFileConfigLoader, "jupyter_server_config.py"),
+            (JSONFileConfigLoader, "jupyter_server_config.json"),
+        ):
+            try:
+                config.merge(loader_class(filename, path=directory).load_config())
+            except ConfigFileNotFound:
+                continue
+    return config
+
+
+def _print(data: Any, as_json: bool, text: str) -> None:
+    if as_json:
+        print(json.dumps(data, indent=1))
+    else:
+        print(text.rstrip("\n"))
+
+
+async def _follow(core: Core, task_id: str, quiet: bool = False) -> int:
+    """Print a task's log as it grows; return 0 when it succeeds, 1 otherwise."""
+    offset = 0
+    while True:
+        text, offset = core.tasks.read_log(task_id, offset)
+        if text and not quiet:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+        record = core.tasks.load(task_id)
+        if record.state in FINAL and not text:
+            break
+        if not text:
+            await asyncio.sleep(0.2)
+    if record.state != SUCCEEDED:
+        print(f"hpc-envs: {record.message}", file=sys.stderr)
+        return EXIT_TASK
+    return 0
+
+
+async def cmd_site(core: Core, args: argparse.Namespace) -> int:
+    site = await core.site.describe()
+    lines = [
+        f"Host        {site['host']} (arch {site['arch']}, from {site['arch_source']})",
+        f"Partition   {site['partition']}" + (" (inside a Slurm job)" if site["in_job"] else ""),
+        f"Modules     {site['module_system']['kind']}",
+        f"Slurm       {'yes' if site['slurm'] else 'no'}",
+        "Partitions:",
+        *[
+            f"  {p['name']:<12} arch {p['arch'] or '?':<10}"
+            f"{' (this node)' if p['local'] else ''}{'' if p['available'] else ' [down]'}"
+            for p in site["partitions"]
+        ],
+        "Storage roots:",
+        *[
+            f"  {r['label']:<14} {r['path']}{'' if r['exists'] else ' [missing]'}"
+            f"{' [home: small quota]' if r['home'] else ''}"
+            for r in site["storage_roots"]
+        ],
+        f"Conda       {site['conda']['policy']}",
+        *[f"Warning: {w['message']}" for w in site["warnings"]],
+    ]
+    _print(site, args.json, "\n".join(lines))
+    return 0
+
+
+async def cmd_modules(core: Core, args: argparse.Namespace) -> int:
+    site = core.site
+    part = await site.partition(args.partition) if args.partition else await site.default_partition()
+    if args.python:
+        names.module_name(args.python)
+    modules = await site.catalog_with_compatibility(part, args.python)
+    if args.query:
+        modules = [m for m in modules if args.query.lower() in m["full"].lower()]
+    lines = []
+    for m in modules:
+        mark = ""
+        if "compatible" in m:
+            mark = "  ok " if m["compatible"] else "  -- "
+        lines.append(f"{mark}{m['full']}" + (f"   ({m['reason']})" if "reason" in m else ""))
+    _print({"partition": part.name, "modules": modules}, args.json, "\n".join(lines))
+    return 0
+
+
+def _env_line(env: dict[str, Any]) -> str:
+    builds = ", ".join(f"{a}: {b['state']}" for a, b in sorted(env["builds"].items())) or "no builds"
+    return f"{env['name']:<20} {env['kind']:<6} {builds:<30} {' '.join(env['modules'])}"
+
+
+async def cmd_list(core: Core, args: argparse.Namespace) -> int:
+    envs = [core.envs.describe(e) for e in core.envs.all()]
+    _print(envs, args.json, "\n".join(_env_line(e) for e in envs) or "No environments yet.")
+    return 0
+
+
+async def cmd_create(core: Core, args: argparse.Namespace) -> int:
+    if args.conda:
+        raise names.InvalidInput("kind", "Conda environments are not supported yet.")
+    requirements = None
+    if args.requirements:
+        path = names.clean_path("requirements", os.path.abspath(args.requirements))
+        with open(path, encoding="utf-8") as f:
+            requirements = f.read()
+    task = await core.envs.create(
+        name=args.name,
+        modules=args.module or [],
+        partition=args.partition,
+        root=args.root,
+        packages=args.package or [],
+        requirements=requirements,
+    )
+    return await _follow(core, task.id, args.quiet)
+
+
+async def cmd_rebuild(core: Core, args: argparse.Namespace) -> int:
+    task = await core.envs.rebuild(args.name, args.partition, force=args.force)
+    if task is None:
+        print(f"A build for {args.partition}'s architecture was ready: its kernel is registered.")
+        return 0
+    return await _follow(core, task.id, args.quiet)
+
+
+async def cmd_register(core: Core, args: argparse.Namespace) -> int:
+    if args.path:
+        result = await core.envs.adopt(
+            args.path, name=args.name, modules=args.module or None, partition=args.partition
+        )
+        _print(result, args.json, f"Adopted {result['name']} as kernel {result['kernel']}.")
+        return 0
+    if not args.name:
+        raise names.InvalidInput("name", "Give an environment name, or --path DIR to adopt a venv.")
+    kernels = await core.envs.register(args.name, args.partition)
+    _print({"kernels": kernels}, args.json, "\n".join(f"Registered {k}" for k in kernels))
+    return 0
+
+
+async def cmd_activate(core: Core, args: argparse.Namespace) -> int:
+    sys.stdout.write(await core.envs.activation(args.name, args.partition))
+    return 0
+
+
+async def cmd_remove(core: Core, args: argparse.Namespace) -> int:
+    plan = core.envs.removal_plan(args.name, args.partition)
+    if not args.yes:
+        print("This would remove:\n  " + "\n  ".join(plan) + "\nRun again with --yes to do it.")
+        return EXIT_INPUT
+    result = core.envs.remove(args.name, args.partition)
+    _print(result, args.json, "\n".join(f"Removed {r}" for r in result["removed"]))
+    return 0
+
+
+async def cmd_doctor(core: Core, args: argparse.Namespace) -> int:
+    problems: list[dict[str, str]] = []
+    site = await core.site.describe()
+    for w in site["warnings"]:
+        problems.append({"level": "warning", "code": w["code"], "message": w["message"]})
+    for r in site["storage_roots"]:
+        if not r["exists"]:
+            problems.append({"level": "error", "code": "storage-root",
+                             "message": f"Storage root {r['path']} does not exist."})
+    envs = {e.home: e for e in core.envs.all()}
+    for env in envs.values():
+        for warning in core.envs.describe(env)["warnings"]:
+            problems.append({"level": "warning", "code": "environment", "message": warning})
+    for kname, meta in kernelspec.ours(core.config.kernels_dir).items():
+        home = meta.get("path", "")
+        launch = meta.get("launch", "")
+        if home not in envs:
+            problems.append({"level": "error", "code": "dangling-kernel", "message":
+                             f"Kernel {kname} points at {home}, which holds no environment: "
+                             f"'jupyter kernelspec remove {kname}'."})
+        elif not os.path.exists(launch):
+            problems.append({"level": "error", "code": "dangling-kernel", "message":
+                             f"Kernel {kname}'s launch script {launch} is missing: "
+                             f"'jupyter hpc-envs register {meta.get('name')}'."})
+    text = "\n".join(f"{p['level']}: {p['message']}" for p in problems) or "No problems found."
+    _print({"site": site, "problems": problems}, args.json, text)
+    return 1 if any(p["level"] == "error" for p in problems) else 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="jupyter hpc-envs",
+        description="Module-based Python environments per HPC partition, as Jupyter kernels.",
+    )
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, func: Any, help: str, read: bool = False) -> argparse.ArgumentParser:
+        c = sub.add_parser(name, help=help, description=help)
+        c.set_defaults(func=func)
+        c.add_argument("--json", action="store_true", help="print JSON" if read else argparse.SUPPRESS)
+        return c
+
+    command("site", cmd_site, "Where this runs: partitions, module system, storage roots.", True)
+    c = command("modules", cmd_modules, "The module catalog of a partition.", True)
+    c.add_argument("query", nargs="?", default="")
+    c.add_argument("--partition", "-p")
+    c.add_argument("--python", help="mark modules compatible with this Python module")
+    command("list", cmd_list, "The environments and their builds.", True)
+    c = command("create", cmd_create, "Create an environment and build it on a partition.")
+    c.add_argument("name")
+    c.add_argument("--module", "-m", action="append", help="module to load (Python first); repeat")
+    c.add_argument("--partition", "-p")
+    c.add_argument("--root", help="storage root (path or label such as $VSC_DATA)")
+    c.add_argument("--package", action="append", help="pip requirement; repeat")
+    c.add_argument("--requirements", "-r", help="requirements file")
+    c.add_argument("--conda", action="store_true", help="a conda environment")
+    c.add_argument("--python", help="Python version of a conda environment")
+    c.add_argument("--quiet", "-q", action="store_true", help="do not print the build log")
+    c = command("rebuild", cmd_rebuild, "Build an environment for (another) partition.")
+    c.add_argument("name")
+    c.add_argument("--partition", "-p", required=True)
+    c.add_argument("--force", action="store_true", help="rebuild even if a build is ready")
+    c.add_argument("--quiet", "-q", action="store_true")
+    c = command("register", cmd_register, "Register kernels again, or adopt a venv (--path).", True)
+    c.add_argument("name", nargs="?")
+    c.add_argument("--partition", "-p")
+    c.add_argument("--path", help="adopt the venv in this folder")
+    c.add_argument("--module", "-m", action="append", help="with --path: its modules")
+    c = command("activate", cmd_activate, 'Shell code: eval "$(jupyter hpc-envs activate NAME)".')
+    c.add_argument("name")
+    c.add_argument("--partition", "-p")
+    c = command("remove", cmd_remove, "Remove an environment, or its kernel on one partition.")
+    c.add_argument("name")
+    c.add_argument("--partition", "-p")
+    c.add_argument("--yes", action="store_true", help="really remove")
+    command("doctor", cmd_doctor, "Check the site, the environments and the kernels.", True)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        core = Core(HpcEnvs(config=load_config()))
+        return asyncio.run(_main(core, args))
+    except names.InvalidInput as err:
+        print(f"hpc-envs: {err.message}", file=sys.stderr)
+        return EXIT_INPUT
+    except names.NotFound as err:
+        print(f"hpc-envs: {err.message}", file=sys.stderr)
+        return EXIT_NOT_FOUND
+    except names.Conflict as err:
+        print(f"hpc-envs: {err.message}", file=sys.stderr)
+        return EXIT_CONFLICT
+    except (ModuleSystemError, SlurmError) as err:
+        print(f"hpc-envs: {err}", file=sys.stderr)
+        return EXIT_UNAVAILABLE
+    except KeyboardInterrupt:
+        return 130
+
+
+async def _main(core: Core, args: argparse.Namespace) -> int:
+    await core.start()
+    try:
+        return int(await args.func(core, args))
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        await core.tasks.shutdown()
+        raise
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,22 @@
+"""The one object the server, the CLI and the tests share: configuration, site, tasks, environments."""
+
+from __future__ import annotations
+
+from .config import HpcEnvs
+from .envs.service import Environments
+from .site import Site
+from .tasks import TaskManager
+
+
+class Core:
+    """Everything the extension knows, built once from an :class:`HpcEnvs` configuration."""
+
+    def __init__(self, config: HpcEnvs) -> None:
+        self.config = config
+        self.site = Site(config)
+        self.tasks = TaskManager(config.data_dir)
+        self.envs = Environments(config, self.site, self.tasks)
+
+    async def start(self) -> None:
+        """What a server does once at start: recover tasks a dead server left behind."""
+        await self.tasks.recover()

@@ -1,0 +1,1 @@
+"""Environments: manifests, launch and build scripts, kernelspecs, and the service over them."""

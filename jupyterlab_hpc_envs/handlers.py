@@ -1,0 +1,279 @@
+"""REST handlers under ``/hpc-envs/api/``: thin skins that parse, call the core, and serialise.
+
+Every verb is ``@tornado.web.authenticated`` (a test walks the routes and checks it). Errors are JSON
+``{"message", "field"?, "suggestions"?}`` with 400 (bad input), 404 (unknown name), 409 (conflict) or
+503 (the module system or Slurm did not answer); long operations answer 202 with the task.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import tornado
+from jupyter_server.base.handlers import APIHandler
+from jupyter_server.utils import url_path_join
+
+from . import __version__, names
+from .config import HpcEnvs
+from .core import Core
+from .site.modules import ModuleSystemError
+from .site.slurm import SlurmError
+
+ENV = r"(?P<name>[^/]+)"
+TASK = r"(?P<task_id>[^/]+)"
+LOG_WAIT = 10.0  # seconds a log request waits for new output before answering empty
+
+
+def _errors(method: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:
+    """Turn the core's exceptions into JSON error replies with the right status."""
+
+    @functools.wraps(method)
+    async def wrapper(self: BaseHandler, *args: Any, **kwargs: Any) -> None:
+        try:
+            await method(self, *args, **kwargs)
+        except names.InvalidInput as err:
+            self._error(400, err.message, field=err.field)
+        except names.NotFound as err:
+            self._error(404, err.message, suggestions=err.suggestions)
+        except names.Conflict as err:
+            self._error(409, err.message)
+        except (ModuleSystemError, SlurmError) as err:
+            self._error(503, str(err))
+
+    return wrapper
+
+
+class BaseHandler(APIHandler):
+    @property
+    def core(self) -> Core:
+        return self.settings["hpc_envs"]
+
+    def _error(self, status: int, message: str, **extra: Any) -> None:
+        self.set_status(status)
+        self.finish(json.dumps({"message": message, **{k: v for k, v in extra.items() if v}}))
+
+    def body(self) -> dict[str, Any]:
+        try:
+            data = json.loads(self.request.body or b"{}")
+        except ValueError:
+            raise names.InvalidInput("body", "The request body is not JSON.") from None
+        if not isinstance(data, dict):
+            raise names.InvalidInput("body", "The request body must be a JSON object.")
+        return data
+
+    def reply(self, data: Any, status: int = 200) -> None:
+        self.set_status(status)
+        self.finish(json.dumps(data))
+
+
+class InfoHandler(BaseHandler):
+    @tornado.web.authenticated
+    async def get(self) -> None:
+        self.reply({"name": "jupyterlab-hpc-envs", "version": __version__})
+
+
+class SiteHandler(BaseHandler):
+    @tornado.web.authenticated
+    @_errors
+    async def get(self) -> None:
+        refresh = self.get_query_argument("refresh", "") == "1"
+        if refresh:
+            await self.core.site.partitions(refresh=True)
+            self.core.site.catalogs.invalidate()
+        self.reply(await self.core.site.describe())
+
+
+class ModulesHandler(BaseHandler):
+    @tornado.web.authenticated
+    @_errors
+    async def get(self) -> None:
+        site = self.core.site
+        partition = self.get_query_argument("partition", "")
+        part = await site.partition(partition) if partition else await site.default_partition()
+        python = self.get_query_argument("python", "") or None
+        if python:
+            names.module_name(python)
+        query = self.get_query_argument("q", "").lower()
+        modules = await site.catalog_with_compatibility(part, python)
+        if query:
+            modules = [m for m in modules if query in m["full"].lower()]
+        self.reply({"partition": part.name, "module_system": site.modules.kind, "modules": modules})
+
+
+class EnvsHandler(BaseHandler):
+    @tornado.web.authenticated
+    @_errors
+    async def get(self) -> None:
+        envs = self.core.envs
+        self.reply({"environments": [envs.describe(e) for e in envs.all()]})
+
+    @tornado.web.authenticated
+    @_errors
+    async def post(self) -> None:
+        body = self.body()
+        task = await self.core.envs.create(
+            name=body.get("name"),
+            modules=body.get("modules", []),
+            partition=body.get("partition"),
+            root=body.get("root"),
+            packages=body.get("packages", []),
+            requirements=body.get("requirements"),
+            kind=body.get("kind", "venv"),
+            options=body.get("options"),
+        )
+        self.reply({"task": task.to_json()}, 202)
+
+
+class AdoptHandler(BaseHandler):
+    @tornado.web.authenticated
+    @_errors
+    async def post(self) -> None:
+        body = self.body()
+        result = await self.core.envs.adopt(
+            body.get("path"),
+            name=body.get("name"),
+            modules=body.get("modules") or None,
+            partition=body.get("partition"),
+        )
+        self.reply(result, 201)
+
+
+class EnvHandler(BaseHandler):
+    @tornado.web.authenticated
+    @_errors
+    async def get(self, name: str) -> None:
+        envs = self.core.envs
+        self.reply(envs.describe(envs.get(name)))
+
+    @tornado.web.authenticated
+    @_errors
+    async def delete(self, name: str) -> None:
+        partition = self.get_query_argument("partition", "") or None
+        result = await asyncio.get_running_loop().run_in_executor(
+            None, self.core.envs.remove, name, partition
+        )
+        self.reply(result)
+
+
+class RemovalPlanHandler(BaseHandler):
+    @tornado.web.authenticated
+    @_errors
+    async def get(self, name: str) -> None:
+        partition = self.get_query_argument("partition", "") or None
+        self.reply({"plan": self.core.envs.removal_plan(name, partition)})
+
+
+class BuildsHandler(BaseHandler):
+    @tornado.web.authenticated
+    @_errors
+    async def post(self, name: str) -> None:
+        body = self.body()
+        force = body.get("force", False)
+        if not isinstance(force, bool):
+            raise names.InvalidInput("force", "force must be true or false.")
+        task = await self.core.envs.rebuild(name, body.get("partition"), force=force)
+        if task is None:
+            self.reply({"task": None, "message": "A build for that architecture was ready: "
+                        "its kernel was registered for the partition."})
+        else:
+            self.reply({"task": task.to_json()}, 202)
+
+
+class KernelsHandler(BaseHandler):
+    @tornado.web.authenticated
+    @_errors
+    async def post(self, name: str) -> None:
+        body = self.body()
+        kernels = await self.core.envs.register(name, body.get("partition"))
+        self.reply({"kernels": kernels})
+
+
+class ActivationHandler(BaseHandler):
+    @tornado.web.authenticated
+    @_errors
+    async def get(self, name: str) -> None:
+        partition = self.get_query_argument("partition", "") or None
+        self.reply({"script": await self.core.envs.activation(name, partition)})
+
+
+class TasksHandler(BaseHandler):
+    @tornado.web.authenticated
+    @_errors
+    async def get(self) -> None:
+        self.reply({"tasks": [t.to_json() for t in self.core.tasks.list()]})
+
+
+class TaskHandler(BaseHandler):
+    @tornado.web.authenticated
+    @_errors
+    async def get(self, task_id: str) -> None:
+        self.reply(self.core.tasks.load(task_id).to_json())
+
+    @tornado.web.authenticated
+    @_errors
+    async def delete(self, task_id: str) -> None:
+        record = await self.core.tasks.cancel(task_id)
+        self.reply(record.to_json())
+
+
+class TaskLogHandler(BaseHandler):
+    """``GET tasks/<id>/log?offset=N``: the log from byte N, waiting a while for new output.
+
+    A long poll: while the task runs and nothing new was written, the request waits up to
+    ``LOG_WAIT`` seconds, so a client streams the log with one request at a time and no busy loop.
+    """
+
+    @tornado.web.authenticated
+    @_errors
+    async def get(self, task_id: str) -> None:
+        try:
+            offset = int(self.get_query_argument("offset", "0"))
+        except ValueError:
+            raise names.InvalidInput("offset", "offset must be a whole number.") from None
+        tasks = self.core.tasks
+        wait = self.get_query_argument("wait", "1") != "0"
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + LOG_WAIT
+        while True:
+            text, next_offset = tasks.read_log(task_id, offset)
+            record = tasks.load(task_id)
+            final = record.state in ("succeeded", "failed", "cancelled", "interrupted")
+            if text or final or not wait or loop.time() > deadline:
+                break
+            await asyncio.sleep(0.25)
+        self.reply({"text": text, "offset": next_offset, "state": record.state,
+                    "step": record.step})
+
+
+def routes(base_url: str) -> list[tuple[str, type[BaseHandler]]]:
+    base = url_path_join(base_url, "hpc-envs", "api")
+    table: list[tuple[str, type[BaseHandler]]] = [
+        ("info", InfoHandler),
+        ("site", SiteHandler),
+        ("modules", ModulesHandler),
+        ("envs", EnvsHandler),
+        ("envs/adopt", AdoptHandler),
+        (f"envs/{ENV}", EnvHandler),
+        (f"envs/{ENV}/removal", RemovalPlanHandler),
+        (f"envs/{ENV}/builds", BuildsHandler),
+        (f"envs/{ENV}/kernels", KernelsHandler),
+        (f"envs/{ENV}/activation", ActivationHandler),
+        ("tasks", TasksHandler),
+        (f"tasks/{TASK}", TaskHandler),
+        (f"tasks/{TASK}/log", TaskLogHandler),
+    ]
+    return [(url_path_join(base, path), handler) for path, handler in table]
+
+
+def setup_handlers(server_app: Any) -> None:
+    """Build the core from the server's config and register the routes."""
+    web_app = server_app.web_app
+    config = HpcEnvs(config=server_app.config)
+    core = Core(config)
+    web_app.settings["hpc_envs"] = core
+    web_app.add_handlers(".*$", routes(web_app.settings["base_url"]))
+    tornado.ioloop.IOLoop.current().add_callback(core.start)

@@ -1,0 +1,225 @@
+"""Validation of everything a user can type, before it reaches a file name, a script or a command.
+
+Every value that ends up in a launch script, a build script, a kernelspec or a command line passes
+through one of these functions first. They raise :class:`InvalidInput` with a message that says what
+is wrong *and* what to do; the REST layer turns it into a 400, the CLI into exit status 2.
+Shell-quoting (``shlex.quote``) is applied on top, where values reach a script: validation is what
+keeps the values readable and the names usable as folder and kernel names.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import unicodedata
+from collections.abc import Iterable
+
+from packaging.requirements import InvalidRequirement, Requirement
+
+
+class InvalidInput(ValueError):
+    """A value typed by a user was refused; the message says why and what to do instead."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+class NotFound(LookupError):
+    """A named thing (environment, partition, module, task) does not exist."""
+
+    def __init__(self, message: str, suggestions: Iterable[str] = ()) -> None:
+        super().__init__(message)
+        self.message = message
+        self.suggestions = list(suggestions)
+
+
+class Conflict(RuntimeError):
+    """The request clashes with what exists (a name taken, an operation already running)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+ENV_NAME_MAX = 48
+_ENV_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]+)*$")
+_PARTITION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+_ARCH = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}$")
+# Module names as Lmod and Environment Modules write them: Name/version, where the version of an
+# EasyBuild module carries its toolchain (Python/3.11.3-GCCcore-12.3.0); hierarchies add segments.
+_MODULE_SEGMENT = r"[A-Za-z0-9][A-Za-z0-9_.+-]*"
+_MODULE = re.compile(rf"^{_MODULE_SEGMENT}(?:/{_MODULE_SEGMENT})*$")
+MODULE_MAX = 200
+SPEC_MAX = 300
+PATH_MAX = 1024
+RESERVED_NAMES = {"adopt"}  # path segments of the REST API under envs/
+_TASK_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+def _printable(field: str, value: object, what: str) -> str:
+    if not isinstance(value, str):
+        raise InvalidInput(field, f"{what} must be text, not {type(value).__name__}.")
+    if value != value.strip() or not value:
+        raise InvalidInput(field, f"{what} is empty or has surrounding spaces: {value!r}.")
+    if any(unicodedata.category(ch)[0] in "CZ" for ch in value):
+        raise InvalidInput(
+            field, f"{what} {value!r} contains a space, a control character or a line break."
+        )
+    return value
+
+
+def env_name(value: object) -> str:
+    """An environment's name: a folder name, a kernel name and a word users type in a shell.
+
+    ASCII letters, digits, ``-``, ``_`` and inner dots; starts with a letter. Unicode letters are
+    refused because look-alikes (a Cyrillic letter for a Latin one) would make two environments that
+    read the same.
+    """
+    name = _printable("name", value, "An environment name")
+    if len(name) > ENV_NAME_MAX:
+        raise InvalidInput("name", f"An environment name has at most {ENV_NAME_MAX} characters.")
+    if not _ENV_NAME.match(name):
+        raise InvalidInput(
+            "name",
+            f"{name!r} is not a valid environment name: use ASCII letters, digits, '-', '_' and "
+            "inner dots, starting with a letter (for example 'science' or 'torch-2.1').",
+        )
+    if name.lower() in RESERVED_NAMES:
+        raise InvalidInput("name", f"{name!r} is reserved: choose another name.")
+    return name
+
+
+def partition(value: object) -> str:
+    """A Slurm partition name (the keys of ``sinfo``); checked against the site separately."""
+    name = _printable("partition", value, "A partition name")
+    if not _PARTITION.match(name):
+        raise InvalidInput(
+            "partition",
+            f"{name!r} is not a partition name: letters, digits, '-', '_' and '.' only.",
+        )
+    return name
+
+
+def arch(value: object) -> str:
+    """A CPU microarchitecture name as archspec or ``$VSC_ARCH_LOCAL`` give it (``zen4``)."""
+    name = _printable("arch", value, "An architecture name")
+    if not _ARCH.match(name):
+        raise InvalidInput("arch", f"{name!r} is not an architecture name such as 'zen4'.")
+    return name
+
+
+def module_name(value: object) -> str:
+    """A module as ``module load`` takes it: ``Name/version`` (EasyBuild) or just ``Name``."""
+    name = _printable("modules", value, "A module name")
+    if len(name) > MODULE_MAX:
+        raise InvalidInput("modules", f"A module name has at most {MODULE_MAX} characters.")
+    if not _MODULE.match(name) or "/../" in f"/{name}/" or "/./" in f"/{name}/":
+        raise InvalidInput(
+            "modules",
+            f"{name!r} is not a module name: write it as 'module avail' shows it, for example "
+            "'Python/3.11.3-GCCcore-12.3.0'.",
+        )
+    return name
+
+
+def module_list(values: object) -> list[str]:
+    """An ordered list of distinct modules."""
+    if not isinstance(values, (list, tuple)):
+        raise InvalidInput("modules", "Modules must be a list of module names.")
+    seen: set[str] = set()
+    out: list[str] = []
+    for value in values:
+        name = module_name(value)
+        if name in seen:
+            raise InvalidInput("modules", f"Module {name!r} is listed twice.")
+        seen.add(name)
+        out.append(name)
+    return out
+
+
+def package_spec(value: object) -> str:
+    """A pip requirement (``numpy``, ``numpy>=1.26``, ``pandas[parquet]==2.1``).
+
+    Options (``--index-url``, ``-e``, ``-r``), direct URLs and local paths are refused: they
+    change where pip fetches code from, which is a decision for a requirements file the user
+    reviews, not for a text box.
+    """
+    spec = _printable("packages", value, "A package spec")
+    if len(spec) > SPEC_MAX:
+        raise InvalidInput("packages", f"A package spec has at most {SPEC_MAX} characters.")
+    if spec.startswith("-"):
+        raise InvalidInput(
+            "packages",
+            f"{spec!r} is a pip option, not a package: options such as --index-url are not "
+            "accepted here. Write a requirement such as 'numpy>=1.26'.",
+        )
+    try:
+        req = Requirement(spec)
+    except InvalidRequirement as err:
+        raise InvalidInput(
+            "packages",
+            f"{spec!r} is not a valid requirement ({err}). Write it as pip does, for example "
+            "'numpy', 'numpy>=1.26' or 'pandas[parquet]==2.1'.",
+        ) from None
+    if req.url:
+        raise InvalidInput(
+            "packages",
+            f"{spec!r} names a URL: direct references are not accepted; install from the "
+            "package index by name and version.",
+        )
+    return str(req)
+
+
+def package_specs(values: object) -> list[str]:
+    if not isinstance(values, (list, tuple)):
+        raise InvalidInput("packages", "Packages must be a list of requirements.")
+    return [package_spec(v) for v in values]
+
+
+def requirements_text(text: object) -> list[str]:
+    """The requirements of a requirements file, one spec per line; comments and blanks skipped.
+
+    pip options inside the file are refused like options in a text box, with the line number.
+    """
+    if not isinstance(text, str):
+        raise InvalidInput("requirements", "Requirements must be text.")
+    if "\x00" in text:
+        raise InvalidInput("requirements", "The requirements file contains a NUL byte.")
+    specs: list[str] = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.split(" #", 1)[0].strip()
+        if not line or line.startswith("#"):
+            continue
+        try:
+            specs.append(package_spec(line))
+        except InvalidInput as err:
+            raise InvalidInput("requirements", f"Line {number}: {err.message}") from None
+    return specs
+
+
+def task_id(value: object) -> str:
+    if not isinstance(value, str) or not _TASK_ID.match(value):
+        raise InvalidInput("task", f"{value!r} is not a task id.")
+    return value
+
+
+def clean_path(field: str, value: object) -> str:
+    """An absolute, normalised path without control characters (symlinks resolved later)."""
+    if not isinstance(value, str) or not value:
+        raise InvalidInput(field, "A path is required.")
+    if len(value) > PATH_MAX:
+        raise InvalidInput(field, f"A path has at most {PATH_MAX} characters.")
+    if any(unicodedata.category(ch)[0] == "C" for ch in value):
+        raise InvalidInput(field, "The path contains a control character or a line break.")
+    expanded = os.path.expanduser(os.path.expandvars(value)) if value[0] in "~$" else value
+    if not os.path.isabs(expanded):
+        raise InvalidInput(field, f"{value!r} is not an absolute path.")
+    return os.path.normpath(expanded)
+
+
+def within(path: str, root: str) -> bool:
+    """Whether the real path ``path`` lies in (or is) the real path ``root``."""
+    real, base = os.path.realpath(path), os.path.realpath(root)
+    return real == base or real.startswith(base.rstrip(os.sep) + os.sep)

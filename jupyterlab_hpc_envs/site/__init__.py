@@ -1,0 +1,333 @@
+"""The site: what the cluster offers and where this server runs.
+
+Module system, partitions (``sinfo`` enriched by the site description), storage roots in the seed's
+order, the node's CPU microarchitecture, and the warnings the seed implies (a stray user site, a home
+folder used for environments).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import glob
+import os
+import socket
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from .. import names
+from ..config import HpcEnvs
+from . import slurm, toolchains
+from .modules import CatalogCache, ModuleInfo, ModuleSystem, detect
+
+LOCAL_PARTITION = "local"
+
+
+def host_arch(config: HpcEnvs) -> tuple[str, str]:
+    """This node's microarchitecture and how it was found (the site's variable, else archspec)."""
+    value = os.environ.get(config.arch_variable, "").strip()
+    if value:
+        return value, config.arch_variable
+    import archspec.cpu
+
+    return archspec.cpu.host().name, "archspec"
+
+
+@dataclass
+class PartitionInfo:
+    name: str
+    arch: str | None
+    modulepath: list[str]
+    available: bool = True
+    default: bool = False
+    local: bool = False  # this server's node has the partition's arch: builds and kernels run here
+    gpu: str = ""
+    description: str = ""
+    kernel: dict[str, Any] = field(default_factory=dict)
+    limits: dict[str, Any] = field(default_factory=dict)
+    slurm: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class StorageRoot:
+    path: str
+    label: str
+    exists: bool
+    writable: bool
+    home: bool
+    warning: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Warning_:
+    code: str
+    message: str
+    path: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+HOME_WARNING = (
+    "Your home folder has a very small quota and fills up quickly with installation files: "
+    "prefer $VSC_DATA or $VSC_SCRATCH (or your VO's folder)."
+)
+
+
+def user_site_dirs() -> list[str]:
+    """Non-empty ``~/.local/lib/python*/site-packages`` folders: the seed's conflicting user site."""
+    home = os.path.expanduser("~")
+    found = []
+    for path in sorted(glob.glob(os.path.join(home, ".local", "lib", "python*", "site-packages"))):
+        try:
+            if any(True for _ in os.scandir(path)):
+                found.append(path)
+        except OSError:
+            continue
+    return found
+
+
+class Site:
+    """What the cluster offers, cached; one instance per server (or CLI run)."""
+
+    def __init__(self, config: HpcEnvs) -> None:
+        self.config = config
+        self.modules: ModuleSystem = detect(config.module_system)
+        self.catalogs = CatalogCache(self.modules, config.catalog_ttl)
+        self.arch, self.arch_source = host_arch(config)
+        self.hostname = socket.gethostname()
+        self.server_partition = os.environ.get("SLURM_JOB_PARTITION") or None
+        self._partitions: list[PartitionInfo] | None = None
+        self._partitions_at = 0.0
+        self._partitions_lock = asyncio.Lock()
+        self._slurm_error: str | None = None
+
+    # --- Slurm and partitions ---------------------------------------------------------------
+
+    @property
+    def slurm_enabled(self) -> bool:
+        if self.config.use_slurm == "no":
+            return False
+        return self.config.use_slurm == "yes" or slurm.available()
+
+    async def partitions(self, refresh: bool = False) -> list[PartitionInfo]:
+        """Partitions from sinfo (cached for a minute), or the single ``local`` partition."""
+        async with self._partitions_lock:
+            fresh = time.monotonic() - self._partitions_at < 60
+            if self._partitions is not None and fresh and not refresh:
+                return self._partitions
+            self._partitions = await self._read_partitions()
+            self._partitions_at = time.monotonic()
+            return self._partitions
+
+    async def _read_partitions(self) -> list[PartitionInfo]:
+        described: dict[str, dict[str, Any]] = dict(self.config.partitions)
+        server_modulepath = [p for p in os.environ.get("MODULEPATH", "").split(":") if p]
+        found: list[PartitionInfo] = []
+        self._slurm_error = None
+        if self.slurm_enabled:
+            try:
+                for p in await slurm.partitions():
+                    found.append(
+                        PartitionInfo(
+                            name=p.name,
+                            arch=None,
+                            modulepath=[],
+                            available=p.available,
+                            default=p.default,
+                            gpu=p.gres,
+                            slurm=True,
+                        )
+                    )
+            except slurm.SlurmError as err:
+                # A controller that is down must not take the whole panel with it: report it, and
+                # fall back on what the site description knows.
+                self._slurm_error = str(err)
+                found = [
+                    PartitionInfo(name=n, arch=None, modulepath=[], available=False, slurm=True)
+                    for n in described
+                ]
+        if not found:
+            found = [PartitionInfo(name=LOCAL_PARTITION, arch=self.arch, modulepath=[])]
+        for p in found:
+            d = described.get(p.name, {})
+            p.arch = d.get("arch") or p.arch
+            if p.arch is None and p.name == self.server_partition:
+                p.arch = self.arch
+            p.modulepath = list(d.get("modulepath") or [])
+            if not p.modulepath and (p.name == self.server_partition or p.arch == self.arch
+                                     or p.name == LOCAL_PARTITION):
+                p.modulepath = server_modulepath
+            p.gpu = d.get("gpu", p.gpu)
+            p.description = d.get("description", "")
+            p.kernel = dict(d.get("kernel") or {})
+            p.limits = dict(d.get("limits") or {})
+            p.local = p.arch == self.arch or p.name == LOCAL_PARTITION
+        return found
+
+    async def partition(self, name: object) -> PartitionInfo:
+        """A partition by name, or :class:`names.NotFound` listing the ones that exist."""
+        wanted = names.partition(name)
+        parts = await self.partitions()
+        for p in parts:
+            if p.name == wanted:
+                return p
+        raise names.NotFound(
+            f"There is no partition {wanted!r}. Partitions: {', '.join(p.name for p in parts)}.",
+            [p.name for p in parts],
+        )
+
+    async def default_partition(self) -> PartitionInfo:
+        parts = await self.partitions()
+        for p in parts:
+            if p.name == self.server_partition:
+                return p
+        local = [p for p in parts if p.local]
+        defaults = [p for p in parts if p.default]
+        return (local or defaults or parts)[0]
+
+    # --- modules ------------------------------------------------------------------------------
+
+    async def catalog(self, partition: PartitionInfo) -> list[ModuleInfo]:
+        return await self.catalogs.get(partition.modulepath)
+
+    async def module_lookup(self, partition: PartitionInfo, module: str) -> ModuleInfo:
+        """The module as the partition's catalog has it; NotFound with close matches otherwise."""
+        catalog = await self.catalog(partition)
+        for m in catalog:
+            if m.full == module:
+                return m
+        # `module load Python` loads the default version: accept a bare name that exists.
+        same = [m for m in catalog if m.name == module]
+        if same:
+            return same[-1]
+        import difflib
+
+        close = difflib.get_close_matches(module, [m.full for m in catalog], n=5, cutoff=0.5)
+        prefix = module.split("/", 1)[0].lower()
+        close += [m.full for m in catalog if m.name.lower() == prefix and m.full not in close][:5]
+        hint = f" Did you mean: {', '.join(close)}?" if close else ""
+        raise names.NotFound(
+            f"Module {module!r} is not available on partition {partition.name!r}.{hint}", close
+        )
+
+    async def catalog_with_compatibility(
+        self, partition: PartitionInfo, python_module: str | None
+    ) -> list[dict[str, Any]]:
+        entries = []
+        for m in await self.catalog(partition):
+            item = m.to_json()
+            if python_module:
+                compat = toolchains.compatibility(m.full, python_module)
+                item["compatible"], item["reason"] = compat.compatible, compat.reason
+            item["python"] = toolchains.python_version(m.full)
+            entries.append(item)
+        return entries
+
+    # --- storage ------------------------------------------------------------------------------
+
+    def storage_roots(self) -> list[StorageRoot]:
+        labels = {os.environ.get(v): v for v in reversed(("HOME", *_root_vars()))}
+        home = os.path.realpath(os.path.expanduser("~"))
+        roots: list[StorageRoot] = []
+        paths = list(self.config.storage_roots)
+        if self.config.allow_home and home not in {os.path.realpath(p) for p in paths}:
+            paths.append(home)
+        for path in paths:
+            real = os.path.realpath(path)
+            is_home = real == home
+            roots.append(
+                StorageRoot(
+                    path=path,
+                    label="$" + labels[path] if path in labels else path,
+                    exists=os.path.isdir(path),
+                    writable=os.access(path, os.W_OK),
+                    home=is_home,
+                    warning=HOME_WARNING if is_home else "",
+                )
+            )
+        return roots
+
+    def storage_root(self, value: object) -> StorageRoot:
+        """The storage root a user chose (by path or by label such as ``$VSC_DATA``)."""
+        roots = self.storage_roots()
+        if value in (None, ""):
+            usable = [r for r in roots if r.exists and r.writable]
+            if not usable:
+                raise names.InvalidInput("root", "No storage root is usable: set one in HpcEnvs.")
+            return usable[0]
+        if isinstance(value, str):
+            for r in roots:
+                if value == r.label:
+                    return r
+        path = names.clean_path("root", value)
+        for r in roots:
+            if os.path.realpath(path) == os.path.realpath(r.path):
+                if not r.exists:
+                    raise names.InvalidInput("root", f"The storage root {r.path} does not exist.")
+                return r
+        raise names.InvalidInput(
+            "root",
+            f"{value!r} is not one of the storage roots: "
+            f"{', '.join(f'{r.label} ({r.path})' for r in roots)}. Environments are created in a "
+            "storage root so that every node sees them.",
+        )
+
+    # --- the whole picture ----------------------------------------------------------------------
+
+    def warnings(self) -> list[Warning_]:
+        found = []
+        for path in user_site_dirs():
+            found.append(
+                Warning_(
+                    "user-site",
+                    f"{path} holds packages that Python loads before any environment's (the "
+                    "'~/.local/lib' conflict). Kernels of this extension run with "
+                    "PYTHONNOUSERSITE=1, but your own scripts do not: move it aside, e.g. "
+                    f"'mv {path} {path}.disabled'.",
+                    path,
+                )
+            )
+        if self.modules.kind == "none":
+            found.append(
+                Warning_(
+                    "no-modules",
+                    "No module system (Lmod or Environment Modules) was found: environments use "
+                    "the server's own Python.",
+                )
+            )
+        if self._slurm_error:
+            found.append(Warning_("slurm", f"Slurm is not answering: {self._slurm_error}"))
+        return found
+
+    async def describe(self) -> dict[str, Any]:
+        parts = await self.partitions()
+        here = await self.default_partition()
+        return {
+            "host": self.hostname,
+            "arch": self.arch,
+            "arch_source": self.arch_source,
+            "partition": here.name,
+            "in_job": self.server_partition is not None,
+            "module_system": self.modules.to_json(),
+            "slurm": self.slurm_enabled,
+            "partitions": [p.to_json() for p in parts],
+            "storage_roots": [r.to_json() for r in self.storage_roots()],
+            "conda": {
+                "policy": self.config.conda_policy,
+                "message": self.config.conda_policy_message,
+            },
+            "warnings": [w.to_json() for w in self.warnings()],
+        }
+
+
+def _root_vars() -> tuple[str, ...]:
+    from ..config import DEFAULT_ROOT_VARIABLES
+
+    return DEFAULT_ROOT_VARIABLES

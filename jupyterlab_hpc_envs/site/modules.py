@@ -1,0 +1,261 @@
+"""Module systems: Lmod, Environment Modules (Tcl), or none.
+
+The catalog is read from the module system's machine-readable output (Lmod's JSON spider,
+Environment Modules' ``avail --json``), never from the prose of ``module avail``. Reading it takes a
+fraction of a second to several seconds on a big site, so catalogs are cached per MODULEPATH and
+refreshed in the background once stale: a request never waits for a refresh it does not need.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from . import toolchains
+
+log = logging.getLogger(__name__)
+
+LMOD_CANDIDATES = ("/usr/share/lmod/lmod", "/opt/apps/lmod/lmod", "/usr/local/lmod/lmod")
+TCL_CANDIDATES = ("/usr/share/modules", "/usr/local/Modules", "/opt/modules")
+
+
+class ModuleSystemError(RuntimeError):
+    """The module system could not be asked; the message says what failed and what to check."""
+
+
+@dataclass(frozen=True)
+class ModuleInfo:
+    """One loadable module version."""
+
+    full: str
+    name: str
+    version: str
+    path: str
+    description: str = ""
+    toolchain: str | None = None
+    generation: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _module_info(full: str, path: str, description: str) -> ModuleInfo:
+    name, _, version = full.rpartition("/") if "/" in full else (full, "", "")
+    tc = toolchains.generation_of(full)
+    return ModuleInfo(
+        full=full,
+        name=name or full,
+        version=version,
+        path=path,
+        description=description.strip(),
+        toolchain=tc.label if tc else None,
+        generation=tc.generation if tc else None,
+    )
+
+
+@dataclass
+class ModuleSystem:
+    """How to ask a module system for its catalog and how a bash script initialises it."""
+
+    kind: str  # "lmod" | "tcl" | "none"
+    version: str = ""
+    init_bash: str = ""  # file a non-login bash script sources to get the `module` function
+    command: list[str] = field(default_factory=list)  # e.g. [".../libexec/lmod"]
+    spider: str = ""  # Lmod's spider program
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "version": self.version, "init": self.init_bash}
+
+    async def catalog(self, modulepath: list[str]) -> list[ModuleInfo]:
+        """Every module on ``modulepath``, sorted by name then version as the tool sorts them."""
+        dirs = [d for d in modulepath if os.path.isdir(d)]
+        if self.kind == "none" or not dirs:
+            return []
+        if self.kind == "lmod":
+            return await self._lmod_catalog(dirs)
+        return await self._tcl_catalog(dirs)
+
+    async def _lmod_catalog(self, dirs: list[str]) -> list[ModuleInfo]:
+        out = await _run([self.spider, "-o", "jsonSoftwarePage", ":".join(dirs)], {})
+        try:
+            packages = json.loads(out or "[]")
+        except ValueError as err:
+            raise ModuleSystemError(f"Lmod's spider printed something that is not JSON: {err}") from err
+        found: list[ModuleInfo] = []
+        for package in packages:
+            for version in package.get("versions", []):
+                full = version.get("full")
+                if not full:
+                    continue
+                found.append(
+                    _module_info(
+                        full,
+                        version.get("path", ""),
+                        version.get("description") or package.get("description") or "",
+                    )
+                )
+        return found
+
+    async def _tcl_catalog(self, dirs: list[str]) -> list[ModuleInfo]:
+        env = {"MODULEPATH": ":".join(dirs)}
+        # `avail --json` prints its JSON on stderr, like all of modulecmd's reports.
+        out = await _run([*self.command, "bash", "avail", "--json"], env, stream="stderr")
+        try:
+            tree = json.loads(out or "{}")
+        except ValueError as err:
+            raise ModuleSystemError(f"modulecmd avail --json printed no JSON: {err}") from err
+        found: list[ModuleInfo] = []
+        for directory, entries in tree.items():
+            for full, entry in entries.items():
+                if entry.get("type") not in (None, "modulefile"):
+                    continue
+                whatis = entry.get("whatis") or [""]
+                found.append(_module_info(full, os.path.join(directory, full), str(whatis[0])))
+        return found
+
+
+async def _run(argv: list[str], extra_env: dict[str, str], stream: str = "stdout") -> str:
+    env = dict(os.environ)
+    env.update(extra_env)
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            *argv,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            stdin=asyncio.subprocess.DEVNULL,
+            env=env,
+        )
+    except OSError as err:
+        raise ModuleSystemError(f"Cannot run {argv[0]}: {err}") from err
+    stdout, stderr = await proc.communicate()
+    if proc.returncode != 0:
+        tail = stderr.decode(errors="replace").strip().splitlines()[-3:]
+        raise ModuleSystemError(
+            f"{os.path.basename(argv[0])} failed (exit {proc.returncode}): {' '.join(tail)}"
+        )
+    return (stdout if stream == "stdout" else stderr).decode(errors="replace")
+
+
+def _lmod_root() -> str | None:
+    for var in ("LMOD_PKG",):
+        if os.environ.get(var) and os.path.isdir(os.environ[var]):
+            return os.environ[var]
+    if os.environ.get("LMOD_DIR"):
+        return os.path.dirname(os.environ["LMOD_DIR"].rstrip("/"))
+    if os.environ.get("LMOD_CMD"):
+        return os.path.dirname(os.path.dirname(os.environ["LMOD_CMD"]))
+    return next((c for c in LMOD_CANDIDATES if os.path.isdir(c)), None)
+
+
+def _tcl_root() -> str | None:
+    home = os.environ.get("MODULESHOME")
+    if home and os.path.exists(os.path.join(home, "libexec", "modulecmd.tcl")):
+        return home
+    return next(
+        (c for c in TCL_CANDIDATES if os.path.exists(os.path.join(c, "libexec", "modulecmd.tcl"))),
+        None,
+    )
+
+
+def detect(preferred: str = "auto") -> ModuleSystem:
+    """The module system of this node: Lmod first (as most EasyBuild sites), then Tcl, else none."""
+    if preferred in ("auto", "lmod"):
+        root = _lmod_root()
+        if root and os.path.exists(os.path.join(root, "libexec", "lmod")):
+            version = os.environ.get("LMOD_VERSION", "")
+            return ModuleSystem(
+                kind="lmod",
+                version=version,
+                init_bash=os.path.join(root, "init", "bash"),
+                command=[os.path.join(root, "libexec", "lmod")],
+                spider=os.path.join(root, "libexec", "spider"),
+            )
+        if preferred == "lmod":
+            raise ModuleSystemError("Lmod is configured but was not found (set $LMOD_PKG).")
+    if preferred in ("auto", "tcl"):
+        root = _tcl_root()
+        tclsh = shutil.which("tclsh")
+        if root and tclsh:
+            return ModuleSystem(
+                kind="tcl",
+                version=os.environ.get("MODULES_VERSION", ""),
+                init_bash=os.path.join(root, "init", "bash"),
+                command=[tclsh, os.path.join(root, "libexec", "modulecmd.tcl")],
+            )
+        if preferred == "tcl":
+            raise ModuleSystemError(
+                "Environment Modules is configured but was not found (set $MODULESHOME)."
+            )
+    return ModuleSystem(kind="none")
+
+
+def _log_failure(task: asyncio.Task[Any]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("Module catalog refresh failed: %s", task.exception())
+
+
+class CatalogCache:
+    """Module catalogs per MODULEPATH, served from memory and refreshed in the background.
+
+    The first request for a MODULEPATH waits for the catalog; later requests get the cached one at
+    once, and a stale one (older than ``ttl`` or a module folder changed) triggers one background
+    refresh. Concurrent first requests share one spider run.
+    """
+
+    def __init__(self, system: ModuleSystem, ttl: float) -> None:
+        self.system = system
+        self.ttl = ttl
+        self._entries: dict[tuple[str, ...], tuple[float, float, list[ModuleInfo]]] = {}
+        self._inflight: dict[tuple[str, ...], asyncio.Task[list[ModuleInfo]]] = {}
+
+    @staticmethod
+    def _stamp(key: tuple[str, ...]) -> float:
+        # A module install or removal changes the mtime of the top folder or a Name/ folder.
+        latest = 0.0
+        for d in key:
+            try:
+                latest = max(latest, os.stat(d).st_mtime)
+                with os.scandir(d) as it:
+                    for entry in it:
+                        if entry.is_dir():
+                            latest = max(latest, entry.stat().st_mtime)
+            except OSError:
+                continue
+        return latest
+
+    async def get(self, modulepath: list[str]) -> list[ModuleInfo]:
+        key = tuple(modulepath)
+        cached = self._entries.get(key)
+        if cached is not None:
+            fetched, stamp, modules = cached
+            if time.monotonic() - fetched > self.ttl or self._stamp(key) != stamp:
+                self._refresh(key)
+            return modules
+        return await self._refresh(key)
+
+    def _refresh(self, key: tuple[str, ...]) -> asyncio.Task[list[ModuleInfo]]:
+        task = self._inflight.get(key)
+        if task is None:
+            task = asyncio.ensure_future(self._load(key))
+            # A background refresh that fails keeps the old catalog; the failure is logged.
+            task.add_done_callback(_log_failure)
+            self._inflight[key] = task
+        return task
+
+    async def _load(self, key: tuple[str, ...]) -> list[ModuleInfo]:
+        try:
+            stamp = self._stamp(key)
+            modules = await self.system.catalog(list(key))
+            self._entries[key] = (time.monotonic(), stamp, modules)
+            return modules
+        finally:
+            self._inflight.pop(key, None)
+
+    def invalidate(self) -> None:
+        self._entries.clear()
