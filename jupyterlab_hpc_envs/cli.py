@@ -156,7 +156,10 @@ async def cmd_rebuild(core: Core, args: argparse.Namespace) -> int:
 async def cmd_register(core: Core, args: argparse.Namespace) -> int:
     if args.path:
         result = await core.envs.adopt(
-            args.path, name=args.name, modules=args.module or None, partition=args.partition
+            args.path,
+            name=args.adopt_name or args.name,
+            modules=args.module or None,
+            partition=args.partition,
         )
         _print(result, args.json, f"Adopted {result['name']} as kernel {result['kernel']}.")
         return 0
@@ -250,6 +253,7 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("name", nargs="?")
     c.add_argument("--partition", "-p")
     c.add_argument("--path", help="adopt the venv in this folder")
+    c.add_argument("--name", dest="adopt_name", help="with --path: the name to give it")
     c.add_argument("--module", "-m", action="append", help="with --path: its modules")
     c = command("activate", cmd_activate, 'Shell code: eval "$(jupyter hpc-envs activate NAME)".')
     c.add_argument("name")

@@ -18,7 +18,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from .. import names
+from .. import names, proc
 from ..config import ENVS_FOLDER, MANIFEST, HpcEnvs
 from ..site import PartitionInfo, Site, slurm, toolchains
 from ..tasks import Task, TaskFailed, TaskManager, TaskRecord
@@ -537,8 +537,33 @@ class Environments:
                 finished=time.time(),
             )
             manifest.write(env)
+        launch = self.write_launch_script(env, env.builds[arch])
+        problem = await self.smoke_test(launch, part)
+        if problem:
+            shutil.rmtree(home, ignore_errors=True)
+            raise names.InvalidInput(
+                "modules",
+                f"{venv} does not work as a kernel with modules {' '.join(module_list) or '(none)'}"
+                f": {problem} Give the modules it was made with (one that provides ipykernel, or "
+                "install ipykernel into it), then adopt it again.",
+            )
         kernel = self.register_kernel(env, part)
         return {"name": env_name, "home": home, "arch": arch, "modules": module_list, "kernel": kernel}
+
+    async def smoke_test(self, launch: str, part: PartitionInfo) -> str | None:
+        """Start Python with ipykernel through a launch script; the problem, or ``None``."""
+        argv = [launch, "python", "-c", "import ipykernel"]
+        if not part.local and self.site.slurm_enabled:
+            argv = ["srun", f"--partition={part.name}", f"--job-name={slurm.JOB_PREFIX}-check",
+                    "--nodes=1", "--ntasks=1", "--time=5", *argv]
+        try:
+            code, out, err = await proc.run(argv, timeout=300)
+        except proc.CommandError as error:
+            return str(error)
+        if code == 0:
+            return None
+        lines = (err.strip() or out.strip()).splitlines()
+        return lines[-1] if lines else f"exit status {code}"
 
     async def _infer_python_module(
         self, part: PartitionInfo, settings: dict[str, str]

@@ -17,6 +17,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from .. import proc
 from . import toolchains
 
 log = logging.getLogger(__name__)
@@ -121,25 +122,14 @@ class ModuleSystem:
 
 
 async def _run(argv: list[str], extra_env: dict[str, str], stream: str = "stdout") -> str:
-    env = dict(os.environ)
-    env.update(extra_env)
     try:
-        proc = await asyncio.create_subprocess_exec(
-            *argv,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            stdin=asyncio.subprocess.DEVNULL,
-            env=env,
-        )
-    except OSError as err:
-        raise ModuleSystemError(f"Cannot run {argv[0]}: {err}") from err
-    stdout, stderr = await proc.communicate()
-    if proc.returncode != 0:
-        tail = stderr.decode(errors="replace").strip().splitlines()[-3:]
-        raise ModuleSystemError(
-            f"{os.path.basename(argv[0])} failed (exit {proc.returncode}): {' '.join(tail)}"
-        )
-    return (stdout if stream == "stdout" else stderr).decode(errors="replace")
+        code, out, err = await proc.run(argv, timeout=120, env=extra_env)
+    except proc.CommandError as error:
+        raise ModuleSystemError(str(error)) from None
+    if code != 0:
+        tail = err.strip().splitlines()[-3:]
+        raise ModuleSystemError(f"{os.path.basename(argv[0])} failed (exit {code}): {' '.join(tail)}")
+    return out if stream == "stdout" else err
 
 
 def _lmod_root() -> str | None:

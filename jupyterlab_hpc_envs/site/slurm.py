@@ -6,11 +6,12 @@ never read as prose. ``sacct`` is not used: it fails on clusters without slurmdb
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
 from dataclasses import asdict, dataclass
 from typing import Any
+
+from .. import proc
 
 JOB_PREFIX = "hpc-envs"  # job names: hpc-envs-build:<env>, hpc-envs-kernel:<env>
 
@@ -42,21 +43,9 @@ def available() -> bool:
 async def run(argv: list[str], timeout: float = 20.0) -> tuple[int, str, str]:
     """Run a Slurm client command without blocking the event loop."""
     try:
-        proc = await asyncio.create_subprocess_exec(
-            *argv,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            stdin=asyncio.subprocess.DEVNULL,
-        )
-    except OSError as err:
-        raise SlurmError(f"Cannot run {argv[0]}: {err}") from err
-    try:
-        out, err = await asyncio.wait_for(proc.communicate(), timeout)
-    except asyncio.TimeoutError:
-        proc.kill()
-        await proc.wait()
-        raise SlurmError(f"{argv[0]} did not answer within {timeout:.0f} s") from None
-    return proc.returncode or 0, out.decode(errors="replace"), err.decode(errors="replace")
+        return await proc.run(argv, timeout)
+    except proc.CommandError as err:
+        raise SlurmError(str(err)) from None
 
 
 async def partitions() -> list[Partition]:

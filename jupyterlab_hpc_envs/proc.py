@@ -1,0 +1,40 @@
+"""Running a child process from async code: an argument list, never a shell string; never blocking."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+
+
+class CommandError(RuntimeError):
+    """A command could not be started or did not finish in time."""
+
+
+async def run(
+    argv: list[str],
+    timeout: float = 20.0,
+    env: dict[str, str] | None = None,
+    stdin: bytes | None = None,
+) -> tuple[int, str, str]:
+    """Run ``argv``; return its exit status, stdout and stderr (killed after ``timeout`` s)."""
+    environ = None
+    if env is not None:
+        environ = dict(os.environ)
+        environ.update(env)
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            *argv,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
+            env=environ,
+        )
+    except OSError as err:
+        raise CommandError(f"Cannot run {argv[0]}: {err}") from err
+    try:
+        out, err = await asyncio.wait_for(proc.communicate(stdin), timeout)
+    except asyncio.TimeoutError:
+        proc.kill()
+        await proc.wait()
+        raise CommandError(f"{os.path.basename(argv[0])} did not finish within {timeout:.0f} s") from None
+    return proc.returncode or 0, out.decode(errors="replace"), err.decode(errors="replace")
