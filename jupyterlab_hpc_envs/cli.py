@@ -129,11 +129,7 @@ async def cmd_list(core: Core, args: argparse.Namespace) -> int:
 async def cmd_create(core: Core, args: argparse.Namespace) -> int:
     if args.conda:
         raise names.InvalidInput("kind", "Conda environments are not supported yet.")
-    requirements = None
-    if args.requirements:
-        path = names.clean_path("requirements", os.path.abspath(args.requirements))
-        with open(path, encoding="utf-8") as f:
-            requirements = f.read()
+    requirements = _read_requirements(args.requirements)
     task = await core.envs.create(
         name=args.name,
         modules=args.module or [],
@@ -183,6 +179,51 @@ async def cmd_remove(core: Core, args: argparse.Namespace) -> int:
     result = core.envs.remove(args.name, args.partition)
     _print(result, args.json, "\n".join(f"Removed {r}" for r in result["removed"]))
     return 0
+
+
+async def cmd_packages(core: Core, args: argparse.Namespace) -> int:
+    data = await core.packages.list(args.name, args.partition)
+    rows = [r for r in data["packages"] if args.all or not r["shadowed_by"]]
+    lines = [
+        f"{r['name']:<32} {r['version']:<14} {r['source']:<7} {r['module'] or ''}"
+        + (" (shadowed)" if r["shadowed_by"] else "")
+        + (f" (editable: {r['editable']})" if r["editable"] else "")
+        for r in sorted(rows, key=lambda r: r["name"].lower())
+    ]
+    lines += [f"{w['level']}: {w['message']}" for w in data["warnings"]]
+    _print(data, args.json, "\n".join(lines))
+    return 0
+
+
+async def cmd_install(core: Core, args: argparse.Namespace) -> int:
+    requirements = _read_requirements(args.requirements)
+    task = await core.packages.install(
+        args.name, args.partition, specs=args.spec or [], requirements=requirements,
+        upgrade=args.upgrade,
+    )
+    return await _follow(core, task.id, args.quiet)
+
+
+async def cmd_uninstall(core: Core, args: argparse.Namespace) -> int:
+    if not args.yes:
+        print(f"This would uninstall {' '.join(args.package)} from {args.name}. Add --yes.")
+        return EXIT_INPUT
+    task = await core.packages.uninstall(args.name, args.partition, args.package)
+    return await _follow(core, task.id, args.quiet)
+
+
+async def cmd_export(core: Core, args: argparse.Namespace) -> int:
+    sys.stdout.write(await core.packages.requirements(args.name, args.partition))
+    return 0
+
+
+def _read_requirements(path: str | None) -> str | None:
+    if not path:
+        return None
+    if path == "-":
+        return sys.stdin.read()
+    with open(names.clean_path("requirements", os.path.abspath(path)), encoding="utf-8") as f:
+        return f.read()
 
 
 async def cmd_doctor(core: Core, args: argparse.Namespace) -> int:
@@ -262,6 +303,26 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("name")
     c.add_argument("--partition", "-p")
     c.add_argument("--yes", action="store_true", help="really remove")
+    c = command("packages", cmd_packages, "Installed packages and where each comes from.", True)
+    c.add_argument("name")
+    c.add_argument("--partition", "-p")
+    c.add_argument("--all", action="store_true", help="also the shadowed copies")
+    c = command("install", cmd_install, "Install or upgrade packages (pip) into an environment.")
+    c.add_argument("name")
+    c.add_argument("spec", nargs="*")
+    c.add_argument("--partition", "-p")
+    c.add_argument("--requirements", "-r", help="requirements file ('-': standard input)")
+    c.add_argument("--upgrade", "-U", action="store_true")
+    c.add_argument("--quiet", "-q", action="store_true")
+    c = command("uninstall", cmd_uninstall, "Uninstall packages from an environment's venv.")
+    c.add_argument("name")
+    c.add_argument("package", nargs="+")
+    c.add_argument("--partition", "-p")
+    c.add_argument("--yes", action="store_true")
+    c.add_argument("--quiet", "-q", action="store_true")
+    c = command("export", cmd_export, "The venv's own packages as a requirements file.")
+    c.add_argument("name")
+    c.add_argument("--partition", "-p")
     command("doctor", cmd_doctor, "Check the site, the environments and the kernels.", True)
     return p
 

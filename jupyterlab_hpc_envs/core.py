@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .config import HpcEnvs
+from .envs.packages import Packages
 from .envs.service import Environments
 from .site import Site
 from .tasks import TaskManager
@@ -16,6 +17,7 @@ class Core:
         self.site = Site(config)
         self.tasks = TaskManager(config.data_dir)
         self.envs = Environments(config, self.site, self.tasks)
+        self.packages = Packages(self.envs)
 
     async def start(self) -> None:
         """What a server does once at start: recover tasks a dead server left behind."""

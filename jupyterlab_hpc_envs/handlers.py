@@ -200,6 +200,43 @@ class ActivationHandler(BaseHandler):
         self.reply({"script": await self.core.envs.activation(name, partition)})
 
 
+class PackagesHandler(BaseHandler):
+    @tornado.web.authenticated
+    @_errors
+    async def get(self, name: str) -> None:
+        partition = self.get_query_argument("partition", "") or None
+        self.reply(await self.core.packages.list(name, partition))
+
+    @tornado.web.authenticated
+    @_errors
+    async def post(self, name: str) -> None:
+        body = self.body()
+        task = await self.core.packages.install(
+            name,
+            body.get("partition"),
+            specs=body.get("packages", []),
+            requirements=body.get("requirements"),
+            upgrade=body.get("upgrade", False),
+        )
+        self.reply({"task": task.to_json()}, 202)
+
+    @tornado.web.authenticated
+    @_errors
+    async def delete(self, name: str) -> None:
+        partition = self.get_query_argument("partition", "") or None
+        packages = self.get_query_arguments("package")
+        task = await self.core.packages.uninstall(name, partition, packages)
+        self.reply({"task": task.to_json()}, 202)
+
+
+class RequirementsHandler(BaseHandler):
+    @tornado.web.authenticated
+    @_errors
+    async def get(self, name: str) -> None:
+        partition = self.get_query_argument("partition", "") or None
+        self.reply({"text": await self.core.packages.requirements(name, partition)})
+
+
 class TasksHandler(BaseHandler):
     @tornado.web.authenticated
     @_errors
@@ -262,6 +299,8 @@ def routes(base_url: str) -> list[tuple[str, type[BaseHandler]]]:
         (f"envs/{ENV}/builds", BuildsHandler),
         (f"envs/{ENV}/kernels", KernelsHandler),
         (f"envs/{ENV}/activation", ActivationHandler),
+        (f"envs/{ENV}/packages", PackagesHandler),
+        (f"envs/{ENV}/requirements", RequirementsHandler),
         ("tasks", TasksHandler),
         (f"tasks/{TASK}", TaskHandler),
         (f"tasks/{TASK}/log", TaskLogHandler),

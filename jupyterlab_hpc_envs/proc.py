@@ -16,18 +16,15 @@ async def run(
     env: dict[str, str] | None = None,
     stdin: bytes | None = None,
 ) -> tuple[int, str, str]:
-    """Run ``argv``; return its exit status, stdout and stderr (killed after ``timeout`` s)."""
-    environ = None
-    if env is not None:
-        environ = dict(os.environ)
-        environ.update(env)
+    """Run ``argv`` (in environment ``env``, else this process's); return its exit status,
+    stdout and stderr. It is killed after ``timeout`` seconds."""
     try:
         proc = await asyncio.create_subprocess_exec(
             *argv,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
             stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
-            env=environ,
+            env=env,
         )
     except OSError as err:
         raise CommandError(f"Cannot run {argv[0]}: {err}") from err

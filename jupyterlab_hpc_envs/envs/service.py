@@ -246,6 +246,24 @@ class Environments:
             )
         return record
 
+    def on_partition(
+        self, part: PartitionInfo, argv: list[str], job_name: str, time_limit: str = "10"
+    ) -> list[str]:
+        """``argv`` as it runs on a node of ``part``: as is here, or as a Slurm job step there."""
+        if part.local or not self.site.slurm_enabled:
+            return argv
+        return [
+            "srun",
+            f"--partition={part.name}",
+            f"--job-name={job_name}",
+            f"--time={time_limit}",
+            "--nodes=1",
+            "--ntasks=1",
+            "--unbuffered",
+            *self.config.build_srun_options,
+            *argv,
+        ]
+
     def _context(self) -> scripts.ScriptContext:
         return scripts.ScriptContext(
             module_kind=self.site.modules.kind,
@@ -316,21 +334,9 @@ class Environments:
             elif what == "fail":
                 failure.append(rest)
 
-        argv = ["bash", script]
-        remote = not part.local and self.site.slurm_enabled
-        if remote:
-            job_name = f"{BUILD_JOB}:{env.name}:{task.id[:8]}"
-            argv = [
-                "srun",
-                f"--partition={part.name}",
-                f"--job-name={job_name}",
-                f"--time={self.config.build_time_limit}",
-                "--nodes=1",
-                "--ntasks=1",
-                "--unbuffered",
-                *self.config.build_srun_options,
-                *argv,
-            ]
+        job_name = f"{BUILD_JOB}:{env.name}:{task.id[:8]}"
+        argv = self.on_partition(part, ["bash", script], job_name, self.config.build_time_limit)
+        if argv[0] == "srun":
             task.record.params["job_name"] = job_name
             task.log(f"Running as a Slurm job on partition {part.name}: {shlex.join(argv)}")
 
@@ -343,7 +349,7 @@ class Environments:
             task.log(f"Running on this node ({self.site.hostname}, {self.site.arch}).")
         started = time.time()
         try:
-            code = await task.run(argv, env=_build_environ(), on_line=on_line, cwd=home)
+            code = await task.run(argv, env=clean_environ(), on_line=on_line, cwd=home)
         except BaseException:
             self._fail_build(home, arch, "cancelled or interrupted", task)
             raise
@@ -552,12 +558,11 @@ class Environments:
 
     async def smoke_test(self, launch: str, part: PartitionInfo) -> str | None:
         """Start Python with ipykernel through a launch script; the problem, or ``None``."""
-        argv = [launch, "python", "-c", "import ipykernel"]
-        if not part.local and self.site.slurm_enabled:
-            argv = ["srun", f"--partition={part.name}", f"--job-name={slurm.JOB_PREFIX}-check",
-                    "--nodes=1", "--ntasks=1", "--time=5", *argv]
+        argv = self.on_partition(
+            part, [launch, "python", "-c", "import ipykernel"], f"{slurm.JOB_PREFIX}-check"
+        )
         try:
-            code, out, err = await proc.run(argv, timeout=300)
+            code, out, err = await proc.run(argv, timeout=300, env=clean_environ())
         except proc.CommandError as error:
             return str(error)
         if code == 0:
@@ -770,8 +775,8 @@ def _write_file(path: str, text: str, mode: int) -> None:
     os.replace(tmp, path)
 
 
-def _build_environ() -> dict[str, str]:
-    """The build's environment: the server's, minus what would leak the server's own Python."""
+def clean_environ() -> dict[str, str]:
+    """For builds and pip: the server's environment minus what would leak the server's Python."""
     env = dict(os.environ)
     for var in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "CONDA_PREFIX", "PYTHONSTARTUP"):
         env.pop(var, None)

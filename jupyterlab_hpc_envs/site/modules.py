@@ -123,7 +123,7 @@ class ModuleSystem:
 
 async def _run(argv: list[str], extra_env: dict[str, str], stream: str = "stdout") -> str:
     try:
-        code, out, err = await proc.run(argv, timeout=120, env=extra_env)
+        code, out, err = await proc.run(argv, timeout=120, env={**os.environ, **extra_env})
     except proc.CommandError as error:
         raise ModuleSystemError(str(error)) from None
     if code != 0:

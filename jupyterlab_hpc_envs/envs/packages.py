@@ -1,0 +1,286 @@
+"""Installed packages with provenance; install, upgrade, uninstall; requirements in and out.
+
+``pip list -v`` only tells the truth with the same modules loaded, and EasyBuild modules put their
+packages on ``PYTHONPATH``, where they outrank the venv without a word. So the listing runs *inside
+the environment's launch script* (modules loaded, venv active, user site off) on a node of the
+partition, with :mod:`.probe` reading package metadata in one Python process; every distribution
+gets its source (venv, module, the Python module's base, conda, user site) and duplicates are shown
+with the copy Python really imports.
+
+Changes go through pip with the seed's flags, as tasks, and are recorded in the manifest so that a
+build for another partition installs the same. A failed install is rolled back to what was there.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
+from .. import names, proc
+from ..site import PartitionInfo, slurm
+from ..tasks import Task, TaskFailed, TaskRecord
+from . import manifest
+from .manifest import READY, Build, Manifest
+from .service import Environments, clean_environ
+
+PROBE = os.path.join(os.path.dirname(__file__), "probe.py")
+PIP_INSTALL = ["python", "-m", "pip", "install", "--no-cache-dir", "--no-build-isolation"]
+
+
+class Packages:
+    """Package operations on the builds of environments."""
+
+    def __init__(self, envs: Environments) -> None:
+        self.envs = envs
+        self.tasks = envs.tasks
+
+    async def _target(self, name: object, partition: object) -> tuple[Manifest, PartitionInfo, Build]:
+        env = self.envs.get(name)
+        site = self.envs.site
+        part = (
+            await site.partition(partition)
+            if partition not in (None, "")
+            else await site.default_partition()
+        )
+        build = env.builds.get(part.arch or "")
+        if build is None or build.state != READY:
+            ready = [b.partitions or [b.built_partition] for b in env.builds.values() if b.state == READY]
+            where = ", ".join(p for group in ready for p in group) or "none"
+            raise names.Conflict(
+                f"{env.name} has no ready build for partition {part.name}; ready on: {where}."
+            )
+        return env, part, build
+
+    def _in_env(self, env: Manifest, part: PartitionInfo, build: Build, argv: list[str]) -> list[str]:
+        launch = self.envs.launch_path(env, build.arch)
+        return self.envs.on_partition(part, [launch, *argv], f"{slurm.JOB_PREFIX}-packages")
+
+    # --- listing ------------------------------------------------------------------------------
+
+    async def list(self, name: object, partition: object = None) -> dict[str, Any]:
+        env, part, build = await self._target(name, partition)
+        with open(PROBE, "rb") as f:
+            probe = f.read()
+        argv = self._in_env(env, part, build, ["python", "-"])
+        try:
+            code, out, err = await proc.run(argv, timeout=300, env=clean_environ(), stdin=probe)
+        except proc.CommandError as error:
+            raise names.Conflict(f"Listing the packages of {env.name} failed: {error}") from None
+        if code != 0:
+            tail = " ".join(err.strip().splitlines()[-3:])
+            raise names.Conflict(f"Listing the packages of {env.name} failed: {tail}")
+        try:
+            data = json.loads(out.strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            raise names.Conflict(f"The package probe of {env.name} printed no JSON.") from None
+        if "error" in data:
+            raise names.Conflict(data["error"])
+        data["environment"] = env.name
+        data["partition"] = part.name
+        data["arch"] = build.arch
+        data["requested"] = list(env.packages)
+        data["warnings"] = shadow_warnings(data["packages"])
+        return data
+
+    async def requirements(self, name: object, partition: object = None) -> str:
+        """The venv's own distributions as a requirements file (what a rebuild would need)."""
+        data = await self.list(name, partition)
+        lines = [
+            f"{row['name']}=={row['version']}"
+            for row in data["packages"]
+            if row["source"] in ("venv", "conda") and not row["editable"]
+            and canonicalize_name(row["name"]) not in ("pip", "setuptools", "wheel")
+        ]
+        header = (
+            f"# {data['environment']} on {data['partition']} ({data['arch']}), "
+            f"Python {data['python']}; modules: {' '.join(data['loaded_modules']) or 'none'}\n"
+        )
+        return header + "".join(f"{line}\n" for line in sorted(lines, key=str.lower))
+
+    # --- changes ------------------------------------------------------------------------------
+
+    async def install(
+        self,
+        name: object,
+        partition: object = None,
+        specs: object = (),
+        requirements: object = None,
+        upgrade: object = False,
+    ) -> TaskRecord:
+        env, part, build = await self._target(name, partition)
+        wanted = names.package_specs(list(specs) if isinstance(specs, (list, tuple)) else specs)
+        if requirements not in (None, ""):
+            wanted += names.requirements_text(requirements)
+        if not wanted:
+            raise names.InvalidInput("packages", "Give at least one package to install.")
+        if not isinstance(upgrade, bool):
+            raise names.InvalidInput("upgrade", "upgrade must be true or false.")
+        self._no_task_running(env)
+        argv = [*PIP_INSTALL, *(["--upgrade"] if upgrade else []), *wanted]
+        verb = "Upgrade" if upgrade else "Install"
+
+        async def run(task: Task) -> dict[str, Any]:
+            before = await self._freeze(env, part, build, task)
+            task.set_step("pip install")
+            code = await task.run(self._in_env(env, part, build, argv), env=clean_environ())
+            if code != 0:
+                await self._roll_back(env, part, build, task, before)
+                raise TaskFailed(
+                    f"pip could not install {' '.join(wanted)} (exit {code}); the environment was "
+                    "put back as it was. See the log for pip's reason."
+                )
+            with manifest.updating(env.home) as m:
+                m.packages = merge_specs(m.packages, wanted)
+            return {"installed": wanted}
+
+        return self.tasks.start(
+            "packages",
+            f"{verb} {', '.join(wanted)} in {env.name} ({part.name})",
+            run,
+            env=env.name,
+            partition=part.name,
+            params={"home": env.home, "arch": build.arch, "specs": wanted},
+        )
+
+    async def uninstall(self, name: object, partition: object = None, packages: object = ()) -> TaskRecord:
+        env, part, build = await self._target(name, partition)
+        if not isinstance(packages, (list, tuple)) or not packages:
+            raise names.InvalidInput("packages", "Give the names of the packages to uninstall.")
+        wanted = []
+        for item in packages:
+            req = Requirement(names.package_spec(item))
+            if req.specifier or req.extras or req.marker:
+                raise names.InvalidInput("packages", f"Give a bare package name, not {item!r}.")
+            wanted.append(req.name)
+        self._no_task_running(env)
+        protected = {"pip", "ipykernel"} & {canonicalize_name(w) for w in wanted}
+        if protected:
+            raise names.InvalidInput(
+                "packages", f"{', '.join(sorted(protected))} must stay: the kernel needs it."
+            )
+        data = await self.list(env.name, part.name)
+        in_venv = {canonicalize_name(r["name"]) for r in data["packages"] if r["source"] == "venv"}
+        elsewhere = [w for w in wanted if canonicalize_name(w) not in in_venv]
+        if elsewhere:
+            raise names.InvalidInput(
+                "packages",
+                f"{', '.join(elsewhere)} is not installed in the venv (it comes from a module or "
+                "is not installed): only the venv's own packages can be uninstalled.",
+            )
+        argv = ["python", "-m", "pip", "uninstall", "--yes", *wanted]
+
+        async def run(task: Task) -> dict[str, Any]:
+            task.set_step("pip uninstall")
+            code = await task.run(self._in_env(env, part, build, argv), env=clean_environ())
+            if code != 0:
+                raise TaskFailed(f"pip uninstall failed (exit {code}); see the log.")
+            with manifest.updating(env.home) as m:
+                gone = {canonicalize_name(w) for w in wanted}
+                m.packages = [p for p in m.packages if canonicalize_name(Requirement(p).name) not in gone]
+            return {"uninstalled": wanted}
+
+        return self.tasks.start(
+            "packages",
+            f"Uninstall {', '.join(wanted)} from {env.name} ({part.name})",
+            run,
+            env=env.name,
+            partition=part.name,
+            params={"home": env.home, "arch": build.arch, "packages": wanted},
+        )
+
+    def _no_task_running(self, env: Manifest) -> None:
+        busy = self.tasks.running(env.name)
+        if busy:
+            raise names.Conflict(
+                f"{env.name} is busy ({busy[0].title}): wait for it to finish, then try again."
+            )
+
+    async def _freeze(
+        self, env: Manifest, part: PartitionInfo, build: Build, task: Task
+    ) -> dict[str, str]:
+        """The venv's own distributions and versions, to roll back to."""
+        task.set_step("snapshot")
+        argv = self._in_env(
+            env, part, build,
+            ["python", "-m", "pip", "list", "--format", "json", "--path", _site_packages(build)],
+        )
+        code, out, err = await proc.run(argv, timeout=300, env=clean_environ())
+        if code != 0:
+            raise TaskFailed(f"Cannot read the venv's packages before installing: {err.strip()}")
+        return {canonicalize_name(d["name"]): d["version"] for d in json.loads(out or "[]")}
+
+    async def _roll_back(
+        self, env: Manifest, part: PartitionInfo, build: Build, task: Task, before: dict[str, str]
+    ) -> None:
+        after = await self._freeze(env, part, build, task)
+        task.set_step("roll back")
+        added = [n for n in after if n not in before]
+        changed = [f"{n}=={v}" for n, v in before.items() if after.get(n) not in (None, v)]
+        removed = [f"{n}=={v}" for n, v in before.items() if n not in after]
+        if added:
+            await task.run(self._in_env(env, part, build, ["python", "-m", "pip", "uninstall",
+                                                           "--yes", *added]), env=clean_environ())
+        if changed or removed:
+            await task.run(
+                self._in_env(env, part, build, [*PIP_INSTALL, "--no-deps", *changed, *removed]),
+                env=clean_environ(),
+            )
+        if not (added or changed or removed):
+            task.log("Nothing had changed: nothing to roll back.")
+
+
+def _site_packages(build: Build) -> str:
+    lib = os.path.join(build.path, "lib")
+    for entry in sorted(os.listdir(lib)) if os.path.isdir(lib) else []:
+        if entry.startswith("python"):
+            return os.path.join(lib, entry, "site-packages")
+    raise TaskFailed(f"{build.path} has no lib/pythonX.Y/site-packages: rebuild it.")
+
+
+def merge_specs(current: list[str], added: list[str]) -> list[str]:
+    """The recorded specs with ``added`` replacing any spec of the same distribution."""
+    names_added = {canonicalize_name(Requirement(a).name) for a in added}
+    kept = [c for c in current if canonicalize_name(Requirement(c).name) not in names_added]
+    return kept + added
+
+
+def shadow_warnings(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Distributions seen twice; a warning when a module's copy outranks the venv's."""
+    by_key: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        by_key.setdefault(row["key"], []).append(row)
+    warnings = []
+    for copies in by_key.values():
+        if len(copies) < 2:
+            continue
+        winner = min(copies, key=lambda r: r["order"])
+        losers = [r for r in copies if r is not winner]
+        venv_losers = [r for r in losers if r["source"] == "venv"]
+        if winner["source"] in ("module", "base") and venv_losers:
+            lost = venv_losers[0]
+            message = (
+                f"{winner['name']} {winner['version']} from {winner['module'] or 'the Python module'} "
+                f"outranks {lost['version']} installed in the venv: modules put their packages on "
+                "PYTHONPATH, which comes first. Python imports the module's copy."
+            )
+            level = "warning"
+        else:
+            message = (
+                f"{winner['name']} {winner['version']} ({winner['source']}) hides "
+                + ", ".join(f"{r['version']} ({r['source']})" for r in losers)
+            )
+            level = "info"
+        warnings.append(
+            {
+                "level": level,
+                "name": winner["name"],
+                "winner": {k: winner[k] for k in ("version", "source", "module", "location")},
+                "shadowed": [{k: r[k] for k in ("version", "source", "module", "location")} for r in losers],
+                "message": message,
+            }
+        )
+    return warnings
