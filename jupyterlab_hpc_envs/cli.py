@@ -99,7 +99,9 @@ async def cmd_site(core: Core, args: argparse.Namespace) -> int:
 
 async def cmd_modules(core: Core, args: argparse.Namespace) -> int:
     site = core.site
-    part = await site.partition(args.partition) if args.partition else await site.default_partition()
+    part = (
+        await site.partition(args.partition) if args.partition else await site.default_partition()
+    )
     if args.python:
         names.module_name(args.python)
     modules = await site.catalog_with_compatibility(part, args.python)
@@ -116,7 +118,9 @@ async def cmd_modules(core: Core, args: argparse.Namespace) -> int:
 
 
 def _env_line(env: dict[str, Any]) -> str:
-    builds = ", ".join(f"{a}: {b['state']}" for a, b in sorted(env["builds"].items())) or "no builds"
+    builds = (
+        ", ".join(f"{a}: {b['state']}" for a, b in sorted(env["builds"].items())) or "no builds"
+    )
     return f"{env['name']:<20} {env['kind']:<6} {builds:<30} {' '.join(env['modules'])}"
 
 
@@ -198,7 +202,10 @@ async def cmd_packages(core: Core, args: argparse.Namespace) -> int:
 async def cmd_install(core: Core, args: argparse.Namespace) -> int:
     requirements = _read_requirements(args.requirements)
     task = await core.packages.install(
-        args.name, args.partition, specs=args.spec or [], requirements=requirements,
+        args.name,
+        args.partition,
+        specs=args.spec or [],
+        requirements=requirements,
         upgrade=args.upgrade,
     )
     return await _follow(core, task.id, args.quiet)
@@ -233,8 +240,13 @@ async def cmd_doctor(core: Core, args: argparse.Namespace) -> int:
         problems.append({"level": "warning", "code": w["code"], "message": w["message"]})
     for r in site["storage_roots"]:
         if not r["exists"]:
-            problems.append({"level": "error", "code": "storage-root",
-                             "message": f"Storage root {r['path']} does not exist."})
+            problems.append(
+                {
+                    "level": "error",
+                    "code": "storage-root",
+                    "message": f"Storage root {r['path']} does not exist.",
+                }
+            )
     envs = {e.home: e for e in core.envs.all()}
     for env in envs.values():
         for warning in core.envs.describe(env)["warnings"]:
@@ -243,13 +255,23 @@ async def cmd_doctor(core: Core, args: argparse.Namespace) -> int:
         home = meta.get("path", "")
         launch = meta.get("launch", "")
         if home not in envs:
-            problems.append({"level": "error", "code": "dangling-kernel", "message":
-                             f"Kernel {kname} points at {home}, which holds no environment: "
-                             f"'jupyter kernelspec remove {kname}'."})
+            problems.append(
+                {
+                    "level": "error",
+                    "code": "dangling-kernel",
+                    "message": f"Kernel {kname} points at {home}, which holds no environment: "
+                    f"'jupyter kernelspec remove {kname}'.",
+                }
+            )
         elif not os.path.exists(launch):
-            problems.append({"level": "error", "code": "dangling-kernel", "message":
-                             f"Kernel {kname}'s launch script {launch} is missing: "
-                             f"'jupyter hpc-envs register {meta.get('name')}'."})
+            problems.append(
+                {
+                    "level": "error",
+                    "code": "dangling-kernel",
+                    "message": f"Kernel {kname}'s launch script {launch} is missing: "
+                    f"'jupyter hpc-envs register {meta.get('name')}'.",
+                }
+            )
     text = "\n".join(f"{p['level']}: {p['message']}" for p in problems) or "No problems found."
     _print({"site": site, "problems": problems}, args.json, text)
     return 1 if any(p["level"] == "error" for p in problems) else 0
@@ -266,7 +288,9 @@ def parser() -> argparse.ArgumentParser:
     def command(name: str, func: Any, help: str, read: bool = False) -> argparse.ArgumentParser:
         c = sub.add_parser(name, help=help, description=help)
         c.set_defaults(func=func)
-        c.add_argument("--json", action="store_true", help="print JSON" if read else argparse.SUPPRESS)
+        c.add_argument(
+            "--json", action="store_true", help="print JSON" if read else argparse.SUPPRESS
+        )
         return c
 
     command("site", cmd_site, "Where this runs: partitions, module system, storage roots.", True)

@@ -33,5 +33,7 @@ async def run(
     except asyncio.TimeoutError:
         proc.kill()
         await proc.wait()
-        raise CommandError(f"{os.path.basename(argv[0])} did not finish within {timeout:.0f} s") from None
+        raise CommandError(
+            f"{os.path.basename(argv[0])} did not finish within {timeout:.0f} s"
+        ) from None
     return proc.returncode or 0, out.decode(errors="replace"), err.decode(errors="replace")

@@ -241,8 +241,11 @@ class TaskManager:
         for record in records:
             if record.state in FINAL or record.id in self._live:
                 continue
-            if record.server_pid != os.getpid() and _alive(record.server_pid) and \
-                    _is_same_user_server(record.server_pid):
+            if (
+                record.server_pid != os.getpid()
+                and _alive(record.server_pid)
+                and _is_same_user_server(record.server_pid)
+            ):
                 continue  # another live server of this user owns it
             for pid in record.pids:
                 _kill_group(pid, signal.SIGKILL)
@@ -319,9 +322,7 @@ class TaskManager:
         return self.load(task_id)
 
     def running(self, env: str | None = None) -> list[TaskRecord]:
-        return [
-            t.record for t in self._live.values() if env is None or t.record.env == env
-        ]
+        return [t.record for t in self._live.values() if env is None or t.record.env == env]
 
     async def shutdown(self) -> None:
         for task in list(self._live.values()):

@@ -38,7 +38,9 @@ class Packages:
         self.envs = envs
         self.tasks = envs.tasks
 
-    async def _target(self, name: object, partition: object) -> tuple[Manifest, PartitionInfo, Build]:
+    async def _target(
+        self, name: object, partition: object
+    ) -> tuple[Manifest, PartitionInfo, Build]:
         env = self.envs.get(name)
         site = self.envs.site
         part = (
@@ -48,14 +50,18 @@ class Packages:
         )
         build = env.builds.get(part.arch or "")
         if build is None or build.state != READY:
-            ready = [b.partitions or [b.built_partition] for b in env.builds.values() if b.state == READY]
+            ready = [
+                b.partitions or [b.built_partition] for b in env.builds.values() if b.state == READY
+            ]
             where = ", ".join(p for group in ready for p in group) or "none"
             raise names.Conflict(
                 f"{env.name} has no ready build for partition {part.name}; ready on: {where}."
             )
         return env, part, build
 
-    def _in_env(self, env: Manifest, part: PartitionInfo, build: Build, argv: list[str]) -> list[str]:
+    def _in_env(
+        self, env: Manifest, part: PartitionInfo, build: Build, argv: list[str]
+    ) -> list[str]:
         launch = self.envs.launch_path(env, build.arch)
         return self.envs.on_partition(part, [launch, *argv], f"{slurm.JOB_PREFIX}-packages")
 
@@ -92,7 +98,8 @@ class Packages:
         lines = [
             f"{row['name']}=={row['version']}"
             for row in data["packages"]
-            if row["source"] in ("venv", "conda") and not row["editable"]
+            if row["source"] in ("venv", "conda")
+            and not row["editable"]
             and canonicalize_name(row["name"]) not in ("pip", "setuptools", "wheel")
         ]
         header = (
@@ -146,7 +153,9 @@ class Packages:
             params={"home": env.home, "arch": build.arch, "specs": wanted},
         )
 
-    async def uninstall(self, name: object, partition: object = None, packages: object = ()) -> TaskRecord:
+    async def uninstall(
+        self, name: object, partition: object = None, packages: object = ()
+    ) -> TaskRecord:
         env, part, build = await self._target(name, partition)
         if not isinstance(packages, (list, tuple)) or not packages:
             raise names.InvalidInput("packages", "Give the names of the packages to uninstall.")
@@ -180,7 +189,9 @@ class Packages:
                 raise TaskFailed(f"pip uninstall failed (exit {code}); see the log.")
             with manifest.updating(env.home) as m:
                 gone = {canonicalize_name(w) for w in wanted}
-                m.packages = [p for p in m.packages if canonicalize_name(Requirement(p).name) not in gone]
+                m.packages = [
+                    p for p in m.packages if canonicalize_name(Requirement(p).name) not in gone
+                ]
             return {"uninstalled": wanted}
 
         return self.tasks.start(
@@ -205,7 +216,9 @@ class Packages:
         """The venv's own distributions and versions, to roll back to."""
         task.set_step("snapshot")
         argv = self._in_env(
-            env, part, build,
+            env,
+            part,
+            build,
             ["python", "-m", "pip", "list", "--format", "json", "--path", _site_packages(build)],
         )
         code, out, err = await proc.run(argv, timeout=300, env=clean_environ())
@@ -222,8 +235,12 @@ class Packages:
         changed = [f"{n}=={v}" for n, v in before.items() if after.get(n) not in (None, v)]
         removed = [f"{n}=={v}" for n, v in before.items() if n not in after]
         if added:
-            await task.run(self._in_env(env, part, build, ["python", "-m", "pip", "uninstall",
-                                                           "--yes", *added]), env=clean_environ())
+            await task.run(
+                self._in_env(
+                    env, part, build, ["python", "-m", "pip", "uninstall", "--yes", *added]
+                ),
+                env=clean_environ(),
+            )
         if changed or removed:
             await task.run(
                 self._in_env(env, part, build, [*PIP_INSTALL, "--no-deps", *changed, *removed]),
@@ -279,7 +296,9 @@ def shadow_warnings(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 "level": level,
                 "name": winner["name"],
                 "winner": {k: winner[k] for k in ("version", "source", "module", "location")},
-                "shadowed": [{k: r[k] for k in ("version", "source", "module", "location")} for r in losers],
+                "shadowed": [
+                    {k: r[k] for k in ("version", "source", "module", "location")} for r in losers
+                ],
                 "message": message,
             }
         )

@@ -82,7 +82,7 @@ def _classify(entry, roots):
 def _editable(dist):
     try:
         text = dist.read_text("direct_url.json")
-    except Exception:
+    except Exception:  # noqa: BLE001 - broken metadata must not stop the listing
         return None
     if not text:
         return None
@@ -106,14 +106,14 @@ def main():
         source, module = _classify(entry, roots)
         try:
             found = list(metadata.distributions(path=[entry]))
-        except Exception:
+        except Exception:  # noqa: BLE001 - an unreadable folder is skipped, not fatal
             continue
         seen_here = set()
         for dist in found:
             try:
                 name = dist.metadata["Name"]
                 version = dist.version
-            except Exception:
+            except Exception:  # noqa: BLE001 - a distribution with broken metadata
                 continue
             if not name:
                 continue
@@ -140,7 +140,7 @@ def main():
     sys.stdout.write(
         json.dumps(
             {
-                "python": "%d.%d.%d" % sys.version_info[:3],
+                "python": ".".join(str(n) for n in sys.version_info[:3]),
                 "prefix": sys.prefix,
                 "base_prefix": getattr(sys, "base_prefix", sys.prefix),
                 "user_site_enabled": bool(site.ENABLE_USER_SITE),

@@ -44,9 +44,7 @@ def _array(values: list[str]) -> str:
 def _module_functions(ctx: ScriptContext) -> str:
     """bash functions that set up the module system and load the recorded list."""
     inits = [ctx.module_init] if ctx.module_init else []
-    init_lines = "\n".join(
-        f"    elif [ -r {q(path)} ]; then . {q(path)}" for path in inits
-    )
+    init_lines = "\n".join(f"    elif [ -r {q(path)} ]; then . {q(path)}" for path in inits)
     return f"""\
 hpc_envs_module_kind={q(ctx.module_kind)}
 

@@ -99,7 +99,8 @@ class Environments:
         if self.site.modules.kind == "none":
             if modules:
                 raise names.InvalidInput(
-                    "modules", "This site has no module system: create the environment without modules."
+                    "modules",
+                    "This site has no module system: create the environment without modules.",
                 )
             return
         if not modules:
@@ -136,7 +137,9 @@ class Environments:
     @contextlib.contextmanager
     def _user_lock(self) -> Iterator[None]:
         os.makedirs(self.config.data_dir, mode=0o700, exist_ok=True)
-        fd = os.open(os.path.join(self.config.data_dir, ".envs.lock"), os.O_WRONLY | os.O_CREAT, 0o600)
+        fd = os.open(
+            os.path.join(self.config.data_dir, ".envs.lock"), os.O_WRONLY | os.O_CREAT, 0o600
+        )
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             yield
@@ -161,8 +164,12 @@ class Environments:
         env_name = names.env_name(name)
         if kind != "venv":
             raise names.InvalidInput("kind", f"Unknown environment kind {kind!r}: use 'venv'.")
-        module_list = names.module_list(list(modules) if isinstance(modules, (list, tuple)) else modules)
-        specs = names.package_specs(list(packages) if isinstance(packages, (list, tuple)) else packages)
+        module_list = names.module_list(
+            list(modules) if isinstance(modules, (list, tuple)) else modules
+        )
+        specs = names.package_specs(
+            list(packages) if isinstance(packages, (list, tuple)) else packages
+        )
         if requirements not in (None, ""):
             specs += names.requirements_text(requirements)
         opts = _options(options)
@@ -204,7 +211,9 @@ class Environments:
             manifest.write(env)
         return self._start_build(env, part, arch, title=f"Create {env_name} on {part.name}")
 
-    async def rebuild(self, name: object, partition: object, force: bool = False) -> TaskRecord | None:
+    async def rebuild(
+        self, name: object, partition: object, force: bool = False
+    ) -> TaskRecord | None:
         """Build the environment for another partition (or again); ``None`` if a build of the same
         arch is ready already and only the kernel had to be registered."""
         env = self.get(name)
@@ -289,9 +298,7 @@ class Environments:
         _write_file(path, text, 0o755)
         return path
 
-    async def _build(
-        self, task: Task, home: str, part: PartitionInfo, arch: str
-    ) -> dict[str, Any]:
+    async def _build(self, task: Task, home: str, part: PartitionInfo, arch: str) -> dict[str, Any]:
         env = manifest.read(home)
         build = env.builds[arch]
         prefix = build.path
@@ -324,7 +331,7 @@ class Environments:
         def on_line(line: str) -> None:
             if not line.startswith(scripts.MARK):
                 return
-            what, _, rest = line[len(scripts.MARK):].partition(" ")
+            what, _, rest = line[len(scripts.MARK) :].partition(" ")
             if what == "step":
                 task.record.step = rest
                 self.tasks.save(task.record)
@@ -554,7 +561,13 @@ class Environments:
                 "install ipykernel into it), then adopt it again.",
             )
         kernel = self.register_kernel(env, part)
-        return {"name": env_name, "home": home, "arch": arch, "modules": module_list, "kernel": kernel}
+        return {
+            "name": env_name,
+            "home": home,
+            "arch": arch,
+            "modules": module_list,
+            "kernel": kernel,
+        }
 
     async def smoke_test(self, launch: str, part: PartitionInfo) -> str | None:
         """Start Python with ipykernel through a launch script; the problem, or ``None``."""
@@ -738,8 +751,17 @@ def _options(value: object) -> dict[str, Any]:
 
 
 # pip options a user may add: ones that change how pip resolves, not where code comes from.
-SAFE_PIP_OPTIONS = {"--pre", "--upgrade", "--upgrade-strategy=eager", "--no-deps", "--prefer-binary",
-                    "--only-binary=:all:", "--no-binary=:all:", "--ignore-installed", "--force-reinstall"}
+SAFE_PIP_OPTIONS = {
+    "--pre",
+    "--upgrade",
+    "--upgrade-strategy=eager",
+    "--no-deps",
+    "--prefer-binary",
+    "--only-binary=:all:",
+    "--no-binary=:all:",
+    "--ignore-installed",
+    "--force-reinstall",
+}
 
 
 def _pip_options(value: object) -> list[str]:

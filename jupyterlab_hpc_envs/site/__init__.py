@@ -161,8 +161,9 @@ class Site:
             if p.arch is None and p.name == self.server_partition:
                 p.arch = self.arch
             p.modulepath = list(d.get("modulepath") or [])
-            if not p.modulepath and (p.name == self.server_partition or p.arch == self.arch
-                                     or p.name == LOCAL_PARTITION):
+            if not p.modulepath and (
+                p.name == self.server_partition or p.arch == self.arch or p.name == LOCAL_PARTITION
+            ):
                 p.modulepath = server_modulepath
             p.gpu = d.get("gpu", p.gpu)
             p.description = d.get("description", "")

@@ -87,7 +87,9 @@ class ModuleSystem:
         try:
             packages = json.loads(out or "[]")
         except ValueError as err:
-            raise ModuleSystemError(f"Lmod's spider printed something that is not JSON: {err}") from err
+            raise ModuleSystemError(
+                f"Lmod's spider printed something that is not JSON: {err}"
+            ) from err
         found: list[ModuleInfo] = []
         for package in packages:
             for version in package.get("versions", []):
@@ -128,7 +130,9 @@ async def _run(argv: list[str], extra_env: dict[str, str], stream: str = "stdout
         raise ModuleSystemError(str(error)) from None
     if code != 0:
         tail = err.strip().splitlines()[-3:]
-        raise ModuleSystemError(f"{os.path.basename(argv[0])} failed (exit {code}): {' '.join(tail)}")
+        raise ModuleSystemError(
+            f"{os.path.basename(argv[0])} failed (exit {code}): {' '.join(tail)}"
+        )
     return out if stream == "stdout" else err
 
 

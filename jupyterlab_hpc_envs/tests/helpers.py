@@ -38,7 +38,9 @@ async def wait_task(jp_fetch, task_id: str, timeout: float = 600) -> dict[str, A
 
 
 async def task_log(jp_fetch, task_id: str) -> str:
-    _, data = await call(jp_fetch, "GET", "tasks", task_id, "log", params={"offset": "0", "wait": "0"})
+    _, data = await call(
+        jp_fetch, "GET", "tasks", task_id, "log", params={"offset": "0", "wait": "0"}
+    )
     return data["text"]
 
 

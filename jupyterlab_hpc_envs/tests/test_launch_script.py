@@ -43,7 +43,14 @@ def run(argv, **env):
 
 def test_running_a_command_through_the_script_runs_it_inside_the_venv(venv, tmp_path):
     launch = write_launch(tmp_path / "launch.sh", venv)
-    result = run([str(launch), "python", "-c", "import sys, os; print(sys.prefix); print(os.environ['PYTHONNOUSERSITE'])"])
+    result = run(
+        [
+            str(launch),
+            "python",
+            "-c",
+            "import sys, os; print(sys.prefix); print(os.environ['PYTHONNOUSERSITE'])",
+        ]
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == [str(venv), "1"]
 
@@ -59,7 +66,8 @@ def test_the_script_refuses_a_node_of_another_architecture(venv, tmp_path):
     launch = write_launch(tmp_path / "launch.sh", venv)
     result = run([str(launch), "true"], HPC_TEST_ARCH="zen2")
     assert result.returncode == scripts.EXIT_WRONG_ARCH
-    assert "built for zen4" in result.stderr and "zen2" in result.stderr
+    assert "built for zen4" in result.stderr
+    assert "zen2" in result.stderr
 
 
 def test_the_script_says_so_when_the_build_is_gone(tmp_path):

@@ -74,7 +74,9 @@ async def test_numpy_is_shown_as_coming_from_the_scipy_bundle_module(science, jp
 async def test_a_newer_numpy_in_the_venv_is_shadowed_by_the_module_and_the_listing_says_so(
     science, jp_fetch
 ):
-    record = await change(jp_fetch, "POST", body={"partition": "zen4", "packages": ["numpy==2.2.6"]})
+    record = await change(
+        jp_fetch, "POST", body={"partition": "zen4", "packages": ["numpy==2.2.6"]}
+    )
     assert record["state"] == "succeeded", record["message"]
     data = await packages(jp_fetch)
     copies = [r for r in data["packages"] if r["key"] == "numpy"]
@@ -88,7 +90,9 @@ async def test_a_newer_numpy_in_the_venv_is_shadowed_by_the_module_and_the_listi
 
 
 async def test_install_upgrade_uninstall_are_recorded_in_the_spec(science, jp_fetch):
-    record = await change(jp_fetch, "POST", body={"partition": "zen4", "packages": ["tabulate==0.8.10"]})
+    record = await change(
+        jp_fetch, "POST", body={"partition": "zen4", "packages": ["tabulate==0.8.10"]}
+    )
     assert record["state"] == "succeeded", record["message"]
     rows = [r for r in (await packages(jp_fetch))["packages"] if r["key"] == "tabulate"]
     assert ("0.8.10", "venv") in {(r["version"], r["source"]) for r in rows}
@@ -99,7 +103,11 @@ async def test_install_upgrade_uninstall_are_recorded_in_the_spec(science, jp_fe
         jp_fetch, "POST", body={"partition": "zen4", "packages": ["tabulate>=0.9"], "upgrade": True}
     )
     assert record["state"] == "succeeded", record["message"]
-    venv_tabulate = [r for r in (await packages(jp_fetch))["packages"] if r["key"] == "tabulate" and r["source"] == "venv"]
+    venv_tabulate = [
+        r
+        for r in (await packages(jp_fetch))["packages"]
+        if r["key"] == "tabulate" and r["source"] == "venv"
+    ]
     assert venv_tabulate[0]["version"] != "0.8.10", await task_log(jp_fetch, record["id"])
     _, env = await call(jp_fetch, "GET", "envs", "pk")
     assert "tabulate>=0.9" in env["packages"]
@@ -107,13 +115,19 @@ async def test_install_upgrade_uninstall_are_recorded_in_the_spec(science, jp_fe
 
     record = await change(jp_fetch, "DELETE", params={"partition": "zen4", "package": "tabulate"})
     assert record["state"] == "succeeded", record["message"]
-    assert not [r for r in (await packages(jp_fetch))["packages"] if r["key"] == "tabulate" and r["source"] == "venv"]
+    assert not [
+        r
+        for r in (await packages(jp_fetch))["packages"]
+        if r["key"] == "tabulate" and r["source"] == "venv"
+    ]
     _, env = await call(jp_fetch, "GET", "envs", "pk")
     assert not [p for p in env["packages"] if p.startswith("tabulate")]
 
 
 async def test_export_and_import_round_trip_into_a_new_environment(science, jp_fetch):
-    _, exported = await call(jp_fetch, "GET", "envs", "pk", "requirements", params={"partition": "zen4"})
+    _, exported = await call(
+        jp_fetch, "GET", "envs", "pk", "requirements", params={"partition": "zen4"}
+    )
     text = exported["text"]
     assert "icecream==" in text
     assert "numpy" not in text, "the module's numpy is not the venv's to export"
@@ -121,12 +135,16 @@ async def test_export_and_import_round_trip_into_a_new_environment(science, jp_f
         jp_fetch, name="copy", modules=[PYTHON, SCIPY, IPYTHON], partition="zen4", requirements=text
     )
     assert record["state"] == "succeeded", await task_log(jp_fetch, record["id"])
-    _, again = await call(jp_fetch, "GET", "envs", "copy", "requirements", params={"partition": "zen4"})
+    _, again = await call(
+        jp_fetch, "GET", "envs", "copy", "requirements", params={"partition": "zen4"}
+    )
     assert again["text"].splitlines()[1:] == text.splitlines()[1:]
 
 
 async def test_a_rebuild_on_the_other_partition_carries_the_installed_packages(science, jp_fetch):
-    record = await change(jp_fetch, "POST", body={"partition": "zen4", "packages": ["tabulate==0.8.10"]})
+    record = await change(
+        jp_fetch, "POST", body={"partition": "zen4", "packages": ["tabulate==0.8.10"]}
+    )
     assert record["state"] == "succeeded"
     code, data = await call(jp_fetch, "POST", "envs", "pk", "builds", body={"partition": "zen2"})
     assert code == 202
@@ -139,11 +157,17 @@ async def test_a_rebuild_on_the_other_partition_carries_the_installed_packages(s
 
 
 @pytest.mark.parametrize(
-    "spec", ["--index-url=http://x/simple", "numpy; touch /tmp/x", "-r /etc/passwd", "x @ file:///etc"]
+    "spec",
+    ["--index-url=http://x/simple", "numpy; touch /tmp/x", "-r /etc/passwd", "x @ file:///etc"],
 )
 async def test_a_spec_that_is_not_a_requirement_is_refused_before_pip_runs(science, jp_fetch, spec):
     code, data = await call(
-        jp_fetch, "POST", "envs", "pk", "packages", body={"partition": "zen4", "packages": [spec]},
+        jp_fetch,
+        "POST",
+        "envs",
+        "pk",
+        "packages",
+        body={"partition": "zen4", "packages": [spec]},
         ok=False,
     )
     assert code == 400
@@ -157,8 +181,12 @@ async def test_a_failed_install_leaves_the_environment_as_it_was(science, jp_fet
     # tabulate installs, then the second requirement cannot be found: pip fails after changing nothing,
     # or (with resolution done) the roll-back removes what it added.
     record = await change(
-        jp_fetch, "POST",
-        body={"partition": "zen4", "packages": ["tabulate==0.8.10", "no-such-distribution-hpc-envs==1"]},
+        jp_fetch,
+        "POST",
+        body={
+            "partition": "zen4",
+            "packages": ["tabulate==0.8.10", "no-such-distribution-hpc-envs==1"],
+        },
     )
     assert record["state"] == "failed"
     assert "put back as it was" in record["message"]
@@ -171,7 +199,12 @@ async def test_a_failed_install_leaves_the_environment_as_it_was(science, jp_fet
 
 async def test_packages_that_come_from_modules_cannot_be_uninstalled(science, jp_fetch):
     code, data = await call(
-        jp_fetch, "DELETE", "envs", "pk", "packages", params={"partition": "zen4", "package": "numpy"},
+        jp_fetch,
+        "DELETE",
+        "envs",
+        "pk",
+        "packages",
+        params={"partition": "zen4", "package": "numpy"},
         ok=False,
     )
     assert code == 400
