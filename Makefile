@@ -121,8 +121,10 @@ format: $(INSTALLED)
 test-js: $(NODE_MODULES)
 	npm test
 
+# The demo site is built once in DEMO_DIR and reused (started if stopped; left as it was found).
 test-py: $(INSTALLED)
-	pytest
+	scripts/demo-site build "$(DEMO_DIR)"
+	HPC_ENVS_DEMO_DIR="$(DEMO_DIR)" pytest
 
 test-ui: $(INSTALLED) $(UI_NODE_MODULES) $(LABEXTENSION)
 	cd ui-tests && npx playwright test
