@@ -67,18 +67,27 @@ _hpc_envs_init_modules() {{
 _hpc_envs_load_modules() {{
   _hpc_envs_init_modules || return $?
   [ "$hpc_envs_module_kind" = none ] && return 0
-  module purge
+  # Nothing loaded means nothing to purge: one module-system run saved at every kernel start.
+  [ -n "${{LOADEDMODULES:-}}" ] && module purge
   # Packages that modules put on PYTHONPATH come back with the modules; anything else left on it
   # would make this environment differ from the one that was built.
   unset PYTHONPATH PYTHONHOME
-  local m
-  for m in "${{hpc_envs_base_modules[@]}}" "${{hpc_envs_modules[@]}}"; do
-    if ! module load "$m"; then
-      echo "hpc-envs: 'module load $m' failed on $(hostname): the module is missing or broken" \\
-        "on this partition. Rebuild the environment for it, or ask your support team." >&2
-      return {EXIT_MODULE_LOAD}
-    fi
-  done
+  local all=("${{hpc_envs_base_modules[@]}}" "${{hpc_envs_modules[@]}}") m
+  [ ${{#all[@]}} -eq 0 ] && return 0
+  # One `module load` for the whole list (one run of the module system); when it fails, find
+  # the module that is missing or broken so that the message names it.
+  if ! module load "${{all[@]}}"; then
+    for m in "${{all[@]}}"; do
+      if ! module is-avail "$m" >/dev/null 2>&1; then
+        echo "hpc-envs: module $m is not available on $(hostname): this partition's module" \\
+          "tree lacks it. Rebuild the environment for this partition, or ask your support team." >&2
+        return {EXIT_MODULE_LOAD}
+      fi
+    done
+    echo "hpc-envs: 'module load ${{all[*]}}' failed on $(hostname): see the module system's" \\
+      "message above." >&2
+    return {EXIT_MODULE_LOAD}
+  fi
 }}"""
 
 

@@ -107,6 +107,7 @@ class Site:
         self._partitions_at = 0.0
         self._partitions_lock = asyncio.Lock()
         self._slurm_error: str | None = None
+        self._annotated: dict[tuple[Any, ...], tuple[list[ModuleInfo], list[dict[str, Any]]]] = {}
 
     # --- Slurm and partitions ---------------------------------------------------------------
 
@@ -221,14 +222,21 @@ class Site:
     async def catalog_with_compatibility(
         self, partition: PartitionInfo, python_module: str | None
     ) -> list[dict[str, Any]]:
+        """The catalog as the API serves it; computed once per catalog and Python module."""
+        modules = await self.catalog(partition)
+        key = (tuple(partition.modulepath), python_module)
+        cached = self._annotated.get(key)
+        if cached is not None and cached[0] is modules:
+            return cached[1]
         entries = []
-        for m in await self.catalog(partition):
+        for m in modules:
             item = m.to_json()
             if python_module:
                 compat = toolchains.compatibility(m.full, python_module)
                 item["compatible"], item["reason"] = compat.compatible, compat.reason
             item["python"] = toolchains.python_version(m.full)
             entries.append(item)
+        self._annotated[key] = (modules, entries)
         return entries
 
     # --- storage ------------------------------------------------------------------------------

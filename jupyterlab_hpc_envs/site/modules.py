@@ -194,18 +194,67 @@ def _log_failure(task: asyncio.Task[Any]) -> None:
         log.warning("Module catalog refresh failed: %s", task.exception())
 
 
+def scan_tree(dirs: list[str]) -> list[ModuleInfo]:
+    """The modules of a MODULEPATH read straight from its folders (no module system run).
+
+    Milliseconds where the spider takes a second on a big site, so a first request never waits
+    for the spider. It knows names, versions and files but not descriptions, and not what a
+    ``.modulerc`` hides or aliases; the spider's catalog replaces it as soon as it is read.
+    """
+    found: dict[str, ModuleInfo] = {}
+    for top in dirs:
+        for folder, subdirs, files in os.walk(top):
+            subdirs[:] = sorted(d for d in subdirs if not d.startswith("."))
+            rel = os.path.relpath(folder, top)
+            if rel == ".":
+                continue
+            for filename in sorted(files):
+                if filename.startswith("."):
+                    continue
+                path = os.path.join(folder, filename)
+                if filename.endswith(".lua"):
+                    filename = filename[:-4]
+                elif not _is_tcl_modulefile(path):
+                    continue
+                full = f"{rel}/{filename}"
+                if full not in found:  # the first folder on MODULEPATH wins, as for `module`
+                    found[full] = _module_info(full, path, "")
+    return list(found.values())
+
+
+def _is_tcl_modulefile(path: str) -> bool:
+    try:
+        with open(path, "rb") as f:
+            return f.read(8) == b"#%Module"
+    except OSError:
+        return False
+
+
+@dataclass
+class _Entry:
+    modules: list[ModuleInfo]
+    stamp: float
+    fetched: float
+    complete: bool  # from the module system itself, not only from scanning the folders
+    checked: float = 0.0
+
+
 class CatalogCache:
     """Module catalogs per MODULEPATH, served from memory and refreshed in the background.
 
-    The first request for a MODULEPATH waits for the catalog; later requests get the cached one at
-    once, and a stale one (older than ``ttl`` or a module folder changed) triggers one background
-    refresh. Concurrent first requests share one spider run.
+    The first request for a MODULEPATH is answered from a scan of its folders while the module
+    system's own catalog (descriptions, hidden modules) is read in the background; later requests
+    get the cached catalog at once. A stale one (older than ``ttl``, or a module folder changed,
+    checked at most every few seconds) triggers one background refresh; concurrent refreshes of
+    one MODULEPATH share one spider run.
     """
+
+    STAMP_INTERVAL = 5.0  # seconds between two checks of the module folders' mtimes
 
     def __init__(self, system: ModuleSystem, ttl: float) -> None:
         self.system = system
         self.ttl = ttl
-        self._entries: dict[tuple[str, ...], tuple[float, float, list[ModuleInfo]]] = {}
+        self._entries: dict[tuple[str, ...], _Entry] = {}
         self._inflight: dict[tuple[str, ...], asyncio.Task[list[ModuleInfo]]] = {}
 
     @staticmethod
@@ -223,15 +272,30 @@ class CatalogCache:
                 continue
         return latest
 
-    async def get(self, modulepath: list[str]) -> list[ModuleInfo]:
-        key = tuple(modulepath)
-        cached = self._entries.get(key)
-        if cached is not None:
-            fetched, stamp, modules = cached
-            if time.monotonic() - fetched > self.ttl or self._stamp(key) != stamp:
+    async def get(self, modulepath: list[str], complete: bool = False) -> list[ModuleInfo]:
+        """The catalog; with ``complete``, wait for the module system's own (not the scan)."""
+        key = tuple(d for d in modulepath if os.path.isdir(d))
+        if self.system.kind == "none" or not key:
+            return []
+        entry = self._entries.get(key)
+        if entry is None:
+            stamp = self._stamp(key)
+            modules = await asyncio.get_running_loop().run_in_executor(None, scan_tree, list(key))
+            entry = _Entry(modules, stamp, time.monotonic(), complete=False)
+            entry.checked = entry.fetched
+            self._entries.setdefault(key, entry)
+            refresh = self._refresh(key)
+            if complete:
+                return await refresh
+            return self._entries[key].modules
+        now = time.monotonic()
+        if now - entry.checked > self.STAMP_INTERVAL:
+            entry.checked = now
+            if now - entry.fetched > self.ttl or self._stamp(key) != entry.stamp:
                 self._refresh(key)
-            return modules
-        return await self._refresh(key)
+        if complete and not entry.complete:
+            return await self._refresh(key)
+        return entry.modules
 
     def _refresh(self, key: tuple[str, ...]) -> asyncio.Task[list[ModuleInfo]]:
         task = self._inflight.get(key)
@@ -246,7 +310,8 @@ class CatalogCache:
         try:
             stamp = self._stamp(key)
             modules = await self.system.catalog(list(key))
-            self._entries[key] = (time.monotonic(), stamp, modules)
+            now = time.monotonic()
+            self._entries[key] = _Entry(modules, stamp, now, complete=True, checked=now)
             return modules
         finally:
             self._inflight.pop(key, None)
