@@ -7,6 +7,11 @@ loaded and the venv active), which may be older than the server's: standard libr
 For every entry of ``sys.path``, in order, it reads the distributions' metadata found there (what
 ``pip list`` reads, but in one process and without importing pip). The same distribution seen on
 two entries is *shadowed*: Python imports the first; the others are reported with ``shadowed_by``.
+
+Speed matters (the panel lists thousands of rows): folders are scanned for ``*.dist-info`` and
+``*.egg-info`` directly and only the header lines of METADATA / PKG-INFO that name the
+distribution are read (no full RFC 822 parse, no import of importlib.metadata). Entries that are
+not folders (zipped eggs) go through importlib.metadata.
 """
 
 import json
@@ -14,11 +19,7 @@ import os
 import site
 import sys
 
-try:
-    from importlib import metadata
-except ImportError:  # pragma: no cover - Python < 3.8 is not supported
-    sys.stdout.write(json.dumps({"error": "Python 3.8 or newer is needed to list packages"}))
-    sys.exit(0)
+METADATA_SUFFIXES = (".dist-info", ".egg-info")
 
 
 def _normalise(name):
@@ -79,21 +80,78 @@ def _classify(entry, roots):
     return "path", None
 
 
-def _editable(dist):
+def _header(path):
+    """Name and Version from the header of a METADATA or PKG-INFO file (None if unreadable)."""
+    name = version = None
     try:
-        text = dist.read_text("direct_url.json")
-    except Exception:  # noqa: BLE001 - broken metadata must not stop the listing
+        with open(path, "rb") as f:
+            for raw in f:
+                line = raw.decode("utf-8", "replace").rstrip("\r\n")
+                if not line:
+                    break  # the headers end at the first empty line
+                if name is None and line[:5].lower() == "name:":
+                    name = line[5:].strip()
+                elif version is None and line[:8].lower() == "version:":
+                    version = line[8:].strip()
+                if name is not None and version is not None:
+                    break
+    except OSError:
         return None
-    if not text:
+    if not name or version is None:
+        return None
+    return name, version
+
+
+def _editable(info_dir):
+    """Where an editable install's project lives (PEP 610 direct_url.json), else None."""
+    path = os.path.join(info_dir, "direct_url.json")
+    if not os.path.exists(path):
         return None
     try:
-        info = json.loads(text)
-    except ValueError:
+        with open(path, encoding="utf-8") as f:
+            info = json.load(f)
+    except (OSError, ValueError):
         return None
-    if info.get("dir_info", {}).get("editable"):
+    if isinstance(info, dict) and info.get("dir_info", {}).get("editable"):
         url = info.get("url", "")
         return url[7:] if url.startswith("file://") else url
     return None
+
+
+def _in_folder(entry):
+    """(name, version, editable) of the distributions installed in one folder of sys.path."""
+    try:
+        names = sorted(os.listdir(entry))
+    except OSError:
+        return []
+    found = []
+    for filename in names:
+        if not filename.endswith(METADATA_SUFFIXES):
+            continue
+        path = os.path.join(entry, filename)
+        if filename.endswith(".dist-info"):
+            header = _header(os.path.join(path, "METADATA"))
+        elif os.path.isdir(path):
+            header = _header(os.path.join(path, "PKG-INFO"))
+        else:
+            header = _header(path)  # a single-file .egg-info is the PKG-INFO itself
+        if header is not None:
+            found.append((header[0], header[1], _editable(path) if os.path.isdir(path) else None))
+    return found
+
+
+def _in_zip(entry):
+    try:
+        from importlib import metadata
+    except ImportError:  # pragma: no cover - Python < 3.8
+        return []
+    found = []
+    try:
+        for dist in metadata.distributions(path=[entry]):
+            found.append((dist.metadata["Name"], dist.version, None))
+    except Exception:  # noqa: BLE001 - an unreadable archive is skipped, not fatal
+        return []
+    return found
 
 
 def main():
@@ -101,22 +159,19 @@ def main():
     rows = []
     winners = {}
     for order, entry in enumerate(sys.path):
-        if not entry or not os.path.isdir(entry):
+        if not entry:
+            continue
+        if os.path.isdir(entry):
+            found = _in_folder(entry)
+        elif os.path.isfile(entry):
+            found = _in_zip(entry)
+        else:
+            continue
+        if not found:
             continue
         source, module = _classify(entry, roots)
-        try:
-            found = list(metadata.distributions(path=[entry]))
-        except Exception:  # noqa: BLE001 - an unreadable folder is skipped, not fatal
-            continue
         seen_here = set()
-        for dist in found:
-            try:
-                name = dist.metadata["Name"]
-                version = dist.version
-            except Exception:  # noqa: BLE001 - a distribution with broken metadata
-                continue
-            if not name:
-                continue
+        for name, version, editable in found:
             key = _normalise(name)
             if key in seen_here:
                 continue
@@ -128,7 +183,7 @@ def main():
                 "location": entry,
                 "source": source,
                 "module": module,
-                "editable": _editable(dist),
+                "editable": editable,
                 "order": order,
                 "shadowed_by": None,
             }
