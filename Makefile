@@ -2,6 +2,7 @@
 #
 #   make setup     Debian packages, .venv, Python and npm dependencies, the labextension (idempotent)
 #   make test      setup + lint + test-js + test-py + check-ext + test-ui
+#   make bench     the benchmarks against the peers; results in bench/RESULTS.md
 #   make demo      a demo HPC site (Lmod, Slurm) in .demo/ (DEMO_DIR=...) and JupyterLab inside it
 #
 # Every target uses the project's .venv (it comes first on PATH); nothing is installed elsewhere
@@ -34,7 +35,7 @@ LABEXTENSION := jupyterlab_hpc_envs/labextension/package.json
 BROWSER_CHECK := $(VENV)/share/jupyter/lab/browser_test/node_modules/playwright/index.js
 FRONTEND_SOURCES := $(shell find src style schema -type f 2>/dev/null) package.json tsconfig.json
 
-.PHONY: help setup system-deps node-check build lint format test-js test-py test-ui check-ext \
+.PHONY: bench help setup system-deps node-check build lint format test-js test-py test-ui check-ext \
 	test demo demo-stop clean
 
 help:
@@ -145,6 +146,14 @@ check-ext: $(INSTALLED) $(LABEXTENSION) $(BROWSER_CHECK)
 	python -m jupyterlab.browser_check --allow-root
 
 test: setup lint test-js test-py check-ext test-ui
+
+## ---------------------------------------------------------------------------------------------
+## benchmarks (not part of `make test`): ours against the peers, in the same run
+
+bench: setup
+	pip install -q envkernel==1.1.1 uv
+	scripts/demo-site build "$(DEMO_DIR)"
+	HPC_ENVS_DEMO_DIR="$(DEMO_DIR)" python bench/run.py
 
 ## ---------------------------------------------------------------------------------------------
 ## demo

@@ -1,0 +1,200 @@
+"""Benchmark 6: the REST API under load on loopback while a build runs.
+
+A real Jupyter server with the extension on the demo site. 20 concurrent clients request the
+environments list and the module catalog (alternately) for as long as an environment build runs;
+every request's latency is recorded. Two loads: *saturating* (each client sends its next request as
+soon as the answer comes: the requests per second the server sustains) and *paced* (each client
+one request a second: twenty JupyterLab tabs polling ten times faster than the panel does). The
+same build also runs with no load, interleaved, to see whether the load slows it. On a 2-core
+machine the saturating clients and the server take both cores, so only the paced load can say
+whether the server itself gets in the build's way. Builds here use only what the modules provide
+(``upgrade_pip`` off, IPython module for ipykernel, no packages): no network, so build times
+compare.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import secrets
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from common import record, site_environ
+from tornado.httpclient import AsyncHTTPClient, HTTPRequest
+
+PYTHON = "Python/3.11.7-GCCcore-12.3.0"
+IPYTHON = "IPython/8.14.0-GCCcore-12.3.0"
+CLIENTS = 20
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def main_async(base: str, token: str) -> dict:
+    client = AsyncHTTPClient(max_clients=CLIENTS + 4)
+    headers = {"Authorization": f"token {token}"}
+
+    async def call(method: str, path: str, body: dict | None = None) -> tuple[float, dict]:
+        start = time.perf_counter()
+        response = await client.fetch(
+            HTTPRequest(
+                f"{base}hpc-envs/api/{path}",
+                method=method,
+                headers=headers,
+                body=json.dumps(body) if body is not None else None,
+                request_timeout=120,
+            ),
+            raise_error=False,
+        )
+        elapsed = time.perf_counter() - start
+        assert response.code < 400, (path, response.code, response.body[:300])
+        return elapsed, json.loads(response.body)
+
+    for _ in range(100):  # the server is up when it answers
+        try:
+            await call("GET", "site")
+            break
+        except Exception:  # noqa: BLE001 - not up yet
+            await asyncio.sleep(0.2)
+    await call("GET", "modules?partition=zen4")  # catalogs warm, as on a server that runs
+
+    async def build(name: str) -> float:
+        start = time.perf_counter()
+        _, data = await call(
+            "POST", "envs", {"name": name, "modules": [PYTHON, IPYTHON], "partition": "zen4"}
+        )
+        task = data["task"]["id"]
+        while True:
+            _, record_ = await call("GET", f"tasks/{task}")
+            if record_["state"] not in ("pending", "running"):
+                break
+            await asyncio.sleep(0.1)
+        assert record_["state"] == "succeeded", record_["message"]
+        elapsed = time.perf_counter() - start
+        await call("DELETE", f"envs/{name}")
+        return elapsed
+
+    out: dict[str, list[float]] = {k: [] for k in ("quiet", "paced", "saturated")}
+    latencies: dict[str, list[float]] = {"paced": [], "saturated": []}
+    seconds: dict[str, float] = {"paced": 0.0, "saturated": 0.0}
+
+    async def under(load: str, name: str) -> float:
+        stop = asyncio.Event()
+        pause = 1.0 if load == "paced" else 0.0
+
+        async def client(k: int) -> None:
+            paths = ["envs", "modules?partition=zen4"]
+            n = k
+            if pause:  # spread the clients over the second rather than all at its start
+                await asyncio.sleep(pause * k / CLIENTS)
+            while not stop.is_set():
+                elapsed, _ = await call("GET", paths[n % 2])
+                latencies[load].append(elapsed)
+                n += 1
+                if pause:
+                    await asyncio.sleep(max(0.0, pause - elapsed))
+
+        workers = [asyncio.ensure_future(client(k)) for k in range(CLIENTS)]
+        elapsed = await build(name)
+        stop.set()
+        await asyncio.gather(*workers)
+        seconds[load] += elapsed
+        return elapsed
+
+    for i in range(ROUNDS):
+        out["quiet"].append(await build(f"quiet{i}"))
+        out["paced"].append(await under("paced", f"paced{i}"))
+        out["saturated"].append(await under("saturated", f"saturated{i}"))
+    return {"builds": out, "latencies": latencies, "seconds": seconds}
+
+
+def main() -> None:
+    environ = site_environ()
+    scratch = Path(tempfile.mkdtemp(prefix="bench-rest-"))
+    config = scratch / "config"
+    config.mkdir()
+    (config / "jupyter_server_config.json").write_text(
+        json.dumps({"HpcEnvs": {"upgrade_pip": False}})
+    )
+    env = {
+        **environ,
+        "JUPYTER_CONFIG_DIR": str(config),
+        "JUPYTER_DATA_DIR": str(scratch / "data"),
+        "JUPYTER_RUNTIME_DIR": str(scratch / "runtime"),
+        "VSC_DATA": str(scratch),
+        "VSC_SCRATCH": str(scratch),
+    }
+    port, token = free_port(), secrets.token_hex(16)
+    with open(scratch / "server.log", "w") as server_log:
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "jupyter_server",
+                "--allow-root",
+                "--no-browser",
+                f"--port={port}",
+                "--ServerApp.port_retries=0",
+                f"--IdentityProvider.token={token}",
+                f"--ServerApp.root_dir={scratch}",
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=server_log,
+        )
+        try:
+            data = asyncio.run(main_async(f"http://127.0.0.1:{port}/", token))
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    quiet = statistics.median(data["builds"]["quiet"])
+    loads = {}
+    for load in ("paced", "saturated"):
+        lat = sorted(data["latencies"][load])
+        loads[load] = {
+            "requests": len(lat),
+            "requests_per_second": round(len(lat) / data["seconds"][load], 1),
+            "latency_ms": {
+                "median": round(statistics.median(lat) * 1000, 1),
+                "p99": round(lat[int(0.99 * (len(lat) - 1))] * 1000, 1),
+                "max": round(lat[-1] * 1000, 1),
+            },
+            "build_s": [round(x, 2) for x in data["builds"][load]],
+            "build_slowdown": round(statistics.median(data["builds"][load]) / quiet, 3),
+        }
+    result = {
+        "clients": CLIENTS,
+        "build_s_quiet": [round(x, 2) for x in data["builds"]["quiet"]],
+        **loads,
+        "bar": "no request slower than 500 ms; the build slowed by at most 5% (paced load)",
+        "met": max(row["latency_ms"]["max"] for row in loads.values()) <= 500
+        and loads["paced"]["build_slowdown"] <= 1.05,
+    }
+    print(
+        f"\nREST under load ({CLIENTS} clients) during builds; quiet builds {result['build_s_quiet']} s"
+    )
+    for load, row in loads.items():
+        print(
+            f"  {load:<10} {row['requests_per_second']:>7} req/s  latency median "
+            f"{row['latency_ms']['median']} ms, p99 {row['latency_ms']['p99']} ms, max "
+            f"{row['latency_ms']['max']} ms; builds {row['build_s']} s, slowdown {row['build_slowdown']}"
+        )
+    print(f"  bar met: {result['met']}")
+    record("rest_under_load", result)
+    shutil.rmtree(scratch, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
