@@ -35,7 +35,7 @@ LABEXTENSION := jupyterlab_hpc_envs/labextension/package.json
 BROWSER_CHECK := $(VENV)/share/jupyter/lab/browser_test/node_modules/playwright/index.js
 FRONTEND_SOURCES := $(shell find src style schema -type f 2>/dev/null) package.json tsconfig.json
 
-.PHONY: bench help setup system-deps node-check build lint format test-js test-py test-ui check-ext \
+.PHONY: bench check-wheel help setup system-deps node-check build lint format test-js test-py test-ui check-ext \
 	test demo demo-stop clean
 
 help:
@@ -127,8 +127,12 @@ test-py: $(INSTALLED)
 	scripts/demo-site build "$(DEMO_DIR)"
 	HPC_ENVS_DEMO_DIR="$(DEMO_DIR)" pytest
 
+# Galata tests against a real JupyterLab running inside the demo HPC site (built and started here,
+# left running, like `make demo`); they build real environments (about 3–4 minutes in all).
 test-ui: $(INSTALLED) $(UI_NODE_MODULES) $(LABEXTENSION)
-	cd ui-tests && npx playwright test
+	scripts/demo-site build "$(abspath $(DEMO_DIR))"
+	scripts/demo-site start "$(abspath $(DEMO_DIR))"
+	cd ui-tests && HPC_ENVS_DEMO_DIR="$(abspath $(DEMO_DIR))" npx playwright test
 
 # The labextension and the server extension are installed and valid, the provisioner is
 # registered, and JupyterLab starts in Chromium without errors.
@@ -145,7 +149,11 @@ check-ext: $(INSTALLED) $(LABEXTENSION) $(BROWSER_CHECK)
 	jupyter hpc-envs --version
 	python -m jupyterlab.browser_check --allow-root
 
-test: setup lint test-js test-py check-ext test-ui
+# The built wheel, installed alone into a fresh venv, works without Node.js.
+check-wheel: $(INSTALLED) $(UI_NODE_MODULES)
+	scripts/check-wheel
+
+test: setup lint test-js test-py check-ext check-wheel test-ui
 
 ## ---------------------------------------------------------------------------------------------
 ## benchmarks (not part of `make test`): ours against the peers, in the same run
