@@ -1,12 +1,31 @@
 /**
- * The extension's commands.
+ * The extension's commands, `hpc-envs:verb-noun`: what the panel, the launcher, the palette and
+ * the views run. They open the views, ask for confirmation, call the model, and report the
+ * outcome (long work is reported by the task notifications).
  */
 import { JupyterFrontEnd } from '@jupyterlab/application';
-import { TranslationBundle } from '@jupyterlab/translation';
+import {
+  Clipboard,
+  Dialog,
+  MainAreaWidget,
+  Notification,
+  showDialog,
+  WidgetTracker
+} from '@jupyterlab/apputils';
+import { ITerminal } from '@jupyterlab/terminal';
+import { ITranslator, TranslationBundle } from '@jupyterlab/translation';
+import { ReadonlyPartialJSONObject } from '@lumino/coreutils';
 
+import { errorMessage } from './api';
+import { CreateFormModel } from './formmodel';
 import { hpcEnvsIcon } from './icons';
-import { IHpcEnvsModel } from './tokens';
+import { PackagesModel } from './packagesmodel';
+import { IHpcEnvsModel, ITaskLog } from './tokens';
+import { downloadText, removalBody, requirementsBody, uninstallBody } from './widgets/dialogs';
+import { CreateEnvironmentForm } from './widgets/form';
+import { PackagesView } from './widgets/packages';
 import { PANEL_ID } from './widgets/panel';
+import { TaskLogView } from './widgets/tasklog';
 
 /**
  * The ids of the extension's commands, `hpc-envs:verb-noun`.
@@ -18,35 +37,477 @@ export namespace CommandIDs {
   export const openPanel = 'hpc-envs:open-panel';
 
   /**
-   * Ask the server again now.
+   * Ask the server again now; `{rescan: true}` also makes it ask Slurm and the modules again.
    */
   export const refresh = 'hpc-envs:refresh';
+
+  /**
+   * Open the creation form (the launcher item "New HPC environment").
+   */
+  export const createEnvironment = 'hpc-envs:create-environment';
+
+  /**
+   * Build an environment for a partition: `{name, partition, force?}`.
+   */
+  export const rebuildEnvironment = 'hpc-envs:rebuild-environment';
+
+  /**
+   * Register an environment's kernels again: `{name, partition?}`.
+   */
+  export const registerKernel = 'hpc-envs:register-kernel';
+
+  /**
+   * Open a terminal with an environment activated: `{name, partition}`.
+   */
+  export const openTerminal = 'hpc-envs:open-terminal';
+
+  /**
+   * Open a notebook on an environment's kernel: `{name, partition}`.
+   */
+  export const openNotebook = 'hpc-envs:open-notebook';
+
+  /**
+   * Open the packages view: `{name, partition}`.
+   */
+  export const showPackages = 'hpc-envs:show-packages';
+
+  /**
+   * Remove an environment (or its kernel and build of one partition), after confirmation:
+   * `{name, partition?}`.
+   */
+  export const removeEnvironment = 'hpc-envs:remove-environment';
+
+  /**
+   * Open the live log of a task: `{task}`.
+   */
+  export const showLog = 'hpc-envs:show-log';
+
+  /**
+   * Cancel a running task: `{task}`.
+   */
+  export const cancelTask = 'hpc-envs:cancel-task';
+
+  /**
+   * Install packages: `{name, partition, packages, upgrade?}`; returns whether a task started.
+   */
+  export const installPackages = 'hpc-envs:install-packages';
+
+  /**
+   * Uninstall a package, after confirmation: `{name, partition, package}`.
+   */
+  export const uninstallPackage = 'hpc-envs:uninstall-package';
+
+  /**
+   * Show the requirements file of a build, to copy or download: `{name, partition}`.
+   */
+  export const exportRequirements = 'hpc-envs:export-requirements';
+}
+
+/**
+ * The trackers of the extension's main-area views (the layout restorer reopens them).
+ */
+export interface IHpcEnvsTrackers {
+  forms: WidgetTracker<MainAreaWidget<CreateEnvironmentForm>>;
+  logs: WidgetTracker<MainAreaWidget<TaskLogView>>;
+  packages: WidgetTracker<MainAreaWidget<PackagesView>>;
+}
+
+/**
+ * What {@link addCommands} needs.
+ */
+export interface ICommandsOptions {
+  /**
+   * The application.
+   */
+  app: JupyterFrontEnd;
+
+  /**
+   * The model the commands act on.
+   */
+  model: IHpcEnvsModel;
+
+  /**
+   * The translator.
+   */
+  translator: ITranslator;
+
+  /**
+   * The trackers the opened views are added to.
+   */
+  trackers: IHpcEnvsTrackers;
+}
+
+/**
+ * A string argument of a command.
+ *
+ * @param args - The arguments.
+ * @param key - The argument's name.
+ * @returns Its value.
+ * @throws {Error} When it is missing or not a string.
+ */
+function stringArg(args: ReadonlyPartialJSONObject, key: string): string {
+  const value = args[key];
+  if (typeof value !== 'string' || !value) {
+    throw new Error(`jupyterlab-hpc-envs: the argument "${key}" is missing`);
+  }
+  return value;
+}
+
+/**
+ * An optional string argument of a command.
+ */
+function optionalArg(args: ReadonlyPartialJSONObject, key: string): string | null {
+  const value = args[key];
+  return typeof value === 'string' && value ? value : null;
 }
 
 /**
  * Add the extension's commands to the application.
  *
- * @param app - The application.
- * @param model - The model the commands act on.
- * @param trans - The translation bundle of the labels.
+ * @param options - The application, the model, the translator and the trackers.
  */
-export function addCommands(
-  app: JupyterFrontEnd,
-  model: IHpcEnvsModel,
-  trans: TranslationBundle
-): void {
-  app.commands.addCommand(CommandIDs.openPanel, {
+export function addCommands(options: ICommandsOptions): void {
+  const { app, model, translator, trackers } = options;
+  const { commands, shell } = app;
+  const trans: TranslationBundle = translator.load('jupyterlab_hpc_envs');
+
+  /**
+   * Tell the user what went wrong, in the server's words.
+   */
+  const report = (reason: unknown): void => {
+    Notification.error(errorMessage(reason), { autoClose: 10000 });
+  };
+
+  const openLog = (log: ITaskLog): MainAreaWidget<TaskLogView> => {
+    const id = log.task.id;
+    const open = trackers.logs.find(w => w.content.log.task.id === id);
+    if (open) {
+      shell.activateById(open.id);
+      return open;
+    }
+    const content = new TaskLogView({
+      log,
+      translator,
+      onCancel: task => commands.execute(CommandIDs.cancelTask, { task })
+    });
+    const widget = new MainAreaWidget({ content });
+    widget.id = `jp-HpcEnvs-log-${id}`;
+    widget.title.icon = hpcEnvsIcon;
+    widget.title.closable = true;
+    void trackers.logs.add(widget);
+    shell.add(widget, 'main');
+    shell.activateById(widget.id);
+    return widget;
+  };
+
+  commands.addCommand(CommandIDs.openPanel, {
     label: trans.__('Open HPC Environments Panel'),
     caption: trans.__('Show the HPC environments side panel'),
     icon: hpcEnvsIcon,
     execute: () => {
-      app.shell.activateById(PANEL_ID);
+      shell.activateById(PANEL_ID);
     }
   });
 
-  app.commands.addCommand(CommandIDs.refresh, {
+  commands.addCommand(CommandIDs.refresh, {
     label: trans.__('Refresh HPC Environments'),
     caption: trans.__('Ask the server for the current state of HPC environments'),
-    execute: () => model.refresh()
+    execute: args => model.refresh(args.rescan === true)
+  });
+
+  commands.addCommand(CommandIDs.createEnvironment, {
+    label: trans.__('New HPC Environment'),
+    caption: trans.__(
+      'Create a Python environment on the modules of an HPC partition, as a kernel'
+    ),
+    icon: hpcEnvsIcon,
+    execute: () => {
+      const open = trackers.forms.currentWidget ?? trackers.forms.find(() => true);
+      if (open) {
+        shell.activateById(open.id);
+        return open;
+      }
+      const formModel = new CreateFormModel({ model, trans });
+      let widget: MainAreaWidget<CreateEnvironmentForm> | null = null;
+      const content = new CreateEnvironmentForm({
+        model: formModel,
+        translator,
+        onCreated: log => {
+          widget?.dispose();
+          openLog(log);
+        },
+        onCancel: () => widget?.dispose()
+      });
+      widget = new MainAreaWidget({ content });
+      widget.id = `jp-HpcEnvs-form-${Date.now()}`;
+      widget.title.closable = true;
+      void trackers.forms.add(widget);
+      shell.add(widget, 'main');
+      shell.activateById(widget.id);
+      if (!model.site) {
+        void model.refresh();
+      }
+      return widget;
+    }
+  });
+
+  commands.addCommand(CommandIDs.showLog, {
+    label: trans.__('Show Task Log'),
+    caption: trans.__('Open the live log of a task of HPC environments'),
+    execute: async args => {
+      try {
+        return openLog(await model.taskLog(stringArg(args, 'task')));
+      } catch (reason) {
+        report(reason);
+        return null;
+      }
+    }
+  });
+
+  commands.addCommand(CommandIDs.cancelTask, {
+    label: trans.__('Cancel Task'),
+    execute: async args => {
+      try {
+        await model.cancelTask(stringArg(args, 'task'));
+      } catch (reason) {
+        report(reason);
+      }
+    }
+  });
+
+  commands.addCommand(CommandIDs.rebuildEnvironment, {
+    label: args =>
+      args.force ? trans.__('Rebuild Environment') : trans.__('Build Environment for Partition'),
+    execute: async args => {
+      try {
+        const outcome = await model.rebuild(
+          stringArg(args, 'name'),
+          stringArg(args, 'partition'),
+          args.force === true
+        );
+        if (typeof outcome === 'string') {
+          Notification.success(outcome, { autoClose: 5000 });
+        }
+        return outcome;
+      } catch (reason) {
+        report(reason);
+        return null;
+      }
+    }
+  });
+
+  commands.addCommand(CommandIDs.registerKernel, {
+    label: trans.__('Register Kernel Again'),
+    execute: async args => {
+      try {
+        const kernels = await model.registerKernels(
+          stringArg(args, 'name'),
+          optionalArg(args, 'partition')
+        );
+        Notification.success(trans.__('Kernels registered: %1', kernels.join(', ')), {
+          autoClose: 5000
+        });
+        return kernels;
+      } catch (reason) {
+        report(reason);
+        return null;
+      }
+    }
+  });
+
+  commands.addCommand(CommandIDs.openTerminal, {
+    label: trans.__('Open Terminal with Environment'),
+    caption: trans.__('Open a terminal with the environment activated'),
+    execute: async args => {
+      const name = stringArg(args, 'name');
+      const partition = stringArg(args, 'partition');
+      try {
+        if (!app.serviceManager.terminals.isAvailable()) {
+          throw new Error(trans.__('Terminals are not available on this server.'));
+        }
+        const script = (await model.activation(name, partition)).trim();
+        const site = model.site;
+        const where = site?.partitions.find(p => p.name === partition);
+        const lines: string[] = [];
+        if (where && !where.local && site?.slurm) {
+          // The build only runs on its partition's nodes: open a shell there first.
+          lines.push(`srun --partition=${partition} --pty bash -l`);
+        }
+        lines.push(script);
+        const widget = (await commands.execute('terminal:create-new', {})) as
+          MainAreaWidget<ITerminal.ITerminal> | undefined;
+        if (!widget) {
+          throw new Error(trans.__('No terminal could be opened.'));
+        }
+        // Sent once the terminal is connected (the connection queues it until then).
+        widget.content.session.send({ type: 'stdin', content: [lines.join('\n') + '\n'] });
+        return widget;
+      } catch (reason) {
+        report(reason);
+        return null;
+      }
+    }
+  });
+
+  commands.addCommand(CommandIDs.openNotebook, {
+    label: trans.__('New Notebook on Environment'),
+    caption: trans.__('Open a new notebook on the kernel of the environment on this partition'),
+    execute: async args => {
+      const name = stringArg(args, 'name');
+      const partition = stringArg(args, 'partition');
+      const env = model.environments.find(e => e.name === name);
+      const kernel = env?.kernels.find(k => k.partition === partition);
+      if (!kernel) {
+        report(trans.__('%1 has no kernel on %2.', name, partition));
+        return null;
+      }
+      return commands.execute('notebook:create-new', { kernelName: kernel.name });
+    }
+  });
+
+  commands.addCommand(CommandIDs.showPackages, {
+    label: trans.__('Show Packages of Environment'),
+    execute: args => {
+      const name = stringArg(args, 'name');
+      const partition = stringArg(args, 'partition');
+      const open = trackers.packages.find(w => w.content.model.name === name);
+      if (open) {
+        open.content.model.setPartition(partition);
+        shell.activateById(open.id);
+        return open;
+      }
+      const content = new PackagesView({
+        model: new PackagesModel({ model, name, partition }),
+        commands,
+        translator
+      });
+      const widget = new MainAreaWidget({ content });
+      widget.id = `jp-HpcEnvs-packages-${name}`;
+      widget.title.closable = true;
+      void trackers.packages.add(widget);
+      shell.add(widget, 'main');
+      shell.activateById(widget.id);
+      return widget;
+    }
+  });
+
+  commands.addCommand(CommandIDs.removeEnvironment, {
+    label: args =>
+      args.partition ? trans.__('Remove Kernel of Partition') : trans.__('Remove Environment'),
+    execute: async args => {
+      const name = stringArg(args, 'name');
+      const partition = optionalArg(args, 'partition');
+      try {
+        const plan = await model.removalPlan(name, partition);
+        const result = await showDialog({
+          title: partition
+            ? trans.__('Remove %1 from partition %2?', name, partition)
+            : trans.__('Remove the environment %1?', name),
+          body: removalBody(plan, trans),
+          buttons: [
+            Dialog.cancelButton({ label: trans.__('Cancel') }),
+            Dialog.warnButton({ label: trans.__('Remove') })
+          ],
+          defaultButton: 0
+        });
+        if (!result.button.accept) {
+          return null;
+        }
+        const removed = await model.remove(name, partition);
+        if (!partition) {
+          trackers.packages.forEach(w => {
+            if (w.content.model.name === name) {
+              w.dispose();
+            }
+          });
+        }
+        Notification.success(
+          partition
+            ? trans.__('%1 removed from %2.', name, partition)
+            : trans.__('%1 removed.', name),
+          { autoClose: 5000 }
+        );
+        return removed;
+      } catch (reason) {
+        report(reason);
+        return null;
+      }
+    }
+  });
+
+  commands.addCommand(CommandIDs.installPackages, {
+    label: trans.__('Install Packages'),
+    execute: async args => {
+      const packages = Array.isArray(args.packages)
+        ? args.packages.filter((p): p is string => typeof p === 'string')
+        : [];
+      try {
+        await model.install(
+          stringArg(args, 'name'),
+          stringArg(args, 'partition'),
+          packages,
+          args.upgrade === true
+        );
+        return true;
+      } catch (reason) {
+        report(reason);
+        return false;
+      }
+    }
+  });
+
+  commands.addCommand(CommandIDs.uninstallPackage, {
+    label: trans.__('Uninstall Package'),
+    execute: async args => {
+      const name = stringArg(args, 'name');
+      const partition = stringArg(args, 'partition');
+      const pkg = stringArg(args, 'package');
+      const result = await showDialog({
+        title: trans.__('Uninstall %1?', pkg),
+        body: uninstallBody(pkg, name, partition, trans),
+        buttons: [
+          Dialog.cancelButton({ label: trans.__('Cancel') }),
+          Dialog.warnButton({ label: trans.__('Uninstall') })
+        ],
+        defaultButton: 0
+      });
+      if (!result.button.accept) {
+        return false;
+      }
+      try {
+        await model.uninstall(name, partition, [pkg]);
+        return true;
+      } catch (reason) {
+        report(reason);
+        return false;
+      }
+    }
+  });
+
+  commands.addCommand(CommandIDs.exportRequirements, {
+    label: trans.__('Export Requirements'),
+    execute: async args => {
+      const name = stringArg(args, 'name');
+      const partition = stringArg(args, 'partition');
+      try {
+        const text = await model.requirements(name, partition);
+        const copy = Dialog.okButton({ label: trans.__('Copy') });
+        const download = Dialog.createButton({ label: trans.__('Download'), accept: true });
+        const result = await showDialog({
+          title: trans.__('Requirements of %1 (%2)', name, partition),
+          body: requirementsBody(text),
+          buttons: [Dialog.cancelButton({ label: trans.__('Close') }), download, copy]
+        });
+        if (result.button.label === copy.label) {
+          Clipboard.copyToSystem(text);
+        } else if (result.button.label === download.label) {
+          downloadText(text, `requirements-${name}-${partition}.txt`);
+        }
+        return text;
+      } catch (reason) {
+        report(reason);
+        return null;
+      }
+    }
   });
 }

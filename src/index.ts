@@ -1,15 +1,21 @@
 /**
- * The plugins of jupyterlab-hpc-envs: wiring only (model, side panel, commands, settings).
+ * The plugins of jupyterlab-hpc-envs: wiring only (model, side panel, views, commands, launcher,
+ * notifications, settings).
  */
 import { ILayoutRestorer, JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
-import { ICommandPalette } from '@jupyterlab/apputils';
+import { ICommandPalette, MainAreaWidget, WidgetTracker } from '@jupyterlab/apputils';
+import { ILauncher } from '@jupyterlab/launcher';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 
-import { addCommands, CommandIDs } from './commands';
+import { addCommands, CommandIDs, IHpcEnvsTrackers } from './commands';
 import { DEFAULT_REFRESH_INTERVAL, HpcEnvsModel } from './model';
+import { TaskNotifier } from './notifications';
 import { IHpcEnvsModel, PLUGIN_ID } from './tokens';
+import { CreateEnvironmentForm } from './widgets/form';
+import { PackagesView } from './widgets/packages';
 import { HpcEnvsPanel } from './widgets/panel';
+import { TaskLogView } from './widgets/tasklog';
 
 export * from './tokens';
 export { CommandIDs } from './commands';
@@ -24,7 +30,10 @@ const modelPlugin: JupyterFrontEndPlugin<IHpcEnvsModel> = {
   provides: IHpcEnvsModel,
   optional: [ISettingRegistry],
   activate: (app: JupyterFrontEnd, settingRegistry: ISettingRegistry | null): IHpcEnvsModel => {
-    const model = new HpcEnvsModel({ serverSettings: app.serviceManager.serverSettings });
+    const model = new HpcEnvsModel({
+      serverSettings: app.serviceManager.serverSettings,
+      kernelSpecs: app.serviceManager.kernelspecs
+    });
 
     if (!settingRegistry) {
       model.refreshInterval = DEFAULT_REFRESH_INTERVAL;
@@ -34,6 +43,8 @@ const modelPlugin: JupyterFrontEndPlugin<IHpcEnvsModel> = {
       .load(PLUGIN_ID)
       .then(settings => {
         const apply = (): void => {
+          model.defaultPartition = settings.get('defaultPartition').composite as string;
+          model.defaultStorageRoot = settings.get('defaultStorageRoot').composite as string;
           model.refreshInterval = settings.get('refreshInterval').composite as number;
         };
         apply();
@@ -48,32 +59,77 @@ const modelPlugin: JupyterFrontEndPlugin<IHpcEnvsModel> = {
 };
 
 /**
- * The left side panel "HPC environments" and its commands.
+ * The left side panel "HPC environments", the views, the commands, the launcher item and the
+ * task notifications.
  */
 const panelPlugin: JupyterFrontEndPlugin<void> = {
   id: 'jupyterlab-hpc-envs:panel',
-  description: 'The HPC environments side panel.',
+  description: 'The HPC environments side panel, creation form, logs and packages views.',
   autoStart: true,
   requires: [IHpcEnvsModel],
-  optional: [ILayoutRestorer, ICommandPalette, ITranslator],
+  optional: [ILayoutRestorer, ICommandPalette, ILauncher, ITranslator],
   activate: (
     app: JupyterFrontEnd,
     model: IHpcEnvsModel,
     restorer: ILayoutRestorer | null,
     palette: ICommandPalette | null,
+    launcher: ILauncher | null,
     translator: ITranslator | null
   ): void => {
     translator = translator ?? nullTranslator;
     const trans = translator.load('jupyterlab_hpc_envs');
 
-    const panel = new HpcEnvsPanel({ model, translator });
-    app.shell.add(panel, 'left', { rank: 850 });
-    restorer?.add(panel, 'hpc-envs-panel');
+    const trackers: IHpcEnvsTrackers = {
+      forms: new WidgetTracker<MainAreaWidget<CreateEnvironmentForm>>({
+        namespace: 'hpc-envs-form'
+      }),
+      logs: new WidgetTracker<MainAreaWidget<TaskLogView>>({ namespace: 'hpc-envs-log' }),
+      packages: new WidgetTracker<MainAreaWidget<PackagesView>>({
+        namespace: 'hpc-envs-packages'
+      })
+    };
+    addCommands({ app, model, translator, trackers });
 
-    addCommands(app, model, trans);
+    const panel = new HpcEnvsPanel({ model, commands: app.commands, translator });
+    app.shell.add(panel, 'left', { rank: 850 });
+
+    new TaskNotifier({
+      model,
+      trans,
+      showLog: task => void app.commands.execute(CommandIDs.showLog, { task })
+    });
+
+    if (restorer) {
+      restorer.add(panel, 'hpc-envs-panel');
+      void restorer.restore(trackers.forms, {
+        command: CommandIDs.createEnvironment,
+        name: () => 'form'
+      });
+      void restorer.restore(trackers.logs, {
+        command: CommandIDs.showLog,
+        args: widget => ({ task: widget.content.log.task.id }),
+        name: widget => widget.content.log.task.id
+      });
+      void restorer.restore(trackers.packages, {
+        command: CommandIDs.showPackages,
+        args: widget => ({
+          name: widget.content.model.name,
+          partition: widget.content.model.partition
+        }),
+        name: widget => widget.content.model.name
+      });
+    }
+
+    launcher?.add({ command: CommandIDs.createEnvironment, category: trans.__('Other'), rank: 5 });
+
     const category = trans.__('HPC Environments');
-    palette?.addItem({ command: CommandIDs.openPanel, category });
-    palette?.addItem({ command: CommandIDs.refresh, category });
+    for (const command of [
+      CommandIDs.createEnvironment,
+      CommandIDs.openPanel,
+      CommandIDs.refresh
+    ]) {
+      palette?.addItem({ command, category });
+    }
   }
 };
 

@@ -5,7 +5,7 @@ import { Token } from '@lumino/coreutils';
 import { IDisposable } from '@lumino/disposable';
 import { ISignal } from '@lumino/signaling';
 
-import { Info } from './api';
+import { Environment, ICreateRequest, Info, Modules, Packages, Site, Task } from './api';
 
 /**
  * The id of the extension's settings plugin (its schema is `schema/plugin.json`).
@@ -13,7 +13,47 @@ import { Info } from './api';
 export const PLUGIN_ID = 'jupyterlab-hpc-envs:plugin';
 
 /**
- * The state of the frontend's view of the server extension.
+ * A task of the server followed by the frontend: its record and its log, streamed live.
+ */
+export interface ITaskLog extends IDisposable {
+  /**
+   * The task's record; `state` and `step` follow the log, the rest is refreshed when it ends.
+   */
+  readonly task: Task;
+
+  /**
+   * The log received so far.
+   */
+  readonly text: string;
+
+  /**
+   * Whether the task has ended (succeeded, failed, cancelled or interrupted).
+   */
+  readonly isFinal: boolean;
+
+  /**
+   * Why the log cannot be followed right now (the server is unreachable; it is retried), or `null`.
+   */
+  readonly error: string | null;
+
+  /**
+   * Emitted with the new text (possibly empty) whenever the log or the task's state change.
+   */
+  readonly changed: ISignal<ITaskLog, string>;
+
+  /**
+   * Resolves with the task's final record when it ends (never rejects).
+   */
+  readonly finished: Promise<Task>;
+}
+
+/**
+ * The state of the frontend's view of the server extension, and the operations on it.
+ *
+ * Every operation that changes environments ends with the kernel specs being refreshed, so that new
+ * kernels show up in the launcher and the kernel picker at once (and removed ones disappear).
+ * Operations reject with the server's error (an `ApiError` carrying the server's message and
+ * the field it is about); state reads never throw.
  */
 export interface IHpcEnvsModel extends IDisposable {
   /**
@@ -22,12 +62,27 @@ export interface IHpcEnvsModel extends IDisposable {
   readonly info: Info | null;
 
   /**
-   * The message of the last failed call, or `null` when the last call succeeded.
+   * The site (partitions, storage roots, where the server runs), or `null` before it is known.
+   */
+  readonly site: Site | null;
+
+  /**
+   * The environments, by name.
+   */
+  readonly environments: readonly Environment[];
+
+  /**
+   * The tasks the server knows, newest first.
+   */
+  readonly tasks: readonly Task[];
+
+  /**
+   * The message of the last failed refresh, or `null` when the last refresh succeeded.
    */
   readonly error: string | null;
 
   /**
-   * Whether a call to the server is in flight.
+   * Whether a refresh is in flight.
    */
   readonly isLoading: boolean;
 
@@ -37,17 +92,152 @@ export interface IHpcEnvsModel extends IDisposable {
   refreshInterval: number;
 
   /**
-   * Emitted whenever `info`, `error` or `isLoading` change.
+   * The partition the creation form proposes (`''`: where the server runs).
+   */
+  defaultPartition: string;
+
+  /**
+   * The storage root the creation form proposes, by label or path (`''`: the first usable one).
+   */
+  defaultStorageRoot: string;
+
+  /**
+   * Emitted whenever `info`, `site`, `environments`, `tasks`, `error` or `isLoading` change.
    */
   readonly stateChanged: ISignal<IHpcEnvsModel, void>;
 
   /**
+   * Emitted when a task starts, or a running task is found (after a page reload, or one started
+   * elsewhere), with its log being followed.
+   */
+  readonly taskStarted: ISignal<IHpcEnvsModel, ITaskLog>;
+
+  /**
+   * Emitted when a followed task ends, with its final record, after the environments were
+   * refreshed.
+   */
+  readonly taskFinished: ISignal<IHpcEnvsModel, Task>;
+
+  /**
    * Ask the server again now.
    *
+   * @param rescan - Also make the server ask Slurm and the module system again.
    * @returns A promise that resolves when the state is up to date; it never rejects (failures
    *   land in `error`).
    */
-  refresh(): Promise<void>;
+  refresh(rescan?: boolean): Promise<void>;
+
+  /**
+   * The followed log of a task, by id; fetches the task if it is not known yet.
+   *
+   * @param id - The task's id.
+   * @returns The log, followed until the task ends.
+   */
+  taskLog(id: string): Promise<ITaskLog>;
+
+  /**
+   * A partition's module catalog, with compatibility with a Python module (cached).
+   *
+   * @param partition - The partition.
+   * @param python - A Python module, or `null`.
+   */
+  modules(partition: string, python: string | null): Promise<Modules>;
+
+  /**
+   * Create an environment and start its first build.
+   *
+   * @param request - The environment.
+   * @returns The followed build task.
+   */
+  createEnvironment(request: ICreateRequest): Promise<ITaskLog>;
+
+  /**
+   * Build an environment for a partition.
+   *
+   * @param name - The environment.
+   * @param partition - The partition.
+   * @param force - Build again even when a build of the partition's arch is ready.
+   * @returns The followed task, or the server's message when only the kernel was registered.
+   */
+  rebuild(name: string, partition: string, force: boolean): Promise<ITaskLog | string>;
+
+  /**
+   * Register an environment's kernels again.
+   *
+   * @param name - The environment.
+   * @param partition - One partition, or `null` for every ready build.
+   * @returns The kernels written.
+   */
+  registerKernels(name: string, partition: string | null): Promise<string[]>;
+
+  /**
+   * What a removal would delete.
+   *
+   * @param name - The environment.
+   * @param partition - One partition, or `null` for the whole environment.
+   */
+  removalPlan(name: string, partition: string | null): Promise<string[]>;
+
+  /**
+   * Remove an environment, or its kernel and build of one partition.
+   *
+   * @param name - The environment.
+   * @param partition - One partition, or `null` for the whole environment.
+   * @returns What was deleted.
+   */
+  remove(name: string, partition: string | null): Promise<string[]>;
+
+  /**
+   * Shell code that activates an environment's build of a partition.
+   *
+   * @param name - The environment.
+   * @param partition - The partition.
+   */
+  activation(name: string, partition: string): Promise<string>;
+
+  /**
+   * The packages of an environment's build of a partition.
+   *
+   * @param name - The environment.
+   * @param partition - The partition.
+   */
+  packages(name: string, partition: string): Promise<Packages>;
+
+  /**
+   * Install (or upgrade) packages.
+   *
+   * @param name - The environment.
+   * @param partition - The partition.
+   * @param specs - Requirement specifiers.
+   * @param upgrade - Upgrade what is installed already.
+   * @returns The followed task.
+   */
+  install(name: string, partition: string, specs: string[], upgrade: boolean): Promise<ITaskLog>;
+
+  /**
+   * Uninstall packages of the venv.
+   *
+   * @param name - The environment.
+   * @param partition - The partition.
+   * @param packages - Distribution names.
+   * @returns The followed task.
+   */
+  uninstall(name: string, partition: string, packages: string[]): Promise<ITaskLog>;
+
+  /**
+   * The venv's own packages as a requirements file.
+   *
+   * @param name - The environment.
+   * @param partition - The partition.
+   */
+  requirements(name: string, partition: string): Promise<string>;
+
+  /**
+   * Cancel a running task.
+   *
+   * @param id - The task's id.
+   */
+  cancelTask(id: string): Promise<void>;
 }
 
 /**

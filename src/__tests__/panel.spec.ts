@@ -1,69 +1,205 @@
 /**
- * HpcEnvsPanel: what the side panel shows for each state of the model.
+ * HpcEnvsPanel: what the side panel shows for the state of the model, and which commands its
+ * buttons run.
+ *
+ * The model is the real one over a faked `fetch` (fake-server.ts) with the real server's replies
+ * (fixtures.ts); the commands are recorded instead of run (they have their own tests).
  */
-import { Signal } from '@lumino/signaling';
+import { CommandRegistry } from '@lumino/commands';
+import { ReadonlyPartialJSONObject } from '@lumino/coreutils';
 
-import { Info } from '../api';
-import { IHpcEnvsModel } from '../tokens';
-import { HpcEnvsPanel, PANEL_ID } from '../widgets/panel';
+import { CommandIDs } from '../commands';
+import { HpcEnvsModel } from '../model';
+import { ENV_ROW_HEIGHT, HpcEnvsPanel, PANEL_ID } from '../widgets/panel';
+import { json, RoutedServer } from './fake-server';
+import { environment, INFO, SITE, task } from './fixtures';
+import { click, dispose, find, settle, show, type } from './render';
 
 /**
- * A model whose state the test sets by hand (the panel only reads the model).
+ * A command registry that records what was run.
  */
-class StaticModel implements IHpcEnvsModel {
-  info: Info | null = null;
-  error: string | null = null;
-  isLoading = false;
-  refreshInterval = 0;
-  isDisposed = false;
-  readonly stateChanged: Signal<IHpcEnvsModel, void> = new Signal(this);
-
-  set(state: Partial<Pick<StaticModel, 'info' | 'error' | 'isLoading'>>): void {
-    Object.assign(this, state);
-    this.stateChanged.emit();
+function recorder(): { commands: CommandRegistry; runs: [string, ReadonlyPartialJSONObject][] } {
+  const commands = new CommandRegistry();
+  const runs: [string, ReadonlyPartialJSONObject][] = [];
+  for (const id of Object.values(CommandIDs)) {
+    commands.addCommand(id, { execute: args => void runs.push([id, args]) });
   }
-
-  refresh(): Promise<void> {
-    return Promise.resolve();
-  }
-
-  dispose(): void {
-    this.isDisposed = true;
-  }
+  return { commands, runs };
 }
 
 describe('HpcEnvsPanel', () => {
-  it('has the id and class the shell and the UI tests look for', () => {
-    const panel = new HpcEnvsPanel({ model: new StaticModel() });
+  let model: HpcEnvsModel;
+  let panel: HpcEnvsPanel;
+  let fake: RoutedServer;
+  let runs: [string, ReadonlyPartialJSONObject][];
+
+  async function open(routes: ConstructorParameters<typeof RoutedServer>[0] = {}): Promise<void> {
+    fake = new RoutedServer({
+      'GET info': json(INFO),
+      'GET site': json(SITE),
+      'GET envs': json({ environments: [environment('science')] }),
+      'GET tasks': json({ tasks: [] }),
+      ...routes
+    });
+    model = new HpcEnvsModel({ serverSettings: fake.settings() });
+    const recorded = recorder();
+    runs = recorded.runs;
+    panel = await show(new HpcEnvsPanel({ model, commands: recorded.commands }));
+    await settle(() => model.refresh());
+  }
+
+  afterEach(async () => {
+    await dispose(panel);
+    model.dispose();
+  });
+
+  it('has the id and class the shell and the UI tests look for', async () => {
+    await open();
 
     expect(panel.id).toBe(PANEL_ID);
     expect(panel.hasClass('jp-HpcEnvs-panel')).toBe(true);
-    panel.dispose();
   });
 
-  it("shows the extension's name and version", () => {
-    const model = new StaticModel();
-    const panel = new HpcEnvsPanel({ model });
+  it("shows the extension's name and version, and no error", async () => {
+    await open();
 
-    model.set({ info: { name: 'jupyterlab-hpc-envs', version: '1.2.3' } });
-
-    expect(panel.node.querySelector('.jp-HpcEnvs-version')?.textContent).toBe(
-      'jupyterlab-hpc-envs 1.2.3'
-    );
-    expect(panel.node.querySelector<HTMLElement>('.jp-HpcEnvs-error')?.hidden).toBe(true);
-    panel.dispose();
+    expect(find(panel.node, '.jp-HpcEnvs-version').textContent).toBe('jupyterlab-hpc-envs 0.1.0');
+    expect(find(panel.node, '.jp-HpcEnvs-error').hidden).toBe(true);
   });
 
-  it("shows the server's message when the model has an error", () => {
-    const model = new StaticModel();
-    const panel = new HpcEnvsPanel({ model });
+  it("shows the server's message when the server fails", async () => {
+    await open({ 'GET envs': json({ message: 'Forbidden' }, 403) });
 
-    model.set({ error: 'Forbidden' });
-
-    const error = panel.node.querySelector<HTMLElement>('.jp-HpcEnvs-error');
-    expect(error?.hidden).toBe(false);
-    expect(error?.textContent).toContain('Forbidden');
+    const error = find(panel.node, '.jp-HpcEnvs-error');
+    expect(error.hidden).toBe(false);
+    expect(error.textContent).toContain('Forbidden');
     expect(panel.hasClass('jp-mod-error')).toBe(true);
-    panel.dispose();
+  });
+
+  it('says where this JupyterLab runs, and the warnings about the site', async () => {
+    await open();
+
+    const site = find(panel.node, '.jp-HpcEnvs-site');
+    expect(site.textContent).toContain('Partition zen4');
+    expect(site.textContent).toContain('Lmod 8.6.19');
+    expect(site.textContent).toContain('Slurm');
+    expect(find(site, '.jp-HpcEnvs-warning[data-code="user-site"]').textContent).toContain(
+      '~/.local/lib'
+    );
+  });
+
+  it('shows each environment with the state of its build on every partition', async () => {
+    await open();
+
+    const row = find(panel.node, '.jp-HpcEnvs-envRow[data-env="science"]');
+    const chips = [...row.querySelectorAll('.jp-HpcEnvs-chip')].map(c => [
+      c.textContent,
+      c.className.replace('jp-HpcEnvs-chip jp-mod-', '')
+    ]);
+    expect(chips).toEqual([
+      ['zen2', 'none'],
+      ['zen4', 'ready']
+    ]);
+  });
+
+  it('renders only the rows in view of a long list', async () => {
+    const many = Array.from({ length: 500 }, (_, i) =>
+      environment(`env${String(i).padStart(3, '0')}`)
+    );
+    await open({ 'GET envs': json({ environments: many }) });
+
+    const rows = panel.node.querySelectorAll('.jp-HpcEnvs-envRow');
+    expect(rows.length).toBeGreaterThan(5);
+    expect(rows.length).toBeLessThan(40);
+    const spacer = find(panel.node, '.jp-HpcEnvs-virtualSpacer');
+    expect(spacer.style.height).toBe(`${500 * ENV_ROW_HEIGHT}px`);
+  });
+
+  it('filters the environments by name, module or package', async () => {
+    await open({
+      'GET envs': json({
+        environments: [
+          environment('science'),
+          environment('torch', { modules: ['Python/3.12.1-GCCcore-13.2.0'], packages: ['torch'] })
+        ]
+      })
+    });
+
+    await type(find<HTMLInputElement>(panel.node, '.jp-HpcEnvs-filter'), 'torch');
+
+    const names = [...panel.node.querySelectorAll('.jp-HpcEnvs-envRow')].map(r =>
+      r.getAttribute('data-env')
+    );
+    expect(names).toEqual(['torch']);
+  });
+
+  it('shows the builds of the selected environment and runs their actions', async () => {
+    await open({
+      'GET envs': json({ environments: [environment('science'), environment('other')] })
+    });
+
+    await click(find(panel.node, '.jp-HpcEnvs-envRow[data-env="science"]'));
+    const details = find(panel.node, '.jp-HpcEnvs-details[data-env="science"]');
+    const zen2 = find(details, '.jp-HpcEnvs-build[data-partition="zen2"]');
+    const zen4 = find(details, '.jp-HpcEnvs-build[data-partition="zen4"]');
+    await click(find(zen4, 'button[aria-label^="Open a terminal"]'));
+    await click(find(zen4, 'button[aria-label^="Show the packages"]'));
+    await click(find(zen4, 'button[aria-label^="Rebuild"]'));
+    await click(find(zen2, 'button[aria-label^="Build"]'));
+    await click(find(details, '.jp-HpcEnvs-removeButton'));
+
+    expect(zen2.dataset.status).toBe('none');
+    expect(zen2.textContent).toContain('not built for this partition');
+    expect(zen4.dataset.status).toBe('ready');
+    expect(runs).toEqual([
+      [CommandIDs.openTerminal, { name: 'science', partition: 'zen4' }],
+      [CommandIDs.showPackages, { name: 'science', partition: 'zen4' }],
+      [CommandIDs.rebuildEnvironment, { name: 'science', partition: 'zen4', force: true }],
+      [CommandIDs.rebuildEnvironment, { name: 'science', partition: 'zen2', force: false }],
+      [CommandIDs.removeEnvironment, { name: 'science' }]
+    ]);
+  });
+
+  it('shows a running build, its step and its log, and does not offer removal meanwhile', async () => {
+    const building = task({ state: 'running', step: 'pip upgrade' });
+    await open({
+      'GET envs': json({
+        environments: [environment('science', { builds: {}, kernels: [], tasks: [building] })]
+      }),
+      'GET tasks': json({ tasks: [building] }),
+      [`GET tasks/${building.id}/log`]: () => ({ error: new TypeError('Failed to fetch') })
+    });
+
+    await click(find(panel.node, '.jp-HpcEnvs-envRow[data-env="science"]'));
+    const zen4 = find(panel.node, '.jp-HpcEnvs-build[data-partition="zen4"]');
+    await click(find(zen4, 'button[aria-label^="Show the log"]'));
+
+    expect(zen4.dataset.status).toBe('building');
+    expect(zen4.textContent).toContain('pip upgrade');
+    expect(find<HTMLButtonElement>(panel.node, '.jp-HpcEnvs-removeButton').disabled).toBe(true);
+    expect(runs).toEqual([[CommandIDs.showLog, { task: building.id }]]);
+  });
+
+  it('offers to create the first environment', async () => {
+    await open({ 'GET envs': json({ environments: [] }) });
+
+    await click(find(panel.node, '.jp-HpcEnvs-empty button'));
+
+    expect(runs).toEqual([[CommandIDs.createEnvironment, {}]]);
+  });
+
+  it('moves the selection with the arrow keys', async () => {
+    await open({
+      'GET envs': json({ environments: [environment('alpha'), environment('beta')] })
+    });
+    await click(find(panel.node, '.jp-HpcEnvs-envRow[data-env="alpha"]'));
+
+    await settle(() =>
+      find(panel.node, '.jp-HpcEnvs-envRow[data-env="alpha"]').dispatchEvent(
+        new KeyboardEvent('keydown', { key: 'ArrowDown', bubbles: true })
+      )
+    );
+
+    expect(find(panel.node, '.jp-HpcEnvs-details').dataset.env).toBe('beta');
   });
 });

@@ -7,7 +7,7 @@
 import { ServerConnection } from '@jupyterlab/services';
 import { z } from 'zod';
 
-import { InfoSchema, requestAPI } from '../api';
+import { ApiError, EnvironmentSchema, InfoSchema, PackageSchema, query, requestAPI } from '../api';
 import { FakeServer, json } from './fake-server';
 
 describe('requestAPI', () => {
@@ -82,5 +82,62 @@ describe('requestAPI', () => {
     const call = requestAPI('info', InfoSchema, {}, server.settings());
 
     await expect(call).rejects.toThrow(/not JSON/);
+  });
+
+  it('keeps the field of a refusal and the suggestions for an unknown name', async () => {
+    const server = new FakeServer(
+      json({ message: "There is no partition 'zen9'.", suggestions: ['zen2', 'zen4'] }, 404),
+      json({ message: 'Bad name', field: 'name' }, 400)
+    );
+
+    const unknown = requestAPI('envs', z.unknown(), { method: 'POST' }, server.settings());
+    await expect(unknown).rejects.toBeInstanceOf(ApiError);
+    await expect(unknown).rejects.toMatchObject({
+      status: 404,
+      field: null,
+      suggestions: ['zen2', 'zen4']
+    });
+    await expect(
+      requestAPI('envs', z.unknown(), { method: 'POST' }, server.settings())
+    ).rejects.toMatchObject({ status: 400, field: 'name', message: 'Bad name' });
+  });
+
+  it('says the status of an error reply that is not JSON', async () => {
+    const server = new FakeServer({ status: 502, body: '<html>Bad Gateway</html>' });
+
+    const call = requestAPI('info', InfoSchema, {}, server.settings());
+
+    await expect(call).rejects.toThrow(/^502.*Bad Gateway/);
+  });
+});
+
+describe('query', () => {
+  it('leaves out empty values and repeats arrays', () => {
+    expect(query({ partition: 'zen4', python: null, q: '', package: ['a', 'b'] })).toBe(
+      '?partition=zen4&package=a&package=b'
+    );
+    expect(query({ partition: undefined })).toBe('');
+  });
+});
+
+describe('the schemas', () => {
+  it('show a build state or a package source of a newer server without failing the reply', () => {
+    const env = EnvironmentSchema.parse({
+      name: 'science',
+      kind: 'venv',
+      home: '/site/data/hpc-envs/science',
+      builds: { zen4: { arch: 'zen4', path: '/x', state: 'verifying' } }
+    });
+    const row = PackageSchema.parse({
+      name: 'numpy',
+      key: 'numpy',
+      version: '1.25.1',
+      location: '/x',
+      source: 'pixi',
+      order: 1
+    });
+
+    expect(env.builds.zen4.state).toBe('stale');
+    expect(row.source).toBe('path');
   });
 });

@@ -1,21 +1,434 @@
 /**
  * Typed calls of the REST API: each one is `requestAPI` with the schema of its reply.
+ *
+ * Every call takes the server settings of the service manager last, and throws what `requestAPI`
+ * throws: `ServerConnection.NetworkError` when the server cannot be reached, `ApiError` (a
+ * `ServerConnection.ResponseError` with the server's message, `field` and `suggestions`) for an
+ * error reply, `ServerConnection.ResponseError` for a reply that does not match its schema.
  */
 import { ServerConnection } from '@jupyterlab/services';
 
 import { requestAPI } from './request';
-import { Info, InfoSchema } from './schemas';
+import {
+  ActivationSchema,
+  Environment,
+  EnvironmentsSchema,
+  Info,
+  InfoSchema,
+  KernelsReplySchema,
+  Modules,
+  ModulesSchema,
+  Packages,
+  PackagesSchema,
+  RebuildReply,
+  RebuildReplySchema,
+  RemovalPlanSchema,
+  RemovedSchema,
+  RequirementsSchema,
+  Site,
+  SiteSchema,
+  Task,
+  TaskLogChunk,
+  TaskLogSchema,
+  TaskReplySchema,
+  TaskSchema,
+  TasksSchema
+} from './schemas';
 
-export { API_NAMESPACE, requestAPI } from './request';
+export { API_NAMESPACE, ApiError, errorMessage, requestAPI } from './request';
 export * from './schemas';
+
+type Settings = ServerConnection.ISettings | undefined;
+
+/**
+ * A path segment, escaped.
+ *
+ * @param value - A name (environment, task).
+ * @returns The value, percent-encoded.
+ */
+function seg(value: string): string {
+  return encodeURIComponent(value);
+}
+
+/**
+ * A query string from the values that are set.
+ *
+ * @param params - Names and values; `undefined`, `null` and `''` are left out, arrays repeat.
+ * @returns `''`, or `?a=1&b=2`.
+ */
+export function query(
+  params: Record<string, string | number | boolean | string[] | null | undefined>
+): string {
+  const search = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) {
+    if (value === undefined || value === null || value === '') {
+      continue;
+    }
+    for (const item of Array.isArray(value) ? value : [value]) {
+      search.append(key, String(item));
+    }
+  }
+  const text = search.toString();
+  return text ? `?${text}` : '';
+}
+
+/**
+ * A JSON request.
+ *
+ * @param method - The HTTP method.
+ * @param body - The value to send as JSON.
+ * @returns The fetch options.
+ */
+function json(method: string, body: unknown): RequestInit {
+  return { method, body: JSON.stringify(body), headers: { 'Content-Type': 'application/json' } };
+}
 
 /**
  * Ask the server extension who it is.
  *
  * @param settings - The server settings of the service manager.
  * @returns The name and version of the server extension.
- * @throws {ServerConnection.NetworkError | ServerConnection.ResponseError} See `requestAPI`.
  */
-export function getInfo(settings?: ServerConnection.ISettings): Promise<Info> {
+export function getInfo(settings?: Settings): Promise<Info> {
   return requestAPI('info', InfoSchema, {}, settings);
+}
+
+/**
+ * What the cluster offers and where this server runs.
+ *
+ * @param settings - The server settings.
+ * @param refresh - Ask Slurm and the module system again instead of the server's caches.
+ * @returns The site.
+ */
+export function getSite(settings?: Settings, refresh = false): Promise<Site> {
+  return requestAPI(`site${query({ refresh: refresh ? '1' : '' })}`, SiteSchema, {}, settings);
+}
+
+/**
+ * A partition's module catalog, with each module's compatibility with a Python module.
+ *
+ * @param partition - The partition.
+ * @param python - A Python module: adds `compatible` and `reason` to every module.
+ * @param settings - The server settings.
+ * @returns The catalog.
+ */
+export function getModules(
+  partition: string,
+  python?: string | null,
+  settings?: Settings
+): Promise<Modules> {
+  return requestAPI(`modules${query({ partition, python })}`, ModulesSchema, {}, settings);
+}
+
+/**
+ * The environments.
+ *
+ * @param settings - The server settings.
+ * @returns Every environment in the storage roots.
+ */
+export async function listEnvironments(settings?: Settings): Promise<Environment[]> {
+  return (await requestAPI('envs', EnvironmentsSchema, {}, settings)).environments;
+}
+
+/**
+ * What `POST envs` takes.
+ */
+export interface ICreateRequest {
+  name: string;
+  kind: 'venv' | 'conda';
+  /**
+   * The Python module first, then the other modules, in load order.
+   */
+  modules: string[];
+  partition: string;
+  /**
+   * A storage root, by label (`$VSC_DATA`) or path; the server's first usable one when omitted.
+   */
+  root?: string;
+  packages: string[];
+  /**
+   * The text of a requirements file.
+   */
+  requirements?: string;
+  options: {
+    system_site_packages: boolean;
+    pip_options: string[];
+  };
+}
+
+/**
+ * Create an environment and start its first build.
+ *
+ * @param request - The environment.
+ * @param settings - The server settings.
+ * @returns The build's task.
+ */
+export async function createEnvironment(
+  request: ICreateRequest,
+  settings?: Settings
+): Promise<Task> {
+  return (await requestAPI('envs', TaskReplySchema, json('POST', request), settings)).task;
+}
+
+/**
+ * Build an environment for a partition (again, with `force`).
+ *
+ * @param name - The environment.
+ * @param partition - The partition.
+ * @param force - Build again even when a build of the partition's arch is ready.
+ * @param settings - The server settings.
+ * @returns The task, or a message when only the kernel had to be registered.
+ */
+export function rebuildEnvironment(
+  name: string,
+  partition: string,
+  force: boolean,
+  settings?: Settings
+): Promise<RebuildReply> {
+  return requestAPI(
+    `envs/${seg(name)}/builds`,
+    RebuildReplySchema,
+    json('POST', { partition, force }),
+    settings
+  );
+}
+
+/**
+ * Register the kernels of an environment again (of one partition, or of every ready build).
+ *
+ * @param name - The environment.
+ * @param partition - The partition, or `null` for all.
+ * @param settings - The server settings.
+ * @returns The names of the kernels written.
+ */
+export async function registerKernels(
+  name: string,
+  partition: string | null,
+  settings?: Settings
+): Promise<string[]> {
+  const body = partition ? { partition } : {};
+  return (
+    await requestAPI(`envs/${seg(name)}/kernels`, KernelsReplySchema, json('POST', body), settings)
+  ).kernels;
+}
+
+/**
+ * What removing an environment (or its kernel and build of one partition) would delete.
+ *
+ * @param name - The environment.
+ * @param partition - The partition, or `null` for the whole environment.
+ * @param settings - The server settings.
+ * @returns One line per kernel, build and folder.
+ */
+export async function getRemovalPlan(
+  name: string,
+  partition: string | null,
+  settings?: Settings
+): Promise<string[]> {
+  return (
+    await requestAPI(
+      `envs/${seg(name)}/removal${query({ partition })}`,
+      RemovalPlanSchema,
+      {},
+      settings
+    )
+  ).plan;
+}
+
+/**
+ * Remove an environment (or its kernel and build of one partition).
+ *
+ * @param name - The environment.
+ * @param partition - The partition, or `null` for the whole environment.
+ * @param settings - The server settings.
+ * @returns What was deleted.
+ */
+export async function removeEnvironment(
+  name: string,
+  partition: string | null,
+  settings?: Settings
+): Promise<string[]> {
+  return (
+    await requestAPI(
+      `envs/${seg(name)}${query({ partition })}`,
+      RemovedSchema,
+      { method: 'DELETE' },
+      settings
+    )
+  ).removed;
+}
+
+/**
+ * Shell code that activates an environment's build of a partition (`source '<launch script>'`).
+ *
+ * @param name - The environment.
+ * @param partition - The partition.
+ * @param settings - The server settings.
+ * @returns The code, ending with a line break.
+ */
+export async function getActivation(
+  name: string,
+  partition: string | null,
+  settings?: Settings
+): Promise<string> {
+  return (
+    await requestAPI(
+      `envs/${seg(name)}/activation${query({ partition })}`,
+      ActivationSchema,
+      {},
+      settings
+    )
+  ).script;
+}
+
+/**
+ * The packages of an environment's build of a partition, with where each comes from.
+ *
+ * @param name - The environment.
+ * @param partition - The partition.
+ * @param settings - The server settings.
+ * @returns The packages and the shadowing warnings.
+ */
+export function getPackages(
+  name: string,
+  partition: string,
+  settings?: Settings
+): Promise<Packages> {
+  return requestAPI(
+    `envs/${seg(name)}/packages${query({ partition })}`,
+    PackagesSchema,
+    {},
+    settings
+  );
+}
+
+/**
+ * Install (or upgrade) packages into an environment's build of a partition.
+ *
+ * @param name - The environment.
+ * @param partition - The partition.
+ * @param packages - Requirement specifiers.
+ * @param upgrade - Upgrade what is installed already.
+ * @param settings - The server settings.
+ * @returns The task.
+ */
+export async function installPackages(
+  name: string,
+  partition: string,
+  packages: string[],
+  upgrade: boolean,
+  settings?: Settings
+): Promise<Task> {
+  return (
+    await requestAPI(
+      `envs/${seg(name)}/packages`,
+      TaskReplySchema,
+      json('POST', { partition, packages, upgrade }),
+      settings
+    )
+  ).task;
+}
+
+/**
+ * Uninstall packages from an environment's build of a partition.
+ *
+ * @param name - The environment.
+ * @param partition - The partition.
+ * @param packages - Names of distributions installed in the venv.
+ * @param settings - The server settings.
+ * @returns The task.
+ */
+export async function uninstallPackages(
+  name: string,
+  partition: string,
+  packages: string[],
+  settings?: Settings
+): Promise<Task> {
+  return (
+    await requestAPI(
+      `envs/${seg(name)}/packages${query({ partition, package: packages })}`,
+      TaskReplySchema,
+      { method: 'DELETE' },
+      settings
+    )
+  ).task;
+}
+
+/**
+ * The venv's own packages of a build as a requirements file.
+ *
+ * @param name - The environment.
+ * @param partition - The partition.
+ * @param settings - The server settings.
+ * @returns The text of the file.
+ */
+export async function getRequirements(
+  name: string,
+  partition: string,
+  settings?: Settings
+): Promise<string> {
+  return (
+    await requestAPI(
+      `envs/${seg(name)}/requirements${query({ partition })}`,
+      RequirementsSchema,
+      {},
+      settings
+    )
+  ).text;
+}
+
+/**
+ * The tasks the server knows, newest first (running ones and the latest finished ones).
+ *
+ * @param settings - The server settings.
+ * @returns The tasks.
+ */
+export async function listTasks(settings?: Settings): Promise<Task[]> {
+  return (await requestAPI('tasks', TasksSchema, {}, settings)).tasks;
+}
+
+/**
+ * One task.
+ *
+ * @param id - The task's id.
+ * @param settings - The server settings.
+ * @returns The task.
+ */
+export function getTask(id: string, settings?: Settings): Promise<Task> {
+  return requestAPI(`tasks/${seg(id)}`, TaskSchema, {}, settings);
+}
+
+/**
+ * Cancel a running task.
+ *
+ * @param id - The task's id.
+ * @param settings - The server settings.
+ * @returns The task.
+ */
+export function cancelTask(id: string, settings?: Settings): Promise<Task> {
+  return requestAPI(`tasks/${seg(id)}`, TaskSchema, { method: 'DELETE' }, settings);
+}
+
+/**
+ * A task's log from a byte offset. While the task runs and nothing new was written, the server
+ * holds the request for a while (a long poll), so that one request at a time streams the log.
+ *
+ * @param id - The task's id.
+ * @param offset - The byte offset to read from (the `offset` of the previous chunk).
+ * @param settings - The server settings.
+ * @param wait - Whether the server may wait for new output.
+ * @returns The new text, the next offset, the task's state and step.
+ */
+export function readTaskLog(
+  id: string,
+  offset: number,
+  settings?: Settings,
+  wait = true
+): Promise<TaskLogChunk> {
+  return requestAPI(
+    `tasks/${seg(id)}/log${query({ offset, wait: wait ? '' : '0' })}`,
+    TaskLogSchema,
+    {},
+    settings
+  );
 }

@@ -5,10 +5,56 @@ import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 import { z } from 'zod';
 
+import { ErrorBodySchema } from './schemas';
+
 /**
  * The path of the REST API under the server's base URL.
  */
 export const API_NAMESPACE = 'hpc-envs/api';
+
+/**
+ * An error reply of the REST API: a `ServerConnection.ResponseError` whose message is the
+ * server's, with the field of the request it is about (bad input) and close matches (unknown name).
+ */
+export class ApiError extends ServerConnection.ResponseError {
+  /**
+   * Create the error of a reply.
+   *
+   * @param response - The reply.
+   * @param message - The server's message.
+   * @param field - The field of the request the message is about, if the server said.
+   * @param suggestions - Close matches of an unknown name, if any.
+   */
+  constructor(
+    response: Response,
+    message: string,
+    readonly field: string | null = null,
+    readonly suggestions: string[] = []
+  ) {
+    super(response, message);
+    this.name = 'ApiError';
+  }
+
+  /**
+   * The HTTP status of the reply.
+   */
+  get status(): number {
+    return this.response.status;
+  }
+}
+
+/**
+ * The message of anything thrown, for the user.
+ *
+ * @param reason - What was thrown.
+ * @returns The error's message (the server's, for an error reply).
+ */
+export function errorMessage(reason: unknown): string {
+  if (reason instanceof Error) {
+    return reason.message;
+  }
+  return String(reason);
+}
 
 /**
  * Call the REST API of the server extension and validate its reply.
@@ -19,8 +65,10 @@ export const API_NAMESPACE = 'hpc-envs/api';
  * @param settings - The server settings; pass the service manager's `serverSettings`.
  * @returns The parsed and validated body of the reply (`null` is parsed for an empty body).
  * @throws {ServerConnection.NetworkError} When the server cannot be reached.
- * @throws {ServerConnection.ResponseError} When the server answers with an error status (its
- *   message is the server's `message`), or with a body that is not JSON or does not match `schema`.
+ * @throws {ApiError} When the server answers with an error status: its message is the server's
+ *   `message`, with the `field` and `suggestions` of the reply.
+ * @throws {ServerConnection.ResponseError} When the server answers with a body that is not JSON
+ *   or does not match `schema`.
  */
 export async function requestAPI<T>(
   endpoint: string,
@@ -43,7 +91,7 @@ export async function requestAPI<T>(
   }
 
   if (!response.ok) {
-    throw await ServerConnection.ResponseError.create(response);
+    throw await errorOf(response);
   }
 
   const text = await response.text();
@@ -67,4 +115,36 @@ export async function requestAPI<T>(
     );
   }
   return parsed.data;
+}
+
+/**
+ * The error of an error reply: the server's JSON `{message, field?, suggestions?}`, or (for a
+ * reply that is not ours, e.g. a proxy's HTML page) the status and the start of the body.
+ *
+ * @param response - A reply with an error status.
+ * @returns The error to throw.
+ */
+async function errorOf(response: Response): Promise<ApiError> {
+  let text = '';
+  try {
+    text = await response.text();
+  } catch {
+    // An unreadable body: the status says enough.
+  }
+  try {
+    const body = ErrorBodySchema.safeParse(JSON.parse(text));
+    if (body.success) {
+      return new ApiError(
+        response,
+        body.data.message,
+        body.data.field ?? null,
+        body.data.suggestions ?? []
+      );
+    }
+  } catch {
+    // Not JSON: fall through.
+  }
+  const detail = text.trim().slice(0, 200);
+  const status = `${response.status} ${response.statusText}`.trim();
+  return new ApiError(response, detail ? `${status}: ${detail}` : status);
 }

@@ -2,7 +2,9 @@
  * Zod schemas of every reply of the REST API under `/hpc-envs/api/`.
  *
  * The server is another program, possibly of another version: every reply is validated here before
- * the rest of the frontend sees it, and the TypeScript types are inferred from the schemas.
+ * the rest of the frontend sees it, and the TypeScript types are inferred from the schemas. Keys the
+ * frontend does not use are dropped by the schemas (zod's default), and fields a newer server may
+ * leave out have defaults, so that a small change on the server does not blank the panel.
  */
 import { z } from 'zod';
 
@@ -18,3 +20,419 @@ export const InfoSchema = z.object({
  * The reply of `GET /hpc-envs/api/info`.
  */
 export type Info = z.infer<typeof InfoSchema>;
+
+/**
+ * The body of an error reply (400, 404, 409, 503): the server's message, and for bad input the
+ * field it is about and, for an unknown name, close matches.
+ */
+export const ErrorBodySchema = z.object({
+  message: z.string(),
+  field: z.string().optional(),
+  suggestions: z.array(z.string()).optional()
+});
+
+/**
+ * The body of an error reply.
+ */
+export type ErrorBody = z.infer<typeof ErrorBodySchema>;
+
+// --- site -------------------------------------------------------------------------------------
+
+/**
+ * A partition of the cluster (from Slurm, enriched by the site description), or `local`.
+ */
+export const PartitionSchema = z.object({
+  name: z.string(),
+  arch: z.string().nullable(),
+  available: z.boolean().default(true),
+  default: z.boolean().default(false),
+  /**
+   * This server's node has the partition's arch: builds and kernels run here.
+   */
+  local: z.boolean().default(false),
+  gpu: z.string().default(''),
+  description: z.string().default(''),
+  slurm: z.boolean().default(false)
+});
+
+/**
+ * A partition of the cluster.
+ */
+export type Partition = z.infer<typeof PartitionSchema>;
+
+/**
+ * A storage root environments can be created in (`$VSC_DATA`, `$VSC_SCRATCH`, …, `$HOME` last).
+ */
+export const StorageRootSchema = z.object({
+  path: z.string(),
+  label: z.string(),
+  exists: z.boolean(),
+  writable: z.boolean(),
+  home: z.boolean().default(false),
+  /**
+   * Why this root is a poor choice (the home folder's small quota), or `''`.
+   */
+  warning: z.string().default('')
+});
+
+/**
+ * A storage root.
+ */
+export type StorageRoot = z.infer<typeof StorageRootSchema>;
+
+/**
+ * A problem of the site the user should know about (a stray user site, Slurm not answering, …).
+ */
+export const SiteWarningSchema = z.object({
+  code: z.string(),
+  message: z.string(),
+  path: z.string().default('')
+});
+
+/**
+ * A warning about the site.
+ */
+export type SiteWarning = z.infer<typeof SiteWarningSchema>;
+
+/**
+ * `GET /hpc-envs/api/site`: what the cluster offers and where this server runs.
+ */
+export const SiteSchema = z.object({
+  host: z.string(),
+  arch: z.string(),
+  arch_source: z.string().default(''),
+  /**
+   * The partition this server runs on (or the one it stands for).
+   */
+  partition: z.string(),
+  in_job: z.boolean().default(false),
+  module_system: z.object({
+    kind: z.string(),
+    version: z.string().nullable().default(null)
+  }),
+  slurm: z.boolean(),
+  partitions: z.array(PartitionSchema),
+  storage_roots: z.array(StorageRootSchema),
+  conda: z.object({
+    policy: z.string(),
+    message: z.string().default('')
+  }),
+  warnings: z.array(SiteWarningSchema).default([])
+});
+
+/**
+ * The reply of `GET /hpc-envs/api/site`.
+ */
+export type Site = z.infer<typeof SiteSchema>;
+
+/**
+ * A module of a partition's catalog. `python` is the Python version of a Python module (`null`
+ * for every other module); `compatible` and `reason` are there when the catalog was asked for
+ * with a Python module (`?python=`).
+ */
+export const ModuleSchema = z.object({
+  full: z.string(),
+  name: z.string(),
+  version: z.string().default(''),
+  description: z.string().default(''),
+  toolchain: z.string().nullable().default(null),
+  generation: z.string().nullable().default(null),
+  python: z.string().nullable().default(null),
+  compatible: z.boolean().optional(),
+  reason: z.string().optional()
+});
+
+/**
+ * A module of the catalog.
+ */
+export type Module = z.infer<typeof ModuleSchema>;
+
+/**
+ * `GET /hpc-envs/api/modules?partition=P[&python=M]`: a partition's module catalog.
+ */
+export const ModulesSchema = z.object({
+  partition: z.string(),
+  module_system: z.string(),
+  modules: z.array(ModuleSchema)
+});
+
+/**
+ * The reply of `GET /hpc-envs/api/modules`.
+ */
+export type Modules = z.infer<typeof ModulesSchema>;
+
+// --- tasks ------------------------------------------------------------------------------------
+
+/**
+ * The states of a task; the last four are final.
+ */
+export const TaskStateSchema = z.enum([
+  'pending',
+  'running',
+  'succeeded',
+  'failed',
+  'cancelled',
+  'interrupted'
+]);
+
+/**
+ * The state of a task.
+ */
+export type TaskState = z.infer<typeof TaskStateSchema>;
+
+/**
+ * Whether a task in this state has ended.
+ *
+ * @param state - The state of a task.
+ * @returns `true` for succeeded, failed, cancelled and interrupted.
+ */
+export function isFinal(state: TaskState): boolean {
+  return state !== 'pending' && state !== 'running';
+}
+
+/**
+ * A long operation (a build, an install, …) run by the server; it outlives a page reload.
+ */
+export const TaskSchema = z.object({
+  id: z.string(),
+  kind: z.string(),
+  title: z.string(),
+  env: z.string().default(''),
+  partition: z.string().default(''),
+  state: TaskStateSchema,
+  step: z.string().default(''),
+  message: z.string().default(''),
+  created: z.number(),
+  started: z.number().nullable().default(null),
+  finished: z.number().nullable().default(null),
+  params: z.record(z.string(), z.unknown()).default({}),
+  result: z.record(z.string(), z.unknown()).default({})
+});
+
+/**
+ * A task record.
+ */
+export type Task = z.infer<typeof TaskSchema>;
+
+/**
+ * `GET /hpc-envs/api/tasks`: the tasks, newest first.
+ */
+export const TasksSchema = z.object({ tasks: z.array(TaskSchema) });
+
+/**
+ * The reply of the calls that start a task (202): create, rebuild, install, uninstall.
+ */
+export const TaskReplySchema = z.object({ task: TaskSchema });
+
+/**
+ * `GET /hpc-envs/api/tasks/<id>/log?offset=N`: the log from byte N (a long poll).
+ */
+export const TaskLogSchema = z.object({
+  text: z.string(),
+  offset: z.number(),
+  state: TaskStateSchema,
+  step: z.string().default('')
+});
+
+/**
+ * A chunk of a task's log.
+ */
+export type TaskLogChunk = z.infer<typeof TaskLogSchema>;
+
+// --- environments -----------------------------------------------------------------------------
+
+/**
+ * The states of a build (a state this version does not know is shown as `stale`: the build is
+ * not usable as far as this frontend can tell, and the rest of the panel still works).
+ */
+export const BuildStateSchema = z.enum(['building', 'ready', 'failed', 'stale']).catch('stale');
+
+/**
+ * One realisation of an environment for one CPU microarchitecture.
+ */
+export const BuildSchema = z.object({
+  arch: z.string(),
+  path: z.string(),
+  state: BuildStateSchema,
+  /**
+   * The partitions with a kernel on this build.
+   */
+  partitions: z.array(z.string()).default([]),
+  built_on: z.string().default(''),
+  built_partition: z.string().default(''),
+  started: z.number().default(0),
+  finished: z.number().default(0),
+  task: z.string().default(''),
+  log: z.string().default(''),
+  python: z.string().default(''),
+  loaded_modules: z.array(z.string()).default([]),
+  error: z.string().default(''),
+  adopted: z.boolean().default(false)
+});
+
+/**
+ * A build.
+ */
+export type Build = z.infer<typeof BuildSchema>;
+
+/**
+ * A kernel registered for an environment on a partition.
+ */
+export const KernelRefSchema = z.object({
+  name: z.string(),
+  partition: z.string().nullable(),
+  arch: z.string().nullable()
+});
+
+/**
+ * A kernel of an environment.
+ */
+export type KernelRef = z.infer<typeof KernelRefSchema>;
+
+/**
+ * An environment as `GET /hpc-envs/api/envs` describes it.
+ */
+export const EnvironmentSchema = z.object({
+  name: z.string(),
+  kind: z.string(),
+  modules: z.array(z.string()).default([]),
+  packages: z.array(z.string()).default([]),
+  options: z.record(z.string(), z.unknown()).default({}),
+  /**
+   * The builds, by arch.
+   */
+  builds: z.record(z.string(), BuildSchema).default({}),
+  created: z.number().default(0),
+  home: z.string(),
+  kernels: z.array(KernelRefSchema).default([]),
+  /**
+   * The environment's running tasks.
+   */
+  tasks: z.array(TaskSchema).default([]),
+  warnings: z.array(z.string()).default([])
+});
+
+/**
+ * An environment.
+ */
+export type Environment = z.infer<typeof EnvironmentSchema>;
+
+/**
+ * `GET /hpc-envs/api/envs`.
+ */
+export const EnvironmentsSchema = z.object({ environments: z.array(EnvironmentSchema) });
+
+/**
+ * `POST /hpc-envs/api/envs/<name>/builds`: a task (202), or `null` when a build of the
+ * partition's arch was ready and only its kernel was registered.
+ */
+export const RebuildReplySchema = z.object({
+  task: TaskSchema.nullable(),
+  message: z.string().optional()
+});
+
+/**
+ * The reply of a rebuild.
+ */
+export type RebuildReply = z.infer<typeof RebuildReplySchema>;
+
+/**
+ * `POST /hpc-envs/api/envs/<name>/kernels`: the kernels registered again.
+ */
+export const KernelsReplySchema = z.object({ kernels: z.array(z.string()) });
+
+/**
+ * `GET /hpc-envs/api/envs/<name>/removal`: what a removal would delete, one line each.
+ */
+export const RemovalPlanSchema = z.object({ plan: z.array(z.string()) });
+
+/**
+ * `DELETE /hpc-envs/api/envs/<name>`: what was deleted.
+ */
+export const RemovedSchema = z.object({ removed: z.array(z.string()) });
+
+/**
+ * `GET /hpc-envs/api/envs/<name>/activation`: shell code that activates the environment.
+ */
+export const ActivationSchema = z.object({ script: z.string() });
+
+/**
+ * `GET /hpc-envs/api/envs/<name>/requirements`: the venv's own packages as a requirements file.
+ */
+export const RequirementsSchema = z.object({ text: z.string() });
+
+// --- packages ---------------------------------------------------------------------------------
+
+/**
+ * Where an installed distribution comes from (a source this version does not know is shown as
+ * `path`: somewhere else on `sys.path`).
+ */
+export const PackageSourceSchema = z
+  .enum(['venv', 'module', 'base', 'conda', 'user', 'path'])
+  .catch('path');
+
+/**
+ * Where a distribution comes from.
+ */
+export type PackageSource = z.infer<typeof PackageSourceSchema>;
+
+/**
+ * An installed distribution, in `sys.path` order (`order`); a copy Python does not import has
+ * `shadowed_by` (the location of the copy it imports).
+ */
+export const PackageSchema = z.object({
+  name: z.string(),
+  key: z.string(),
+  version: z.string(),
+  location: z.string(),
+  source: PackageSourceSchema,
+  /**
+   * The module providing it (source `module` or `base`), else `null`.
+   */
+  module: z.string().nullable().default(null),
+  /**
+   * The project folder of an editable install, else `null`.
+   */
+  editable: z.string().nullable().default(null),
+  order: z.number(),
+  shadowed_by: z.string().nullable().default(null)
+});
+
+/**
+ * An installed distribution.
+ */
+export type Package = z.infer<typeof PackageSchema>;
+
+/**
+ * A distribution seen twice: `warning` when a module's copy outranks the venv's, else `info`.
+ */
+export const ShadowWarningSchema = z.object({
+  level: z.enum(['warning', 'info']),
+  name: z.string(),
+  message: z.string()
+});
+
+/**
+ * A shadowing warning.
+ */
+export type ShadowWarning = z.infer<typeof ShadowWarningSchema>;
+
+/**
+ * `GET /hpc-envs/api/envs/<name>/packages?partition=P`.
+ */
+export const PackagesSchema = z.object({
+  environment: z.string(),
+  partition: z.string(),
+  arch: z.string(),
+  python: z.string().default(''),
+  prefix: z.string().default(''),
+  loaded_modules: z.array(z.string()).default([]),
+  requested: z.array(z.string()).default([]),
+  packages: z.array(PackageSchema),
+  warnings: z.array(ShadowWarningSchema).default([])
+});
+
+/**
+ * The packages of an environment on a partition.
+ */
+export type Packages = z.infer<typeof PackagesSchema>;

@@ -1,8 +1,11 @@
 /**
- * The side panel in a real JupyterLab with the real server extension, in Debian's Chromium.
+ * The side panel in a real JupyterLab with the real server extension on the demo HPC site, in
+ * Debian's Chromium.
  */
 import { expect, test } from '@jupyterlab/galata';
 import { execFileSync } from 'child_process';
+
+import { openPanel } from './helpers';
 
 // The version of the installed Python package: the panel shows what the server extension says,
 // so this test fails if the server extension or the labextension is missing or broken.
@@ -13,21 +16,21 @@ const pythonVersion = execFileSync('python', [
   .toString()
   .trim();
 
-const panelTab = '.jp-SideBar.jp-mod-left .lm-TabBar-tab[data-id="jp-HpcEnvs-panel"]';
-
 test.describe('HPC environments side panel', () => {
-  test('shows the version of the server extension', async ({ page }) => {
+  test('shows the version of the server extension and where JupyterLab runs', async ({ page }) => {
     // Given JupyterLab is loaded (galata's page fixture waits for it)
     // When the user clicks the panel's tab in the left sidebar
-    await page.locator(panelTab).click();
+    const panel = await openPanel(page);
 
-    // Then the panel shows the name and version the server extension reports
-    const panel = page.locator('#jp-HpcEnvs-panel');
-    await expect(panel).toBeVisible();
+    // Then the panel shows the name and version the server extension reports, and the demo
+    // site: this server on its zen4 node, Lmod, Slurm
     await expect(panel.locator('.jp-HpcEnvs-version')).toHaveText(
       `jupyterlab-hpc-envs ${pythonVersion}`
     );
     await expect(panel.locator('.jp-HpcEnvs-error')).toBeHidden();
+    await expect(panel.locator('.jp-HpcEnvs-site')).toContainText('Partition zen4');
+    await expect(panel.locator('.jp-HpcEnvs-site')).toContainText('Lmod');
+    await expect(panel.locator('.jp-HpcEnvs-site')).toContainText('Slurm');
   });
 
   test("shows the server's message when the API fails", async ({ page }) => {
@@ -43,11 +46,25 @@ test.describe('HPC environments side panel', () => {
     await page.reload({ waitForIsReady: true });
 
     // When the user opens the panel
-    await page.locator(panelTab).click();
+    const panel = await openPanel(page);
 
     // Then the panel shows the server's message
-    const error = page.locator('#jp-HpcEnvs-panel .jp-HpcEnvs-error');
+    const error = panel.locator('.jp-HpcEnvs-error');
     await expect(error).toBeVisible();
     await expect(error).toContainText('The site is being scanned');
+  });
+
+  test('is reachable from the command palette, and opens the creation form', async ({ page }) => {
+    // When the user runs "New HPC Environment" from the command palette
+    await page.keyboard.press('Control+Shift+C');
+    await page.locator('.lm-CommandPalette-input').fill('New HPC Environment');
+    await page.keyboard.press('Enter');
+
+    // Then the creation form opens with the site's choices
+    const form = page.locator('.jp-HpcEnvs-form-body');
+    await expect(form).toBeVisible();
+    await expect(form.getByLabel('Partition')).toHaveValue('zen4');
+    await expect(form.locator('.jp-HpcEnvs-roots')).toContainText('$VSC_DATA');
+    await expect(form.locator('input[value="conda"]')).toBeDisabled();
   });
 });

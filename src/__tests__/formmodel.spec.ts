@@ -1,0 +1,260 @@
+/**
+ * CreateFormModel: validation as the user types, defaults from the site and the settings, the
+ * module catalogs, the request sent, and the server's refusals put next to their field.
+ *
+ * `fetch` is faked (see fake-server.ts); the replies are the real server's (fixtures.ts).
+ */
+import { CreateFormModel, splitSpecs, validateEnvName } from '../formmodel';
+import { HpcEnvsModel } from '../model';
+import { json, RoutedServer } from './fake-server';
+import { environment, INFO, MODULES, modulesFor, SITE, task } from './fixtures';
+
+const PYTHON = 'Python/3.11.7-GCCcore-12.3.0';
+const SCIPY = 'SciPy-bundle/2023.07-gfbf-2023a';
+const OLD_SCIPY = 'SciPy-bundle/2022.05-foss-2022a';
+
+/**
+ * Resolve once the form's state satisfies `test`.
+ */
+function until(form: CreateFormModel, test: () => boolean): Promise<void> {
+  return new Promise(resolve => {
+    if (test()) {
+      resolve();
+      return;
+    }
+    const check = (): void => {
+      if (test()) {
+        form.stateChanged.disconnect(check);
+        resolve();
+      }
+    };
+    form.stateChanged.connect(check);
+  });
+}
+
+describe('validateEnvName', () => {
+  // The server's own cases (jupyterlab_hpc_envs/tests/test_names.py).
+  it.each(['science', 'torch-2.1', 'my_env', 'A1', 'a.b'])('accepts %s', name => {
+    expect(validateEnvName(name)).toBeNull();
+  });
+
+  it.each([
+    'a;rm -rf ~',
+    'a$(id)',
+    'a`id`',
+    'a\nb',
+    'a\x00b',
+    'a b',
+    '../etc',
+    'a|b',
+    "'a'",
+    'sciеnce', // a Cyrillic е
+    'x'.repeat(49), // one more than the server's limit
+    '',
+    ' science',
+    '1abc',
+    'a..b',
+    'a.',
+    'adopt'
+  ])('refuses %j with a reason', name => {
+    expect(validateEnvName(name)).toEqual(expect.any(String));
+  });
+
+  it('refuses a name taken, whatever its case', () => {
+    expect(validateEnvName('Science', ['science'])).toContain('exists already');
+  });
+});
+
+describe('splitSpecs', () => {
+  it('splits on spaces and lines, keeps specifiers whole and drops comments', () => {
+    expect(splitSpecs('icecream tqdm>=4.66\nnumpy >= 1.25, <2  # pinned\n\n# all\nsix')).toEqual([
+      'icecream',
+      'tqdm>=4.66',
+      'numpy>=1.25,<2',
+      'six'
+    ]);
+  });
+});
+
+describe('CreateFormModel', () => {
+  let model: HpcEnvsModel;
+  let form: CreateFormModel;
+  let fake: RoutedServer;
+
+  beforeEach(async () => {
+    fake = new RoutedServer({
+      'GET info': json(INFO),
+      'GET site': json(SITE),
+      'GET envs': json({ environments: [environment('science')] }),
+      'GET tasks': json({ tasks: [] }),
+      'GET modules': request => {
+        const python = request.query.get('python');
+        return json({
+          partition: request.query.get('partition'),
+          module_system: 'lmod',
+          modules: python ? modulesFor(python) : MODULES
+        });
+      }
+    });
+    model = new HpcEnvsModel({ serverSettings: fake.settings() });
+    await model.refresh();
+  });
+
+  afterEach(() => {
+    form.dispose();
+    model.dispose();
+  });
+
+  it("proposes the server's partition and the first usable storage root", async () => {
+    form = new CreateFormModel({ model });
+
+    await until(form, () => form.catalog !== null);
+
+    expect(form.partition).toBe('zen4');
+    expect(form.root).toBe('$VSC_DATA');
+    expect(fake.calls('GET modules')[0].query.get('partition')).toBe('zen4');
+  });
+
+  it('proposes the partition and the storage root of the settings', () => {
+    model.defaultPartition = 'zen2';
+    model.defaultStorageRoot = '/site/scratch';
+
+    form = new CreateFormModel({ model });
+
+    expect(form.partition).toBe('zen2');
+    expect(form.root).toBe('$VSC_SCRATCH');
+  });
+
+  it('offers the Python modules of the partition, and no Python module chosen for the user', async () => {
+    form = new CreateFormModel({ model });
+
+    await until(form, () => form.catalog !== null);
+
+    expect(form.pythonModules.map(m => m.full)).toEqual([
+      'Python/3.10.13-GCCcore-11.3.0',
+      PYTHON,
+      'Python/3.12.1-GCCcore-13.2.0'
+    ]);
+    expect(form.python).toBeNull();
+    expect(form.canSubmit).toBe(false);
+  });
+
+  it('lists compatible modules first and will not load an incompatible one', async () => {
+    form = new CreateFormModel({ model });
+    await until(form, () => form.catalog !== null);
+
+    form.setPython(PYTHON);
+    await until(form, () => !form.compatLoading);
+    form.toggleExtra(OLD_SCIPY, true);
+    form.toggleExtra(SCIPY, true);
+
+    const extras = form.extraModules;
+    expect(extras.map(m => m.compatible)).toEqual([true, true, true, false]);
+    expect(extras.find(m => m.full === OLD_SCIPY)?.reason).toContain('generation');
+    expect(form.extras).toEqual([SCIPY]);
+    expect(fake.calls('GET modules')[1].query.get('python')).toBe(PYTHON);
+  });
+
+  it('drops chosen modules that the new Python module cannot load', async () => {
+    form = new CreateFormModel({ model });
+    await until(form, () => form.catalog !== null);
+    form.setPython(PYTHON);
+    await until(form, () => !form.compatLoading);
+    form.toggleExtra(SCIPY, true);
+
+    form.setPython('Python/3.10.13-GCCcore-11.3.0');
+    await until(form, () => !form.compatLoading);
+
+    expect(form.extras).toEqual([]);
+  });
+
+  it('sends the Python module first, then the others in the order chosen', async () => {
+    fake.routes['POST envs'] = json({ task: task({ env: 'data', state: 'pending' }) }, 202);
+    fake.routes[`GET tasks/${task().id}/log`] = json({
+      text: '',
+      offset: 0,
+      state: 'succeeded',
+      step: ''
+    });
+    form = new CreateFormModel({ model });
+    await until(form, () => form.catalog !== null);
+    form.setName('data');
+    form.setPython(PYTHON);
+    await until(form, () => !form.compatLoading);
+    form.toggleExtra(SCIPY, true);
+    form.toggleExtra('tqdm/4.66.1-GCCcore-12.3.0', true);
+    form.setRoot('$VSC_SCRATCH');
+    form.setPackagesText('icecream six>=1.16');
+    form.setRequirements({ name: 'req.txt', text: 'tqdm\n' });
+    form.setSystemSitePackages(false);
+    form.setPipOption('--prefer-binary', true);
+
+    const log = await form.submit();
+
+    expect(log?.task.env).toBe('data');
+    expect(JSON.parse(fake.calls('POST envs')[0].body)).toEqual({
+      name: 'data',
+      kind: 'venv',
+      modules: [PYTHON, SCIPY, 'tqdm/4.66.1-GCCcore-12.3.0'],
+      partition: 'zen4',
+      root: '$VSC_SCRATCH',
+      packages: ['icecream', 'six>=1.16'],
+      requirements: 'tqdm\n',
+      options: { system_site_packages: false, pip_options: ['--prefer-binary'] }
+    });
+  });
+
+  it('does not send a form with a bad or taken name, and says why', async () => {
+    form = new CreateFormModel({ model });
+    await until(form, () => form.catalog !== null);
+    form.setPython(PYTHON);
+
+    form.setName('science');
+    const log = await form.submit();
+
+    expect(log).toBeNull();
+    expect(form.fieldErrors.name).toContain('exists already');
+    expect(fake.calls('POST envs')).toEqual([]);
+  });
+
+  it.each<[number, { message: string; field?: string; suggestions?: string[] }, string]>([
+    [400, { message: 'pip option "--index-url" is not accepted', field: 'options' }, 'options'],
+    [400, { message: 'Line 2: not a requirement', field: 'requirements' }, 'packages'],
+    [404, { message: "There is no partition 'zen9'.", suggestions: ['zen2', 'zen4'] }, 'partition'],
+    [
+      404,
+      {
+        message: `Module '${PYTHON}' is not available on partition 'zen4'.`,
+        suggestions: ['Python/3.12.1-GCCcore-13.2.0']
+      },
+      'python'
+    ],
+    [409, { message: "An environment named 'data' exists already." }, 'name']
+  ])('puts a %i refusal next to its field', async (status, body, field) => {
+    fake.routes['POST envs'] = json(body, status);
+    form = new CreateFormModel({ model });
+    await until(form, () => form.catalog !== null);
+    form.setName('data');
+    form.setPython(PYTHON);
+
+    await form.submit();
+
+    expect(form.fieldErrors).toEqual({ [field]: body.message });
+    expect(form.formError).toBeNull();
+    expect(form.suggestions).toEqual(body.suggestions ?? []);
+  });
+
+  it('shows a failure that is about no field for the whole form, and clears it on a change', async () => {
+    fake.routes['POST envs'] = { error: new TypeError('Failed to fetch') };
+    form = new CreateFormModel({ model });
+    await until(form, () => form.catalog !== null);
+    form.setName('data');
+    form.setPython(PYTHON);
+
+    await form.submit();
+    expect(form.formError).toEqual(expect.any(String));
+    form.setName('data2');
+
+    expect(form.formError).toBeNull();
+  });
+});

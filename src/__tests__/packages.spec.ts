@@ -1,0 +1,149 @@
+/**
+ * PackagesView: the packages of a build, with their sources and warnings, filtering, a long list,
+ * and the commands of install, uninstall and export.
+ *
+ * The models are the real ones over a faked `fetch` (fake-server.ts) with the real server's
+ * replies (fixtures.ts); the commands are recorded instead of run.
+ */
+import { CommandRegistry } from '@lumino/commands';
+import { ReadonlyPartialJSONObject } from '@lumino/coreutils';
+
+import { Package } from '../api';
+import { CommandIDs } from '../commands';
+import { HpcEnvsModel } from '../model';
+import { PackagesModel } from '../packagesmodel';
+import { PACKAGE_ROW_HEIGHT, PackagesView } from '../widgets/packages';
+import { json, RoutedServer } from './fake-server';
+import { environment, INFO, PACKAGES, SITE } from './fixtures';
+import { click, dispose, find, settle, show, type } from './render';
+
+describe('PackagesView', () => {
+  let model: HpcEnvsModel;
+  let view: PackagesView;
+  let fake: RoutedServer;
+  let runs: [string, ReadonlyPartialJSONObject][];
+
+  async function open(packages = PACKAGES): Promise<void> {
+    fake = new RoutedServer({
+      'GET info': json(INFO),
+      'GET site': json(SITE),
+      'GET envs': json({ environments: [environment('science')] }),
+      'GET tasks': json({ tasks: [] }),
+      'GET envs/science/packages': json(packages)
+    });
+    model = new HpcEnvsModel({ serverSettings: fake.settings() });
+    await model.refresh();
+    const commands = new CommandRegistry();
+    runs = [];
+    for (const id of Object.values(CommandIDs)) {
+      commands.addCommand(id, {
+        execute: args => {
+          runs.push([id, args]);
+          return true;
+        }
+      });
+    }
+    view = await show(
+      new PackagesView({
+        model: new PackagesModel({ model, name: 'science', partition: 'zen4' }),
+        commands
+      })
+    );
+    await settle();
+  }
+
+  afterEach(async () => {
+    await dispose(view);
+    model.dispose();
+  });
+
+  it('shows where each package comes from', async () => {
+    await open();
+
+    const rows = [...view.node.querySelectorAll('.jp-HpcEnvs-package')].map(r => [
+      find(r, '.jp-HpcEnvs-package-name').textContent,
+      find(r, '.jp-HpcEnvs-badge').textContent
+    ]);
+    expect(rows).toEqual([
+      ['numpy', 'SciPy-bundle/2023.07-gfbf-2023a'],
+      ['icecream', 'venv'],
+      ['pip', 'venv'],
+      ['pipshadowed', 'base']
+    ]);
+    expect(view.title.label).toBe('Packages: science (zen4)');
+  });
+
+  it('shows a module outranking the venv as a warning, and duplicates as information', async () => {
+    await open();
+
+    expect(find(view.node, '.jp-HpcEnvs-shadow').textContent).toContain('outranks 2.0.0');
+    expect(find(view.node, '.jp-HpcEnvs-shadowInfo').textContent).toContain(
+      'pip 26.3 (venv) hides 23.2.1 (base)'
+    );
+  });
+
+  it('offers to uninstall only what the venv owns and the kernel does not need', async () => {
+    await open();
+
+    const removable = [...view.node.querySelectorAll('.jp-HpcEnvs-package')]
+      .filter(r => r.querySelector('button[aria-label^="Uninstall"]'))
+      .map(r => r.getAttribute('data-package'));
+    await click(find(view.node, '.jp-HpcEnvs-package[data-package="icecream"] button'));
+
+    expect(removable).toEqual(['icecream']);
+    expect(runs).toEqual([
+      [CommandIDs.uninstallPackage, { name: 'science', partition: 'zen4', package: 'icecream' }]
+    ]);
+  });
+
+  it('installs what is typed, as separate requirements, and clears the box', async () => {
+    await open();
+    const box = find<HTMLInputElement>(view.node, '.jp-HpcEnvs-install-specs');
+
+    await type(box, 'six tqdm >= 4.66');
+    await click(find(view.node, '.jp-HpcEnvs-install-button'));
+
+    expect(runs).toEqual([
+      [
+        CommandIDs.installPackages,
+        { name: 'science', partition: 'zen4', packages: ['six', 'tqdm>=4.66'], upgrade: false }
+      ]
+    ]);
+    expect(box.value).toBe('');
+  });
+
+  it('filters the packages by name and by source', async () => {
+    await open();
+
+    await type(find<HTMLInputElement>(view.node, '.jp-HpcEnvs-packages-filter'), 'pip');
+    await type(find<HTMLSelectElement>(view.node, '.jp-HpcEnvs-packages-source'), 'base');
+
+    const rows = [...view.node.querySelectorAll('.jp-HpcEnvs-package')];
+    expect(rows.map(r => r.getAttribute('data-source'))).toEqual(['base']);
+    expect(find(view.node, '.jp-HpcEnvs-packages-count').textContent).toBe('1 of 4');
+  });
+
+  it('renders only the rows in view of thousands of packages', async () => {
+    const many: Package[] = Array.from({ length: 5000 }, (_, i) => ({
+      ...PACKAGES.packages[1],
+      name: `pkg${i}`,
+      key: `pkg${i}`
+    }));
+    await open({ ...PACKAGES, packages: many, warnings: [] });
+
+    const rows = view.node.querySelectorAll('.jp-HpcEnvs-package');
+    expect(rows.length).toBeGreaterThan(10);
+    expect(rows.length).toBeLessThan(60);
+    expect(
+      find(view.node, '.jp-HpcEnvs-packages-list .jp-HpcEnvs-virtualSpacer').style.height
+    ).toBe(`${5000 * PACKAGE_ROW_HEIGHT}px`);
+  });
+
+  it('exports the requirements of the partition shown', async () => {
+    await open();
+
+    await click(find(view.node, '.jp-HpcEnvs-export'));
+
+    expect(runs).toEqual([[CommandIDs.exportRequirements, { name: 'science', partition: 'zen4' }]]);
+  });
+});

@@ -1,0 +1,167 @@
+/**
+ * TaskLogView and TaskNotifier: a task's live log in the main area, and its notification.
+ *
+ * The logs are real TaskLogs over a faked `fetch` (fake-server.ts).
+ */
+import { Notification } from '@jupyterlab/apputils';
+import { nullTranslator } from '@jupyterlab/translation';
+
+import { HpcEnvsModel, TaskLog } from '../model';
+import { TaskNotifier } from '../notifications';
+import { plain, TaskLogView } from '../widgets/tasklog';
+import { json, RoutedServer } from './fake-server';
+import { INFO, SITE, task } from './fixtures';
+import { click, dispose, find, settle, show } from './render';
+
+const ID = task().id;
+
+/**
+ * A log route giving `chunks` one after the other; once they are given, the task is in `last`.
+ */
+function logRoute(chunks: string[], last: string) {
+  return (request: { query: URLSearchParams }) => {
+    const offset = Number(request.query.get('offset') ?? '0');
+    let at = 0;
+    for (const text of chunks) {
+      if (offset === at) {
+        return json({ text, offset: at + text.length, state: 'running', step: 'venv' });
+      }
+      at += text.length;
+    }
+    return json({ text: '', offset: at, state: last, step: last === 'running' ? 'venv' : 'done' });
+  };
+}
+
+describe('TaskLogView', () => {
+  let view: TaskLogView | undefined;
+  let log: TaskLog | undefined;
+
+  afterEach(async () => {
+    await dispose(view);
+    log?.dispose();
+  });
+
+  it('shows the log as it streams, with the build steps as headings, and the outcome', async () => {
+    const fake = new RoutedServer({
+      [`GET tasks/${ID}/log`]: logRoute(
+        ['Building science\n::hpc-envs::step venv\n::hpc-envs::info ', 'host=vm\n'],
+        'succeeded'
+      ),
+      [`GET tasks/${ID}`]: json(task({ state: 'succeeded', message: 'Done.' }))
+    });
+    log = new TaskLog({ task: task(), serverSettings: fake.settings() });
+    view = await show(new TaskLogView({ log, onCancel: () => undefined }));
+
+    await settle(() => {
+      log!.start();
+      return log!.finished;
+    });
+
+    const output = find(view.node, '.jp-HpcEnvs-taskLog-output');
+    expect(output.textContent).toBe('Building science\n==> venv\n::hpc-envs::info host=vm\n');
+    expect(find(output, '.jp-HpcEnvs-taskLog-step-marker').textContent).toBe('==> venv\n');
+    expect(find(view.node, '.jp-HpcEnvs-chip').textContent).toBe('succeeded');
+    expect(find(view.node, '.jp-HpcEnvs-taskLog-message').textContent).toBe('Done.');
+    expect(find(view.node, '.jp-HpcEnvs-taskLog-cancel').hidden).toBe(true);
+    expect(view.node.dataset.state).toBe('succeeded');
+  });
+
+  it('offers to cancel a running task', async () => {
+    const fake = new RoutedServer({
+      [`GET tasks/${ID}/log`]: logRoute(['pip install\n'], 'running')
+    });
+    log = new TaskLog({ task: task(), serverSettings: fake.settings(), idleDelay: 10 });
+    const cancelled: string[] = [];
+    view = await show(new TaskLogView({ log, onCancel: id => void cancelled.push(id) }));
+    await settle(() => log!.start());
+
+    await click(find(view.node, '.jp-HpcEnvs-taskLog-cancel'));
+
+    expect(find(view.node, '.jp-HpcEnvs-chip').textContent).toBe('running');
+    expect(find(view.node, '.jp-HpcEnvs-taskLog-step').textContent).toBe('venv');
+    expect(cancelled).toEqual([ID]);
+  });
+});
+
+describe('TaskNotifier', () => {
+  afterEach(() => {
+    Notification.dismiss();
+  });
+
+  it('shows a task in progress with a "Show log" action, then its outcome', async () => {
+    const fake = new RoutedServer({
+      'GET info': json(INFO),
+      'GET site': json(SITE),
+      'GET envs': json({ environments: [] }),
+      'GET tasks': json({ tasks: [task()] }),
+      [`GET tasks/${ID}/log`]: logRoute(['one\n'], 'failed'),
+      [`GET tasks/${ID}`]: json(task({ state: 'failed', message: 'pip could not install x' }))
+    });
+    const model = new HpcEnvsModel({ serverSettings: fake.settings() });
+    const shown: string[] = [];
+    const notifier = new TaskNotifier({
+      model,
+      trans: nullTranslator.load('jupyterlab_hpc_envs'),
+      showLog: id => shown.push(id)
+    });
+    const types: string[] = [];
+    Notification.manager.changed.connect((_, change) => types.push(change.notification.type));
+    const finished = new Promise(resolve => model.taskFinished.connect(resolve));
+
+    await model.refresh();
+    const id = notifier.notificationOf(ID)!;
+    const inProgress = Notification.manager.notifications.find(n => n.id === id);
+    inProgress?.options.actions?.[0].callback(new MouseEvent('click'));
+    await finished;
+
+    const outcome = Notification.manager.notifications.find(n => n.id === id);
+    expect(types[0]).toBe('in-progress');
+    expect(inProgress?.message).toBe('Create science on zen4: venv…');
+    expect(shown).toEqual([ID]);
+    expect(outcome?.type).toBe('error');
+    expect(outcome?.message).toBe('Create science on zen4 failed: pip could not install x');
+    expect(outcome?.options.actions?.map(a => a.label)).toEqual(['Show log']);
+    notifier.dispose();
+    model.dispose();
+  });
+});
+
+describe('TaskNotifier, created after the model found a running task', () => {
+  afterEach(() => {
+    Notification.dismiss();
+  });
+
+  it('still shows that task in progress', async () => {
+    const fake = new RoutedServer({
+      'GET info': json(INFO),
+      'GET site': json(SITE),
+      'GET envs': json({ environments: [] }),
+      'GET tasks': json({ tasks: [task()] }),
+      [`GET tasks/${ID}/log`]: logRoute(['one\n'], 'running')
+    });
+    const model = new HpcEnvsModel({ serverSettings: fake.settings() });
+    await model.refresh();
+
+    const notifier = new TaskNotifier({
+      model,
+      trans: nullTranslator.load('jupyterlab_hpc_envs'),
+      showLog: () => undefined
+    });
+    await settle();
+
+    const id = notifier.notificationOf(ID);
+    expect(Notification.manager.notifications.find(n => n.id === id)?.type).toBe('in-progress');
+    notifier.dispose();
+    model.dispose();
+  });
+});
+
+describe('plain', () => {
+  it('drops colour codes and keeps what a progress bar last drew', () => {
+    expect(plain('\x1b[91m━━━\x1b[0m \x1b[32m4/9\x1b[0m [debugpy]\x1b[2K')).toBe(
+      '━━━ 4/9 [debugpy]'
+    );
+    expect(plain('\x1b[?25l 10%\r 50%\r100% done\r')).toBe('100% done');
+    expect(plain('plain text')).toBe('plain text');
+  });
+});

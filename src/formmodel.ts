@@ -1,0 +1,720 @@
+/**
+ * The state of the creation form "New HPC environment": what the user chose, the module catalogs
+ * it depends on, validation as the user types, and the server's errors by field. No DOM here.
+ */
+import { nullTranslator, TranslationBundle } from '@jupyterlab/translation';
+import { ISignal, Signal } from '@lumino/signaling';
+
+import { ApiError, errorMessage, ICreateRequest, Module, Site, StorageRoot } from './api';
+import { IHpcEnvsModel, ITaskLog } from './tokens';
+
+/**
+ * The most characters an environment name may have (the server's `names.ENV_NAME_MAX`).
+ */
+export const ENV_NAME_MAX = 48;
+
+/**
+ * Names the server refuses because they are path segments of its API.
+ */
+const RESERVED_NAMES = new Set(['adopt']);
+
+const ENV_NAME = /^[A-Za-z][A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]+)*$/;
+
+/**
+ * The pip options the server accepts in `options.pip_options` (its `SAFE_PIP_OPTIONS`): ones that
+ * change how pip resolves, not where code comes from.
+ */
+export const PIP_OPTIONS: readonly string[] = [
+  '--upgrade',
+  '--upgrade-strategy=eager',
+  '--pre',
+  '--prefer-binary',
+  '--only-binary=:all:',
+  '--no-binary=:all:',
+  '--no-deps',
+  '--ignore-installed',
+  '--force-reinstall'
+];
+
+/**
+ * Check an environment name as the server's `names.env_name` does, and against the names taken.
+ *
+ * @param value - The name as typed.
+ * @param taken - The names of the existing environments (compared case-insensitively).
+ * @param trans - The translation bundle of the messages.
+ * @returns What is wrong with it, or `null` when it is a valid, free name.
+ */
+export function validateEnvName(
+  value: string,
+  taken: readonly string[] = [],
+  trans: TranslationBundle = nullTranslator.load('jupyterlab_hpc_envs')
+): string | null {
+  if (!value) {
+    return trans.__('Give the environment a name.');
+  }
+  if (value !== value.trim() || /[\s\p{C}]/u.test(value)) {
+    return trans.__('A name cannot contain spaces, control characters or line breaks.');
+  }
+  if (value.length > ENV_NAME_MAX) {
+    return trans.__('An environment name has at most %1 characters.', ENV_NAME_MAX);
+  }
+  if (!ENV_NAME.test(value)) {
+    return trans.__(
+      "Use ASCII letters, digits, '-', '_' and inner dots, starting with a letter (for example 'science' or 'torch-2.1')."
+    );
+  }
+  if (RESERVED_NAMES.has(value.toLowerCase())) {
+    return trans.__('"%1" is reserved: choose another name.', value);
+  }
+  const lower = value.toLowerCase();
+  const clash = taken.find(name => name.toLowerCase() === lower);
+  if (clash !== undefined) {
+    return trans.__('An environment named "%1" exists already.', clash);
+  }
+  return null;
+}
+
+/**
+ * Requirement specifiers from what a user typed: one or more per line, separated by spaces;
+ * `numpy >= 1.25` stays one specifier; `#` starts a comment.
+ *
+ * @param text - The text of a box or of a requirements file.
+ * @returns The specifiers.
+ */
+export function splitSpecs(text: string): string[] {
+  const specs: string[] = [];
+  for (const raw of text.split(/\r?\n/)) {
+    const line = raw.replace(/(^|\s)#.*$/, '').trim();
+    const parts = line.split(/\s+/).filter(Boolean);
+    const merged: string[] = [];
+    for (const part of parts) {
+      const last = merged.length - 1;
+      if (last >= 0 && (/^[<>=!~,;]/.test(part) || /[<>=!~,;]$/.test(merged[last]))) {
+        merged[last] += part;
+      } else {
+        merged.push(part);
+      }
+    }
+    specs.push(...merged);
+  }
+  return specs;
+}
+
+/**
+ * The fields of the form the server's errors can be about.
+ */
+export type FormField =
+  'kind' | 'name' | 'partition' | 'python' | 'modules' | 'root' | 'packages' | 'options';
+
+/**
+ * The state of the creation form.
+ */
+export class CreateFormModel {
+  /**
+   * Create the form's state; it fills in the defaults once the site is known.
+   *
+   * @param options - The model of the extension and the translator.
+   */
+  constructor(options: CreateFormModel.IOptions) {
+    this._model = options.model;
+    this._trans = options.trans ?? nullTranslator.load('jupyterlab_hpc_envs');
+    this._model.stateChanged.connect(this._onModelChanged, this);
+    this._onModelChanged();
+  }
+
+  get stateChanged(): ISignal<CreateFormModel, void> {
+    return this._stateChanged;
+  }
+
+  get isDisposed(): boolean {
+    return this._isDisposed;
+  }
+
+  /**
+   * The site, once known.
+   */
+  get site(): Site | null {
+    return this._model.site;
+  }
+
+  /**
+   * Whether the site has a module system (without one, the server's Python is the base).
+   */
+  get hasModules(): boolean {
+    return (this.site?.module_system.kind ?? 'none') !== 'none';
+  }
+
+  get kind(): 'venv' | 'conda' {
+    return this._kind;
+  }
+
+  get name(): string {
+    return this._name;
+  }
+
+  /**
+   * What is wrong with the name, as the user types (shown once something was typed).
+   */
+  get nameError(): string | null {
+    return validateEnvName(
+      this._name,
+      this._model.environments.map(e => e.name),
+      this._trans
+    );
+  }
+
+  get partition(): string {
+    return this._partition;
+  }
+
+  get python(): string | null {
+    return this._python;
+  }
+
+  get extras(): readonly string[] {
+    return this._extras;
+  }
+
+  get root(): string {
+    return this._root;
+  }
+
+  /**
+   * The chosen storage root.
+   */
+  get storageRoot(): StorageRoot | null {
+    return this.site?.storage_roots.find(r => r.label === this._root) ?? null;
+  }
+
+  get packagesText(): string {
+    return this._packagesText;
+  }
+
+  /**
+   * The requirements file the user chose: its name and text.
+   */
+  get requirements(): { name: string; text: string } | null {
+    return this._requirements;
+  }
+
+  get systemSitePackages(): boolean {
+    return this._systemSitePackages;
+  }
+
+  get pipOptions(): readonly string[] {
+    return this._pipOptions;
+  }
+
+  /**
+   * The chosen partition's module catalog, or `null` while it loads.
+   */
+  get catalog(): readonly Module[] | null {
+    return this._catalog;
+  }
+
+  /**
+   * Why the catalog could not be loaded, or `null`.
+   */
+  get catalogError(): string | null {
+    return this._catalogError;
+  }
+
+  /**
+   * The Python modules of the partition (modules with a Python version).
+   */
+  get pythonModules(): readonly Module[] {
+    return (this._catalog ?? []).filter(m => m.python !== null);
+  }
+
+  /**
+   * The other modules, compatible ones first; with `compatible` and `reason` once the Python
+   * module is chosen.
+   */
+  get extraModules(): readonly Module[] {
+    const source = this._python ? (this._compat ?? []) : (this._catalog ?? []);
+    const others = source.filter(m => m.python === null);
+    return others
+      .map((m, index) => ({ m, index }))
+      .sort((a, b) => {
+        const ca = a.m.compatible === false ? 1 : 0;
+        const cb = b.m.compatible === false ? 1 : 0;
+        return ca - cb || a.index - b.index;
+      })
+      .map(({ m }) => m);
+  }
+
+  /**
+   * Whether the compatibility of the other modules is being asked.
+   */
+  get compatLoading(): boolean {
+    return this._python !== null && this._compat === null && this._compatError === null;
+  }
+
+  /**
+   * The server's errors (and the form's own), by field.
+   */
+  get fieldErrors(): Readonly<Partial<Record<FormField, string>>> {
+    return this._fieldErrors;
+  }
+
+  /**
+   * Close matches the server proposed for an unknown name (a module, a partition).
+   */
+  get suggestions(): readonly string[] {
+    return this._suggestions;
+  }
+
+  /**
+   * An error not about one field (the server unreachable, …), or `null`.
+   */
+  get formError(): string | null {
+    return this._formError;
+  }
+
+  get isSubmitting(): boolean {
+    return this._submitting;
+  }
+
+  /**
+   * Whether the form can be sent: a valid name, a partition, a Python module (with modules).
+   */
+  get canSubmit(): boolean {
+    return (
+      !this._submitting &&
+      this.site !== null &&
+      this._kind === 'venv' &&
+      this.nameError === null &&
+      this._partition !== '' &&
+      (!this.hasModules || this._python !== null)
+    );
+  }
+
+  /**
+   * Choose the kind; only `venv` can be created for now.
+   *
+   * @param kind - The kind.
+   */
+  setKind(kind: 'venv' | 'conda'): void {
+    this._kind = kind;
+    this._clearError('kind');
+    this._emit();
+  }
+
+  /**
+   * Set the name.
+   *
+   * @param name - The name as typed.
+   */
+  setName(name: string): void {
+    this._name = name;
+    this._clearError('name');
+    this._emit();
+  }
+
+  /**
+   * Choose the partition; its catalog is loaded, and modules it lacks are dropped.
+   *
+   * @param partition - The partition's name.
+   */
+  setPartition(partition: string): void {
+    if (partition === this._partition) {
+      return;
+    }
+    this._partition = partition;
+    this._clearError('partition');
+    this._catalog = null;
+    this._catalogError = null;
+    this._compat = null;
+    this._emit();
+    void this._loadCatalog();
+  }
+
+  /**
+   * Choose the Python module; the other modules' compatibility with it is loaded.
+   *
+   * @param python - The module, or `null`.
+   */
+  setPython(python: string | null): void {
+    if (python === this._python) {
+      return;
+    }
+    this._python = python;
+    this._compat = null;
+    this._compatError = null;
+    this._clearError('python');
+    this._clearError('modules');
+    this._emit();
+    void this._loadCompat();
+  }
+
+  /**
+   * Add or remove a module after the Python module (modules load in the order they were chosen).
+   *
+   * @param module - The module's full name.
+   * @param selected - Whether it should be loaded; toggles when omitted.
+   */
+  toggleExtra(module: string, selected?: boolean): void {
+    const has = this._extras.includes(module);
+    const want = selected ?? !has;
+    if (want === has) {
+      return;
+    }
+    const entry = this.extraModules.find(m => m.full === module);
+    if (want && entry?.compatible === false) {
+      return;
+    }
+    this._extras = want ? [...this._extras, module] : this._extras.filter(m => m !== module);
+    this._clearError('modules');
+    this._emit();
+  }
+
+  /**
+   * Choose the storage root.
+   *
+   * @param label - The root's label (`$VSC_DATA`).
+   */
+  setRoot(label: string): void {
+    this._root = label;
+    this._clearError('root');
+    this._emit();
+  }
+
+  /**
+   * Set the packages to install, as typed.
+   *
+   * @param text - Requirement specifiers, separated by spaces or lines.
+   */
+  setPackagesText(text: string): void {
+    this._packagesText = text;
+    this._clearError('packages');
+    this._emit();
+  }
+
+  /**
+   * Set (or clear) the requirements file to install from.
+   *
+   * @param file - Its name and text, or `null`.
+   */
+  setRequirements(file: { name: string; text: string } | null): void {
+    this._requirements = file;
+    this._clearError('packages');
+    this._emit();
+  }
+
+  /**
+   * Whether the venv sees the modules' packages (`--system-site-packages`, the seed's advice).
+   *
+   * @param value - The option.
+   */
+  setSystemSitePackages(value: boolean): void {
+    this._systemSitePackages = value;
+    this._clearError('options');
+    this._emit();
+  }
+
+  /**
+   * Add or remove a pip option.
+   *
+   * @param option - One of {@link PIP_OPTIONS}.
+   * @param selected - Whether it is used.
+   */
+  setPipOption(option: string, selected: boolean): void {
+    const has = this._pipOptions.includes(option);
+    if (selected === has || !PIP_OPTIONS.includes(option)) {
+      return;
+    }
+    this._pipOptions = selected
+      ? PIP_OPTIONS.filter(o => o === option || this._pipOptions.includes(o))
+      : this._pipOptions.filter(o => o !== option);
+    this._clearError('options');
+    this._emit();
+  }
+
+  /**
+   * The request the form would send.
+   *
+   * @returns The body of `POST envs`.
+   */
+  request(): ICreateRequest {
+    const modules = this.hasModules && this._python ? [this._python, ...this._extras] : [];
+    const request: ICreateRequest = {
+      name: this._name,
+      kind: this._kind,
+      modules,
+      partition: this._partition,
+      packages: splitSpecs(this._packagesText),
+      options: {
+        system_site_packages: this._systemSitePackages,
+        pip_options: [...this._pipOptions]
+      }
+    };
+    if (this._root) {
+      request.root = this._root;
+    }
+    if (this._requirements) {
+      request.requirements = this._requirements.text;
+    }
+    return request;
+  }
+
+  /**
+   * Send the form: create the environment and start its build.
+   *
+   * @returns The followed build task, or `null` when the server refused (its message is then in
+   *   `fieldErrors` or `formError`).
+   */
+  async submit(): Promise<ITaskLog | null> {
+    if (!this.canSubmit) {
+      if (this.nameError) {
+        this._fieldErrors = { ...this._fieldErrors, name: this.nameError };
+      }
+      if (this.hasModules && !this._python) {
+        this._fieldErrors = {
+          ...this._fieldErrors,
+          python: this._trans.__('Choose the Python module the environment is built on.')
+        };
+      }
+      this._emit();
+      return null;
+    }
+    this._submitting = true;
+    this._fieldErrors = {};
+    this._formError = null;
+    this._suggestions = [];
+    this._emit();
+    try {
+      return await this._model.createEnvironment(this.request());
+    } catch (reason) {
+      this._showError(reason);
+      return null;
+    } finally {
+      this._submitting = false;
+      this._emit();
+    }
+  }
+
+  dispose(): void {
+    if (this._isDisposed) {
+      return;
+    }
+    this._isDisposed = true;
+    this._model.stateChanged.disconnect(this._onModelChanged, this);
+    Signal.clearData(this);
+  }
+
+  /**
+   * Put a refusal of the server next to the field it is about.
+   *
+   * @param reason - What `createEnvironment` threw.
+   */
+  private _showError(reason: unknown): void {
+    const message = errorMessage(reason);
+    if (!(reason instanceof ApiError)) {
+      this._formError = message;
+      return;
+    }
+    this._suggestions = reason.suggestions;
+    const field = this._fieldOf(reason);
+    if (field) {
+      this._fieldErrors = { [field]: message };
+    } else {
+      this._formError = message;
+    }
+  }
+
+  /**
+   * The form field an error reply is about: the server's `field`, else (404 and 409 replies carry
+   * none) what the reply names.
+   *
+   * @param error - The error reply.
+   * @returns The field, or `null` for the form as a whole.
+   */
+  private _fieldOf(error: ApiError): FormField | null {
+    switch (error.field) {
+      case 'name':
+      case 'kind':
+      case 'partition':
+      case 'root':
+      case 'options':
+        return error.field;
+      case 'modules':
+        return this._moduleField(error.message);
+      case 'packages':
+      case 'requirements':
+        return 'packages';
+      case null:
+        break;
+      default:
+        return null;
+    }
+    if (error.status === 404) {
+      const partitions = (this.site?.partitions ?? []).map(p => p.name);
+      const aboutPartition =
+        /partition/i.test(error.message) &&
+        (error.suggestions.length === 0 || error.suggestions.every(s => partitions.includes(s)));
+      if (aboutPartition) {
+        return 'partition';
+      }
+      if (/module/i.test(error.message)) {
+        return this._moduleField(error.message);
+      }
+    }
+    if (error.status === 409 && /exists already/i.test(error.message)) {
+      return 'name';
+    }
+    return null;
+  }
+
+  /**
+   * Whether a message about modules is about the Python module or about the others.
+   *
+   * @param message - The server's message.
+   * @returns `modules` when it names one of the other modules, else `python` when it names the
+   *   Python module (or the Python module in general), else `modules`.
+   */
+  private _moduleField(message: string): FormField {
+    if (this._extras.some(m => message.includes(m))) {
+      return 'modules';
+    }
+    if ((this._python && message.includes(this._python)) || /python module/i.test(message)) {
+      return 'python';
+    }
+    return 'modules';
+  }
+
+  private _clearError(field: FormField): void {
+    if (this._fieldErrors[field] !== undefined) {
+      const errors = { ...this._fieldErrors };
+      delete errors[field];
+      this._fieldErrors = errors;
+    }
+    this._formError = null;
+  }
+
+  private _onModelChanged(): void {
+    const site = this._model.site;
+    if (!site || this._initialised) {
+      this._emit();
+      return;
+    }
+    this._initialised = true;
+    const partitions = site.partitions;
+    const wanted = this._model.defaultPartition;
+    const partition =
+      partitions.find(p => p.name === wanted) ??
+      partitions.find(p => p.name === site.partition) ??
+      partitions[0];
+    const roots = site.storage_roots;
+    const usable = roots.filter(r => r.exists && r.writable);
+    const rootWanted = this._model.defaultStorageRoot;
+    const root =
+      usable.find(r => r.label === rootWanted || r.path === rootWanted) ?? usable[0] ?? roots[0];
+    this._root = root?.label ?? '';
+    this._partition = '';
+    this.setPartition(partition?.name ?? '');
+  }
+
+  private async _loadCatalog(): Promise<void> {
+    const partition = this._partition;
+    if (!partition || !this.hasModules) {
+      this._catalog = [];
+      this._emit();
+      return;
+    }
+    try {
+      const reply = await this._model.modules(partition, null);
+      if (this._isDisposed || partition !== this._partition) {
+        return;
+      }
+      this._catalog = reply.modules;
+      const names = new Set(reply.modules.map(m => m.full));
+      if (this._python && !names.has(this._python)) {
+        this._python = null;
+      }
+      this._extras = this._extras.filter(m => names.has(m));
+    } catch (reason) {
+      if (this._isDisposed || partition !== this._partition) {
+        return;
+      }
+      this._catalog = [];
+      this._catalogError = errorMessage(reason);
+    }
+    this._emit();
+    await this._loadCompat();
+  }
+
+  private async _loadCompat(): Promise<void> {
+    const { _partition: partition, _python: python } = this;
+    if (!partition || !python || this._catalog === null) {
+      return;
+    }
+    try {
+      const reply = await this._model.modules(partition, python);
+      if (this._isDisposed || partition !== this._partition || python !== this._python) {
+        return;
+      }
+      this._compat = reply.modules;
+      const incompatible = new Set(
+        reply.modules.filter(m => m.compatible === false).map(m => m.full)
+      );
+      this._extras = this._extras.filter(m => !incompatible.has(m));
+    } catch (reason) {
+      if (this._isDisposed || python !== this._python) {
+        return;
+      }
+      this._compatError = errorMessage(reason);
+      this._compat = null;
+    }
+    this._emit();
+  }
+
+  private _emit(): void {
+    if (!this._isDisposed) {
+      this._stateChanged.emit();
+    }
+  }
+
+  private _model: IHpcEnvsModel;
+  private _trans: TranslationBundle;
+  private _initialised = false;
+  private _kind: 'venv' | 'conda' = 'venv';
+  private _name = '';
+  private _partition = '';
+  private _python: string | null = null;
+  private _extras: string[] = [];
+  private _root = '';
+  private _packagesText = '';
+  private _requirements: { name: string; text: string } | null = null;
+  private _systemSitePackages = true;
+  private _pipOptions: string[] = [];
+  private _catalog: Module[] | null = null;
+  private _catalogError: string | null = null;
+  private _compat: Module[] | null = null;
+  private _compatError: string | null = null;
+  private _fieldErrors: Partial<Record<FormField, string>> = {};
+  private _suggestions: string[] = [];
+  private _formError: string | null = null;
+  private _submitting = false;
+  private _isDisposed = false;
+  private _stateChanged = new Signal<CreateFormModel, void>(this);
+}
+
+/**
+ * The namespace of {@link CreateFormModel}'s types.
+ */
+export namespace CreateFormModel {
+  /**
+   * The options of the constructor.
+   */
+  export interface IOptions {
+    /**
+     * The model of the extension (site, environments, catalogs, creation).
+     */
+    model: IHpcEnvsModel;
+
+    /**
+     * The translation bundle of the messages.
+     */
+    trans?: TranslationBundle;
+  }
+}

@@ -1,0 +1,154 @@
+/**
+ * Long work as JupyterLab notifications: one in-progress notification per running task, with a
+ * "Show log" action, that ends with the task's outcome.
+ */
+import { Notification } from '@jupyterlab/apputils';
+import { TranslationBundle } from '@jupyterlab/translation';
+import { IDisposable } from '@lumino/disposable';
+
+import { isFinal, Task } from './api';
+import { IHpcEnvsModel, ITaskLog } from './tokens';
+
+/**
+ * Shows a notification for every task the model follows.
+ */
+export class TaskNotifier implements IDisposable {
+  /**
+   * Start notifying.
+   *
+   * @param options - The model whose tasks are shown, how to show a log, the translations.
+   */
+  constructor(options: TaskNotifier.IOptions) {
+    this._model = options.model;
+    this._showLog = options.showLog;
+    this._trans = options.trans;
+    this._model.taskStarted.connect(this._onTaskStarted, this);
+    // Tasks the model found running before this notifier existed (its first refresh may end
+    // before the plugin that creates the notifier is activated).
+    for (const task of this._model.tasks) {
+      if (!isFinal(task.state)) {
+        void this._model.taskLog(task.id).then(
+          log => this._onTaskStarted(this._model, log),
+          () => undefined
+        );
+      }
+    }
+  }
+
+  get isDisposed(): boolean {
+    return this._isDisposed;
+  }
+
+  /**
+   * The id of the notification of a task, if one was shown.
+   *
+   * @param taskId - The task's id.
+   * @returns The notification's id, or `undefined`.
+   */
+  notificationOf(taskId: string): string | undefined {
+    return this._ids.get(taskId);
+  }
+
+  dispose(): void {
+    if (this._isDisposed) {
+      return;
+    }
+    this._isDisposed = true;
+    this._model.taskStarted.disconnect(this._onTaskStarted, this);
+  }
+
+  private _onTaskStarted(_: IHpcEnvsModel, log: ITaskLog): void {
+    const task = log.task;
+    if (this._isDisposed || this._ids.has(task.id) || log.isFinal) {
+      return;
+    }
+    const showLog: Notification.IAction = {
+      label: this._trans.__('Show log'),
+      caption: this._trans.__('Open the live log of this task'),
+      callback: event => {
+        // Keep the notification: the task goes on.
+        event.preventDefault();
+        this._showLog(task.id);
+      }
+    };
+    const id = Notification.emit(this._running(task), 'in-progress', {
+      autoClose: false,
+      actions: [showLog],
+      data: { task: task.id }
+    });
+    this._ids.set(task.id, id);
+
+    let step = task.step;
+    const onChanged = (): void => {
+      if (log.task.step !== step && !log.isFinal) {
+        step = log.task.step;
+        Notification.update({ id, message: this._running(log.task) });
+      }
+    };
+    log.changed.connect(onChanged);
+    void log.finished.then(record => {
+      log.changed.disconnect(onChanged);
+      if (this._isDisposed) {
+        return;
+      }
+      const succeeded = record.state === 'succeeded';
+      Notification.update({
+        id,
+        message: this._outcome(record),
+        type: succeeded ? 'success' : record.state === 'cancelled' ? 'warning' : 'error',
+        autoClose: succeeded ? 8000 : false,
+        actions: [{ ...showLog, callback: () => this._showLog(task.id) }]
+      });
+    });
+  }
+
+  private _running(task: Task): string {
+    return task.step
+      ? this._trans.__('%1: %2…', task.title, task.step)
+      : this._trans.__('%1…', task.title);
+  }
+
+  private _outcome(task: Task): string {
+    switch (task.state) {
+      case 'succeeded':
+        return this._trans.__('%1: done.', task.title);
+      case 'cancelled':
+        return this._trans.__('%1: cancelled.', task.title);
+      case 'interrupted':
+        return this._trans.__('%1: interrupted. %2', task.title, task.message);
+      default:
+        return this._trans.__('%1 failed: %2', task.title, task.message);
+    }
+  }
+
+  private _model: IHpcEnvsModel;
+  private _showLog: (taskId: string) => void;
+  private _trans: TranslationBundle;
+  private _ids = new Map<string, string>();
+  private _isDisposed = false;
+}
+
+/**
+ * The namespace of {@link TaskNotifier}'s types.
+ */
+export namespace TaskNotifier {
+  /**
+   * The options of the constructor.
+   */
+  export interface IOptions {
+    /**
+     * The model whose tasks are shown.
+     */
+    model: IHpcEnvsModel;
+
+    /**
+     * Open the log view of a task (the "Show log" action).
+     */
+    showLog: (taskId: string) => void;
+
+    /**
+     * The translation bundle.
+     */
+    trans: TranslationBundle;
+  }
+}

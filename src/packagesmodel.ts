@@ -1,0 +1,301 @@
+/**
+ * The state of the packages view: the packages of one environment on one partition, filtered,
+ * with the shadowing warnings, and the install and uninstall tasks. No DOM here.
+ */
+import { ISignal, Signal } from '@lumino/signaling';
+
+import { errorMessage, isFinal, Package, PackageSource, Packages, Partition, Task } from './api';
+import { partitionStatuses } from './model';
+import { IHpcEnvsModel, ITaskLog } from './tokens';
+
+/**
+ * The source filter of the view: every source, or one.
+ */
+export type SourceFilter = 'all' | PackageSource;
+
+/**
+ * The packages whose name, version, module or location contain every word of a query, and whose
+ * source is the one wanted.
+ *
+ * @param packages - The packages.
+ * @param query - Words separated by spaces, matched case-insensitively.
+ * @param source - The source wanted, or `all`.
+ * @returns The matching packages, in their order.
+ */
+export function filterPackages(
+  packages: readonly Package[],
+  query: string,
+  source: SourceFilter = 'all'
+): readonly Package[] {
+  const words = query.toLowerCase().split(/\s+/).filter(Boolean);
+  if (!words.length && source === 'all') {
+    return packages;
+  }
+  return packages.filter(p => {
+    if (source !== 'all' && p.source !== source) {
+      return false;
+    }
+    if (!words.length) {
+      return true;
+    }
+    const text = `${p.name} ${p.key} ${p.version} ${p.module ?? ''}`.toLowerCase();
+    return words.every(word => text.includes(word));
+  });
+}
+
+/**
+ * The state of the packages view of one environment.
+ */
+export class PackagesModel {
+  /**
+   * Create the state; call `refresh()` to load the packages.
+   *
+   * @param options - The model of the extension, the environment and the partition.
+   */
+  constructor(options: PackagesModel.IOptions) {
+    this._model = options.model;
+    this._name = options.name;
+    this._partition = options.partition;
+    this._model.taskFinished.connect(this._onTaskFinished, this);
+    this._model.stateChanged.connect(this._emit, this);
+  }
+
+  get stateChanged(): ISignal<PackagesModel, void> {
+    return this._stateChanged;
+  }
+
+  get isDisposed(): boolean {
+    return this._isDisposed;
+  }
+
+  /**
+   * The environment's name.
+   */
+  get name(): string {
+    return this._name;
+  }
+
+  /**
+   * The partition whose build is shown.
+   */
+  get partition(): string {
+    return this._partition;
+  }
+
+  /**
+   * The partitions on which the environment has a ready build (the ones the view can show).
+   */
+  get partitions(): readonly Partition[] {
+    const env = this._model.environments.find(e => e.name === this._name);
+    const site = this._model.site;
+    if (!env || !site) {
+      return [];
+    }
+    return partitionStatuses(env, site.partitions)
+      .filter(s => s.build?.state === 'ready')
+      .map(s => s.partition);
+  }
+
+  /**
+   * The listing, or `null` before it is loaded.
+   */
+  get data(): Packages | null {
+    return this._data;
+  }
+
+  get error(): string | null {
+    return this._error;
+  }
+
+  get isLoading(): boolean {
+    return this._loading > 0;
+  }
+
+  get query(): string {
+    return this._query;
+  }
+
+  get source(): SourceFilter {
+    return this._source;
+  }
+
+  /**
+   * The packages that pass the filter.
+   */
+  get rows(): readonly Package[] {
+    if (this._rows === null) {
+      this._rows = filterPackages(this._data?.packages ?? [], this._query, this._source);
+    }
+    return this._rows;
+  }
+
+  /**
+   * The sources present in the listing, for the source filter.
+   */
+  get sources(): readonly PackageSource[] {
+    const seen = new Set((this._data?.packages ?? []).map(p => p.source));
+    return (['venv', 'module', 'base', 'conda', 'user', 'path'] as PackageSource[]).filter(s =>
+      seen.has(s)
+    );
+  }
+
+  /**
+   * The running task of the environment on this partition (an install, a build…), or `null`:
+   * the server refuses a second one.
+   */
+  get busy(): Task | null {
+    return (
+      this._model.tasks.find(
+        t => t.env === this._name && t.partition === this._partition && !isFinal(t.state)
+      ) ?? null
+    );
+  }
+
+  /**
+   * Show another partition's build.
+   *
+   * @param partition - The partition.
+   */
+  setPartition(partition: string): void {
+    if (partition === this._partition) {
+      return;
+    }
+    this._partition = partition;
+    this._data = null;
+    this._rows = null;
+    this._emit();
+    void this.refresh();
+  }
+
+  /**
+   * Filter the packages.
+   *
+   * @param query - Words to match.
+   */
+  setQuery(query: string): void {
+    this._query = query;
+    this._rows = null;
+    this._emit();
+  }
+
+  /**
+   * Show the packages of one source only, or all.
+   *
+   * @param source - The source.
+   */
+  setSource(source: SourceFilter): void {
+    this._source = source;
+    this._rows = null;
+    this._emit();
+  }
+
+  /**
+   * Load the packages again.
+   *
+   * @returns A promise that never rejects (a failure lands in `error`).
+   */
+  async refresh(): Promise<void> {
+    const partition = this._partition;
+    const call = ++this._calls;
+    this._loading++;
+    this._emit();
+    try {
+      const data = await this._model.packages(this._name, partition);
+      if (call === this._calls && !this._isDisposed) {
+        this._data = data;
+        this._rows = null;
+        this._error = null;
+      }
+    } catch (reason) {
+      if (call === this._calls) {
+        this._error = errorMessage(reason);
+      }
+    } finally {
+      this._loading--;
+      this._emit();
+    }
+  }
+
+  /**
+   * Install (or upgrade) packages; the listing is loaded again when the task ends.
+   *
+   * @param specs - Requirement specifiers.
+   * @param upgrade - Upgrade what is installed already.
+   * @returns The followed task.
+   * @throws {ApiError} The server's refusal.
+   */
+  install(specs: string[], upgrade: boolean): Promise<ITaskLog> {
+    return this._model.install(this._name, this._partition, specs, upgrade);
+  }
+
+  /**
+   * Uninstall packages of the venv; the listing is loaded again when the task ends.
+   *
+   * @param packages - Distribution names.
+   * @returns The followed task.
+   * @throws {ApiError} The server's refusal.
+   */
+  uninstall(packages: string[]): Promise<ITaskLog> {
+    return this._model.uninstall(this._name, this._partition, packages);
+  }
+
+  dispose(): void {
+    if (this._isDisposed) {
+      return;
+    }
+    this._isDisposed = true;
+    this._model.taskFinished.disconnect(this._onTaskFinished, this);
+    this._model.stateChanged.disconnect(this._emit, this);
+    Signal.clearData(this);
+  }
+
+  private _onTaskFinished(_: IHpcEnvsModel, task: Task): void {
+    if (task.env === this._name && task.partition === this._partition) {
+      void this.refresh();
+    }
+  }
+
+  private _emit(): void {
+    if (!this._isDisposed) {
+      this._stateChanged.emit();
+    }
+  }
+
+  private _model: IHpcEnvsModel;
+  private _name: string;
+  private _partition: string;
+  private _data: Packages | null = null;
+  private _rows: readonly Package[] | null = null;
+  private _error: string | null = null;
+  private _loading = 0;
+  private _calls = 0;
+  private _query = '';
+  private _source: SourceFilter = 'all';
+  private _isDisposed = false;
+  private _stateChanged = new Signal<PackagesModel, void>(this);
+}
+
+/**
+ * The namespace of {@link PackagesModel}'s types.
+ */
+export namespace PackagesModel {
+  /**
+   * The options of the constructor.
+   */
+  export interface IOptions {
+    /**
+     * The model of the extension.
+     */
+    model: IHpcEnvsModel;
+
+    /**
+     * The environment.
+     */
+    name: string;
+
+    /**
+     * The partition whose build is shown.
+     */
+    partition: string;
+  }
+}

@@ -1,0 +1,398 @@
+/**
+ * The packages view (main area): the packages of an environment's build on a partition with where
+ * each comes from, the shadowing warnings, install, uninstall and export. It renders a
+ * {@link PackagesModel}; changes are commands (with their notifications and confirmations).
+ */
+import { ITranslator, nullTranslator, TranslationBundle } from '@jupyterlab/translation';
+import { deleteIcon, ReactWidget, refreshIcon } from '@jupyterlab/ui-components';
+import { CommandRegistry } from '@lumino/commands';
+import React, { useId, useState } from 'react';
+
+import { Package } from '../api';
+import { CommandIDs } from '../commands';
+import { splitSpecs } from '../formmodel';
+import { hpcEnvsIcon } from '../icons';
+import { PackagesModel, SourceFilter } from '../packagesmodel';
+import { IconButton, useSignals, VirtualList } from './common';
+
+/**
+ * The height of a package row, in pixels.
+ */
+export const PACKAGE_ROW_HEIGHT = 28;
+
+/**
+ * The packages view.
+ */
+export class PackagesView extends ReactWidget {
+  /**
+   * Create the view; it loads the packages when first shown.
+   *
+   * @param options - Its model, the commands of its actions, the translator.
+   */
+  constructor(options: PackagesView.IOptions) {
+    super();
+    this._model = options.model;
+    this._commands = options.commands;
+    this._trans = (options.translator ?? nullTranslator).load('jupyterlab_hpc_envs');
+    this.addClass('jp-HpcEnvs-packagesView');
+    this.title.icon = hpcEnvsIcon;
+    this._model.stateChanged.connect(this._updateTitle, this);
+    this._updateTitle();
+    void this._model.refresh();
+  }
+
+  /**
+   * The view's state.
+   */
+  get model(): PackagesModel {
+    return this._model;
+  }
+
+  override dispose(): void {
+    if (this.isDisposed) {
+      return;
+    }
+    this._model.dispose();
+    super.dispose();
+  }
+
+  protected render(): React.ReactElement {
+    return <PackagesBody model={this._model} commands={this._commands} trans={this._trans} />;
+  }
+
+  private _updateTitle(): void {
+    this.title.label = this._trans.__('Packages: %1 (%2)', this._model.name, this._model.partition);
+    this.node.dataset.env = this._model.name;
+    this.node.dataset.partition = this._model.partition;
+  }
+
+  private _model: PackagesModel;
+  private _commands: CommandRegistry;
+  private _trans: TranslationBundle;
+}
+
+/**
+ * The namespace of {@link PackagesView}'s types.
+ */
+export namespace PackagesView {
+  /**
+   * The options of the constructor.
+   */
+  export interface IOptions {
+    /**
+     * The view's state.
+     */
+    model: PackagesModel;
+
+    /**
+     * The application's commands: install, uninstall and export run them.
+     */
+    commands: CommandRegistry;
+
+    /**
+     * The translator.
+     */
+    translator?: ITranslator;
+  }
+}
+
+/**
+ * The badge text of where a package comes from.
+ *
+ * @param row - The package.
+ * @param trans - The translation bundle.
+ * @returns The text and its longer explanation.
+ */
+export function sourceBadge(
+  row: Package,
+  trans: TranslationBundle
+): { text: string; title: string } {
+  switch (row.source) {
+    case 'venv':
+      return { text: 'venv', title: trans.__('Installed in the environment') };
+    case 'module':
+      return {
+        text: row.module ?? trans.__('module'),
+        title: trans.__('From the module %1', row.module ?? '')
+      };
+    case 'base':
+      return {
+        text: 'base',
+        title: trans.__('Part of the Python module %1', row.module ?? '')
+      };
+    case 'conda':
+      return { text: 'conda', title: trans.__('From the conda environment') };
+    case 'user':
+      return {
+        text: 'user',
+        title: trans.__('From your user site (~/.local): it conflicts with environments')
+      };
+    case 'path':
+      return { text: 'PYTHONPATH', title: trans.__('From another folder on sys.path') };
+  }
+}
+
+function PackagesBody(props: {
+  model: PackagesModel;
+  commands: CommandRegistry;
+  trans: TranslationBundle;
+}): React.ReactElement {
+  const { model, commands, trans } = props;
+  useSignals(model.stateChanged);
+  const uid = useId();
+  const [specs, setSpecs] = useState('');
+  const [upgrade, setUpgrade] = useState(false);
+  const [installing, setInstalling] = useState(false);
+  const data = model.data;
+  const busy = model.busy;
+  const rows = model.rows;
+  const name = model.name;
+  const partition = model.partition;
+
+  const install = async (event: React.FormEvent): Promise<void> => {
+    event.preventDefault();
+    const packages = splitSpecs(specs);
+    if (!packages.length) {
+      return;
+    }
+    setInstalling(true);
+    try {
+      const started = await commands.execute(CommandIDs.installPackages, {
+        name,
+        partition,
+        packages,
+        upgrade
+      });
+      if (started) {
+        setSpecs('');
+      }
+    } finally {
+      setInstalling(false);
+    }
+  };
+
+  const warnings = [...(data?.warnings ?? [])].sort((a, b) =>
+    a.level === b.level ? 0 : a.level === 'warning' ? -1 : 1
+  );
+  const serious = warnings.filter(w => w.level === 'warning');
+  const info = warnings.filter(w => w.level === 'info');
+
+  return (
+    <div className="jp-HpcEnvs-packages-body">
+      <div className="jp-HpcEnvs-packages-header">
+        <h1 className="jp-HpcEnvs-packages-title">{trans.__('Packages of %1', name)}</h1>
+        <label>
+          {trans.__('Partition')}{' '}
+          <select
+            className="jp-mod-styled jp-HpcEnvs-packages-partition"
+            value={partition}
+            onChange={event => model.setPartition(event.target.value)}
+          >
+            {(model.partitions.length ? model.partitions.map(p => p.name) : [partition]).map(p => (
+              <option key={p} value={p}>
+                {p}
+              </option>
+            ))}
+          </select>
+        </label>
+        <IconButton
+          icon={refreshIcon}
+          label={trans.__('List the packages again')}
+          onClick={() => void model.refresh()}
+          disabled={model.isLoading}
+        />
+        <button
+          type="button"
+          className="jp-Button jp-mod-styled jp-mod-reject jp-HpcEnvs-export"
+          onClick={() => void commands.execute(CommandIDs.exportRequirements, { name, partition })}
+        >
+          {trans.__('Export requirements…')}
+        </button>
+      </div>
+      {data ? (
+        <div className="jp-HpcEnvs-note jp-HpcEnvs-packages-summary">
+          {trans.__(
+            'Python %1 · %2 · modules: %3',
+            data.python,
+            data.prefix,
+            data.loaded_modules.join(' ') || trans.__('none')
+          )}
+        </div>
+      ) : null}
+      {model.error ? (
+        <div className="jp-HpcEnvs-error" role="alert">
+          {model.error}
+        </div>
+      ) : null}
+      {serious.map(w => (
+        <div key={w.name + w.message} className="jp-HpcEnvs-warning jp-HpcEnvs-shadow" role="note">
+          {w.message}
+        </div>
+      ))}
+      {info.length ? (
+        <details className="jp-HpcEnvs-shadowInfo">
+          <summary>
+            {trans._n(
+              '%1 package is installed twice (the first copy is used)',
+              '%1 packages are installed twice (the first copy is used)',
+              info.length
+            )}
+          </summary>
+          <ul>
+            {info.map(w => (
+              <li key={w.name + w.message}>{w.message}</li>
+            ))}
+          </ul>
+        </details>
+      ) : null}
+
+      <form className="jp-HpcEnvs-install" onSubmit={event => void install(event)}>
+        <label htmlFor={`${uid}-install`}>{trans.__('Install')}</label>
+        <input
+          id={`${uid}-install`}
+          className="jp-mod-styled jp-HpcEnvs-install-specs"
+          placeholder={trans.__('e.g. icecream tqdm>=4.66')}
+          spellCheck={false}
+          autoComplete="off"
+          value={specs}
+          onChange={event => setSpecs(event.target.value)}
+        />
+        <label className="jp-HpcEnvs-install-upgrade">
+          <input
+            type="checkbox"
+            checked={upgrade}
+            onChange={event => setUpgrade(event.target.checked)}
+          />{' '}
+          {trans.__('upgrade')}
+        </label>
+        <button
+          type="submit"
+          className="jp-Button jp-mod-styled jp-mod-accept jp-HpcEnvs-install-button"
+          disabled={installing || busy !== null || !splitSpecs(specs).length}
+          title={busy ? trans.__('Busy: %1', busy.title) : undefined}
+        >
+          {trans.__('Install')}
+        </button>
+      </form>
+
+      <div className="jp-HpcEnvs-packages-filters">
+        <input
+          type="search"
+          className="jp-mod-styled jp-HpcEnvs-packages-filter"
+          placeholder={trans.__('Filter packages')}
+          aria-label={trans.__('Filter packages by name, version or module')}
+          value={model.query}
+          onChange={event => model.setQuery(event.target.value)}
+        />
+        <select
+          className="jp-mod-styled jp-HpcEnvs-packages-source"
+          aria-label={trans.__('Show the packages of one source')}
+          value={model.source}
+          onChange={event => model.setSource(event.target.value as SourceFilter)}
+        >
+          <option value="all">{trans.__('every source')}</option>
+          {model.sources.map(s => (
+            <option key={s} value={s}>
+              {s}
+            </option>
+          ))}
+        </select>
+        <span className="jp-HpcEnvs-packages-count" role="status">
+          {data
+            ? trans.__('%1 of %2', rows.length, data.packages.length)
+            : model.isLoading
+              ? trans.__('Listing the packages (inside the environment)…')
+              : ''}
+        </span>
+      </div>
+
+      <div className="jp-HpcEnvs-packages-head" aria-hidden="true">
+        <span>{trans.__('Name')}</span>
+        <span>{trans.__('Version')}</span>
+        <span>{trans.__('From')}</span>
+        <span />
+      </div>
+      <VirtualList
+        className="jp-HpcEnvs-packages-list"
+        label={trans.__('Packages')}
+        items={rows}
+        rowHeight={PACKAGE_ROW_HEIGHT}
+        rowKey={row => `${row.key}@${row.location}`}
+        renderRow={row => (
+          <PackageRow
+            row={row}
+            busy={busy !== null}
+            trans={trans}
+            onUninstall={() =>
+              void commands.execute(CommandIDs.uninstallPackage, {
+                name,
+                partition,
+                package: row.name
+              })
+            }
+          />
+        )}
+      />
+    </div>
+  );
+}
+
+/**
+ * Packages the kernel needs: the server refuses to uninstall them, so no button is offered.
+ */
+const KEPT = new Set(['pip', 'ipykernel']);
+
+const PackageRow = React.memo(
+  (props: {
+    row: Package;
+    busy: boolean;
+    trans: TranslationBundle;
+    onUninstall: () => void;
+  }): React.ReactElement => {
+    const { row, trans } = props;
+    const badge = sourceBadge(row, trans);
+    const shadowed = row.shadowed_by !== null;
+    return (
+      <div
+        className={`jp-HpcEnvs-package${shadowed ? ' jp-mod-shadowed' : ''}`}
+        data-package={row.key}
+        data-source={row.source}
+        title={
+          shadowed
+            ? trans.__(
+                '%1 — not imported: the copy in %2 comes first',
+                row.location,
+                row.shadowed_by ?? ''
+              )
+            : row.location
+        }
+      >
+        <span className="jp-HpcEnvs-package-name">
+          {row.name}
+          {row.editable ? (
+            <span className="jp-HpcEnvs-package-tag" title={row.editable}>
+              {trans.__('editable')}
+            </span>
+          ) : null}
+          {shadowed ? (
+            <span className="jp-HpcEnvs-package-tag jp-mod-shadowed">{trans.__('shadowed')}</span>
+          ) : null}
+        </span>
+        <span className="jp-HpcEnvs-package-version">{row.version}</span>
+        <span className={`jp-HpcEnvs-badge jp-mod-${row.source}`} title={badge.title}>
+          {badge.text}
+        </span>
+        <span className="jp-HpcEnvs-package-actions">
+          {row.source === 'venv' && !shadowed && !KEPT.has(row.key) ? (
+            <IconButton
+              icon={deleteIcon}
+              label={trans.__('Uninstall %1', row.name)}
+              disabled={props.busy}
+              onClick={props.onUninstall}
+            />
+          ) : null}
+        </span>
+      </div>
+    );
+  }
+);

@@ -1,0 +1,526 @@
+/**
+ * The left side panel "HPC environments": where this JupyterLab runs, the environments with their
+ * builds per partition, and the actions on them. It renders the model and never calls the server:
+ * actions are commands.
+ */
+import { ITranslator, nullTranslator, TranslationBundle } from '@jupyterlab/translation';
+import {
+  addIcon,
+  deleteIcon,
+  kernelIcon,
+  listIcon,
+  ReactWidget,
+  refreshIcon,
+  terminalIcon,
+  buildIcon
+} from '@jupyterlab/ui-components';
+import { CommandRegistry } from '@lumino/commands';
+import { ReadonlyJSONObject } from '@lumino/coreutils';
+import React, { useMemo, useState } from 'react';
+
+import { Environment, Site } from '../api';
+import { CommandIDs } from '../commands';
+import { filterEnvironments, IPartitionStatus, partitionStatuses } from '../model';
+import { hpcEnvsIcon } from '../icons';
+import { IHpcEnvsModel } from '../tokens';
+import { buildStatusLabel, Chip, IconButton, useSignals, VirtualList } from './common';
+
+/**
+ * The side panel's DOM id (also used by the layout restorer and in UI tests).
+ */
+export const PANEL_ID = 'jp-HpcEnvs-panel';
+
+/**
+ * The height of a row of the environment list, in pixels.
+ */
+export const ENV_ROW_HEIGHT = 44;
+
+/**
+ * The side panel of the extension.
+ */
+export class HpcEnvsPanel extends ReactWidget {
+  /**
+   * Create the panel.
+   *
+   * @param options - The model to render, the commands of the actions, the translator.
+   */
+  constructor(options: HpcEnvsPanel.IOptions) {
+    super();
+    this._model = options.model;
+    this._commands = options.commands;
+    this._trans = (options.translator ?? nullTranslator).load('jupyterlab_hpc_envs');
+
+    this.id = PANEL_ID;
+    this.addClass('jp-HpcEnvs-panel');
+    this.title.icon = hpcEnvsIcon;
+    this.title.caption = this._trans.__('HPC environments');
+    this.node.setAttribute('role', 'region');
+    this.node.setAttribute('aria-label', this._trans.__('HPC environments'));
+    this._model.stateChanged.connect(this._onStateChanged, this);
+    this._onStateChanged();
+  }
+
+  /**
+   * The model the panel renders.
+   */
+  get model(): IHpcEnvsModel {
+    return this._model;
+  }
+
+  override dispose(): void {
+    if (this.isDisposed) {
+      return;
+    }
+    this._model.stateChanged.disconnect(this._onStateChanged, this);
+    super.dispose();
+  }
+
+  protected render(): React.ReactElement {
+    return <PanelView model={this._model} commands={this._commands} trans={this._trans} />;
+  }
+
+  private _onStateChanged(): void {
+    this.toggleClass('jp-mod-loading', this._model.isLoading);
+    this.toggleClass('jp-mod-error', this._model.error !== null);
+  }
+
+  private _model: IHpcEnvsModel;
+  private _commands: CommandRegistry;
+  private _trans: TranslationBundle;
+}
+
+/**
+ * The namespace of {@link HpcEnvsPanel}'s types.
+ */
+export namespace HpcEnvsPanel {
+  /**
+   * The options of the panel's constructor.
+   */
+  export interface IOptions {
+    /**
+     * The model to render.
+     */
+    model: IHpcEnvsModel;
+
+    /**
+     * The application's commands: the panel's buttons run them.
+     */
+    commands: CommandRegistry;
+
+    /**
+     * The translator of the UI strings.
+     */
+    translator?: ITranslator;
+  }
+}
+
+interface IViewProps {
+  model: IHpcEnvsModel;
+  commands: CommandRegistry;
+  trans: TranslationBundle;
+}
+
+/**
+ * Run a command, reporting a failure on the console (commands report to the user themselves).
+ */
+function run(commands: CommandRegistry, id: string, args: ReadonlyJSONObject = {}): void {
+  commands.execute(id, args).catch(reason => {
+    console.error(`jupyterlab-hpc-envs: ${id} failed`, reason);
+  });
+}
+
+function PanelView(props: IViewProps): React.ReactElement {
+  const { model, commands, trans } = props;
+  useSignals(model.stateChanged);
+  const [query, setQuery] = useState('');
+  const [selected, setSelected] = useState<string | null>(null);
+
+  const environments = model.environments;
+  const shown = useMemo(() => filterEnvironments(environments, query), [environments, query]);
+  const current =
+    environments.find(e => e.name === selected) ?? (shown.length === 1 ? shown[0] : null);
+  const selectedIndex = current ? shown.indexOf(current) : -1;
+
+  const onListKey = (event: React.KeyboardEvent<HTMLDivElement>): void => {
+    if (!shown.length || (event.key !== 'ArrowDown' && event.key !== 'ArrowUp')) {
+      return;
+    }
+    event.preventDefault();
+    const step = event.key === 'ArrowDown' ? 1 : -1;
+    const index = Math.min(shown.length - 1, Math.max(0, selectedIndex + step));
+    setSelected(shown[index].name);
+    // Move the focus with the selection (the row is rendered by then or on the next frame).
+    requestAnimationFrame(() => {
+      const row = (event.target as HTMLElement)
+        .closest('.jp-HpcEnvs-envList')
+        ?.querySelector<HTMLElement>(`[data-env="${CSS.escape(shown[index].name)}"]`);
+      row?.focus();
+    });
+  };
+
+  return (
+    <>
+      <div className="jp-HpcEnvs-toolbar">
+        <h2 className="jp-HpcEnvs-header">{trans.__('HPC environments')}</h2>
+        <IconButton
+          icon={addIcon}
+          label={trans.__('New HPC environment')}
+          className="jp-HpcEnvs-new"
+          onClick={() => run(commands, CommandIDs.createEnvironment)}
+        />
+        <IconButton
+          icon={refreshIcon}
+          label={trans.__('Refresh (ask Slurm and the module system again)')}
+          className="jp-HpcEnvs-refresh"
+          onClick={() => run(commands, CommandIDs.refresh, { rescan: true })}
+        />
+      </div>
+      <SiteView site={model.site} trans={trans} isLoading={model.isLoading} />
+      <div className="jp-HpcEnvs-error" role="alert" hidden={model.error === null}>
+        {model.error === null
+          ? ''
+          : trans.__('The server extension did not answer: %1', model.error)}
+      </div>
+      <input
+        type="search"
+        className="jp-HpcEnvs-filter jp-mod-styled"
+        placeholder={trans.__('Filter environments')}
+        aria-label={trans.__('Filter environments by name, module or package')}
+        value={query}
+        onChange={event => setQuery(event.target.value)}
+      />
+      {environments.length === 0 && model.site !== null ? (
+        <div className="jp-HpcEnvs-empty">
+          <p>{trans.__('No environments yet.')}</p>
+          <button
+            type="button"
+            className="jp-Button jp-mod-styled jp-mod-accept"
+            onClick={() => run(commands, CommandIDs.createEnvironment)}
+          >
+            {trans.__('New HPC environment')}
+          </button>
+        </div>
+      ) : (
+        <VirtualList
+          className="jp-HpcEnvs-envList"
+          label={trans.__('Environments')}
+          items={shown}
+          rowHeight={ENV_ROW_HEIGHT}
+          rowKey={env => env.name}
+          scrollToIndex={selectedIndex}
+          onKeyDown={onListKey}
+          renderRow={env => (
+            <EnvRow
+              env={env}
+              statuses={partitionStatuses(env, model.site?.partitions ?? [], model.tasks)}
+              selected={env === current}
+              onSelect={() => setSelected(env === current ? null : env.name)}
+              trans={trans}
+            />
+          )}
+        />
+      )}
+      {environments.length > 0 && shown.length === 0 ? (
+        <div className="jp-HpcEnvs-empty">{trans.__('No environment matches the filter.')}</div>
+      ) : null}
+      {current ? (
+        <EnvDetails
+          env={current}
+          statuses={partitionStatuses(current, model.site?.partitions ?? [], model.tasks)}
+          commands={commands}
+          trans={trans}
+        />
+      ) : null}
+      <div className="jp-HpcEnvs-version">
+        {model.info
+          ? `${model.info.name} ${model.info.version}`
+          : model.isLoading
+            ? trans.__('Connecting to the server…')
+            : ''}
+      </div>
+    </>
+  );
+}
+
+/**
+ * Where this JupyterLab runs, and the site's warnings.
+ */
+function SiteView(props: {
+  site: Site | null;
+  isLoading: boolean;
+  trans: TranslationBundle;
+}): React.ReactElement | null {
+  const { site, trans } = props;
+  if (!site) {
+    return null;
+  }
+  const here = site.partitions.find(p => p.name === site.partition);
+  const modules =
+    site.module_system.kind === 'none'
+      ? trans.__('no module system')
+      : `${site.module_system.kind === 'lmod' ? 'Lmod' : site.module_system.kind} ${
+          site.module_system.version ?? ''
+        }`.trim();
+  return (
+    <section className="jp-HpcEnvs-site" aria-label={trans.__('Where this JupyterLab runs')}>
+      <div className="jp-HpcEnvs-site-where">
+        <span className="jp-HpcEnvs-site-partition" title={trans.__('Partition')}>
+          {trans.__('Partition %1', site.partition)}
+          {site.in_job ? '' : ` ${trans.__('(server node)')}`}
+        </span>
+        <span title={trans.__('CPU microarchitecture (from %1)', site.arch_source)}>
+          {here?.arch ?? site.arch}
+        </span>
+        <span title={trans.__('Module system')}>{modules}</span>
+        {site.slurm ? <span>{trans.__('Slurm')}</span> : null}
+      </div>
+      {site.warnings.length ? (
+        <details className="jp-HpcEnvs-siteWarnings" open>
+          <summary>
+            {trans._n(
+              '%1 warning about this site',
+              '%1 warnings about this site',
+              site.warnings.length
+            )}
+          </summary>
+          {site.warnings.map(w => (
+            <div
+              key={w.code + w.path}
+              className="jp-HpcEnvs-warning"
+              role="note"
+              data-code={w.code}
+            >
+              {w.message}
+            </div>
+          ))}
+        </details>
+      ) : null}
+    </section>
+  );
+}
+
+/**
+ * A row of the environment list: the name and the state of its builds per partition.
+ */
+const EnvRow = React.memo(
+  (props: {
+    env: Environment;
+    statuses: IPartitionStatus[];
+    selected: boolean;
+    onSelect: () => void;
+    trans: TranslationBundle;
+  }): React.ReactElement => {
+    const { env, statuses, trans } = props;
+    return (
+      <button
+        type="button"
+        className={`jp-HpcEnvs-envRow${props.selected ? ' jp-mod-selected' : ''}`}
+        aria-pressed={props.selected}
+        data-env={env.name}
+        onClick={props.onSelect}
+        title={env.modules.join(', ')}
+      >
+        <span className="jp-HpcEnvs-envRow-name">{env.name}</span>
+        <span className="jp-HpcEnvs-envRow-builds">
+          {statuses.map(s => (
+            <Chip
+              key={s.partition.name}
+              state={s.status}
+              label={s.partition.name}
+              title={`${s.partition.name}: ${buildStatusLabel(s.status, trans)}`}
+            />
+          ))}
+        </span>
+      </button>
+    );
+  }
+);
+
+/**
+ * The selected environment: modules, builds per partition with their actions, and the
+ * environment's actions.
+ */
+function EnvDetails(props: {
+  env: Environment;
+  statuses: IPartitionStatus[];
+  commands: CommandRegistry;
+  trans: TranslationBundle;
+}): React.ReactElement {
+  const { env, statuses, commands, trans } = props;
+  const name = env.name;
+  const busy = env.tasks.length > 0 || statuses.some(s => s.task !== null);
+  const ready = statuses.filter(s => s.status === 'ready' || s.status === 'unregistered');
+  const first = ready.find(s => s.partition.local) ?? ready[0];
+  return (
+    <section
+      className="jp-HpcEnvs-details"
+      aria-label={trans.__('Environment %1', name)}
+      data-env={name}
+    >
+      <h3 className="jp-HpcEnvs-details-name">
+        {name} <span className="jp-HpcEnvs-details-kind">{env.kind}</span>
+      </h3>
+      <div className="jp-HpcEnvs-details-modules">
+        {env.modules.length ? env.modules.join(' · ') : trans.__('no modules')}
+      </div>
+      {env.packages.length ? (
+        <div className="jp-HpcEnvs-details-packages" title={trans.__('Requested packages')}>
+          {env.packages.join(' ')}
+        </div>
+      ) : null}
+      <div className="jp-HpcEnvs-details-home" title={trans.__('Folder')}>
+        {env.home}
+      </div>
+      {env.warnings.map(w => (
+        <div key={w} className="jp-HpcEnvs-warning" role="note">
+          {w}
+        </div>
+      ))}
+      <ul className="jp-HpcEnvs-builds" aria-label={trans.__('Builds per partition')}>
+        {statuses.map(s => (
+          <BuildRow key={s.partition.name} env={env} status={s} commands={commands} trans={trans} />
+        ))}
+      </ul>
+      <div className="jp-HpcEnvs-details-actions">
+        {first ? (
+          <>
+            <button
+              type="button"
+              className="jp-HpcEnvs-button jp-HpcEnvs-packagesButton"
+              onClick={() =>
+                run(commands, CommandIDs.showPackages, { name, partition: first.partition.name })
+              }
+            >
+              {trans.__('Packages')}
+            </button>
+            <button
+              type="button"
+              className="jp-HpcEnvs-button jp-HpcEnvs-registerButton"
+              title={trans.__('Write the kernels of every ready build again')}
+              onClick={() => run(commands, CommandIDs.registerKernel, { name })}
+            >
+              {trans.__('Register kernels')}
+            </button>
+          </>
+        ) : null}
+        <button
+          type="button"
+          className="jp-HpcEnvs-button jp-mod-warn jp-HpcEnvs-removeButton"
+          disabled={busy}
+          title={
+            busy
+              ? trans.__('A task of this environment is running')
+              : trans.__('Remove the environment, its builds and its kernels')
+          }
+          onClick={() => run(commands, CommandIDs.removeEnvironment, { name })}
+        >
+          {trans.__('Remove…')}
+        </button>
+      </div>
+    </section>
+  );
+}
+
+/**
+ * One partition of the selected environment: the state of its build and what can be done.
+ */
+function BuildRow(props: {
+  env: Environment;
+  status: IPartitionStatus;
+  commands: CommandRegistry;
+  trans: TranslationBundle;
+}): React.ReactElement {
+  const { env, status, commands, trans } = props;
+  const { partition, build, task } = status;
+  const args = { name: env.name, partition: partition.name };
+  const label = buildStatusLabel(status.status, trans);
+  let detail = '';
+  if (status.status === 'failed' && build?.error) {
+    detail = build.error;
+  } else if (status.status === 'none') {
+    detail = trans.__('not built for this partition');
+  } else if (status.status === 'unregistered') {
+    detail = trans.__('built for %1; its kernel is not registered here', build?.arch ?? '');
+  } else if (status.status === 'building' && task?.step) {
+    detail = task.step;
+  } else if (build?.python) {
+    detail = `Python ${build.python}`;
+  }
+  const archNote =
+    partition.arch && partition.arch !== partition.name ? ` (${partition.arch})` : '';
+  return (
+    <li
+      className={`jp-HpcEnvs-build jp-mod-${status.status}`}
+      data-partition={partition.name}
+      data-status={status.status}
+    >
+      <span className="jp-HpcEnvs-build-partition">
+        {partition.name}
+        {archNote}
+        {partition.local ? (
+          <span className="jp-HpcEnvs-build-here" title={trans.__('This server runs here')}>
+            {' '}
+            ●
+          </span>
+        ) : null}
+      </span>
+      <Chip state={status.status} label={label} />
+      <span className="jp-HpcEnvs-build-detail" title={detail}>
+        {detail}
+      </span>
+      <span className="jp-HpcEnvs-build-actions">
+        {task ? (
+          <IconButton
+            icon={listIcon}
+            label={trans.__('Show the log of %1', task.title)}
+            onClick={() => run(commands, CommandIDs.showLog, { task: task.id })}
+          />
+        ) : null}
+        {status.status === 'ready' ? (
+          <>
+            <IconButton
+              icon={terminalIcon}
+              label={trans.__('Open a terminal with %1 activated on %2', env.name, partition.name)}
+              onClick={() => run(commands, CommandIDs.openTerminal, args)}
+            />
+            <IconButton
+              icon={hpcEnvsIcon}
+              label={trans.__('Show the packages of %1 on %2', env.name, partition.name)}
+              onClick={() => run(commands, CommandIDs.showPackages, args)}
+            />
+          </>
+        ) : null}
+        {status.status === 'ready' || status.status === 'unregistered' ? (
+          <IconButton
+            icon={kernelIcon}
+            label={trans.__('Register the kernel of %1 on %2 again', env.name, partition.name)}
+            onClick={() => run(commands, CommandIDs.registerKernel, args)}
+          />
+        ) : null}
+        {status.status !== 'building' && !task ? (
+          <IconButton
+            icon={buildIcon}
+            label={
+              status.status === 'none' || status.status === 'failed'
+                ? trans.__('Build %1 for %2', env.name, partition.name)
+                : trans.__('Rebuild %1 for %2', env.name, partition.name)
+            }
+            onClick={() =>
+              run(commands, CommandIDs.rebuildEnvironment, {
+                ...args,
+                force: status.status === 'ready' || status.status === 'stale'
+              })
+            }
+          />
+        ) : null}
+        {status.kernel && !task ? (
+          <IconButton
+            icon={deleteIcon}
+            label={trans.__('Remove the kernel of %1 on %2', env.name, partition.name)}
+            onClick={() => run(commands, CommandIDs.removeEnvironment, args)}
+          />
+        ) : null}
+      </span>
+    </li>
+  );
+}

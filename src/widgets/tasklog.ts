@@ -1,0 +1,221 @@
+/**
+ * The log view of a task (main area): its title, state and step, and its output as it streams.
+ *
+ * A plain Lumino widget: new output is appended to the page as it arrives instead of the whole
+ * log being rendered again, which keeps long pip logs cheap.
+ */
+import { ITranslator, nullTranslator, TranslationBundle } from '@jupyterlab/translation';
+import { Message } from '@lumino/messaging';
+import { Widget } from '@lumino/widgets';
+
+import { isFinal } from '../api';
+import { ITaskLog } from '../tokens';
+import { taskStateLabel } from './common';
+
+/**
+ * The log view of a task.
+ */
+export class TaskLogView extends Widget {
+  /**
+   * Create the view of a followed task.
+   *
+   * @param options - The task's log, the cancel action and the translator.
+   */
+  constructor(options: TaskLogView.IOptions) {
+    super();
+    this._log = options.log;
+    this._onCancel = options.onCancel ?? null;
+    this._trans = (options.translator ?? nullTranslator).load('jupyterlab_hpc_envs');
+    this.addClass('jp-HpcEnvs-taskLog');
+    this.id = `jp-HpcEnvs-log-${this._log.task.id}`;
+    this.node.dataset.task = this._log.task.id;
+
+    const header = document.createElement('div');
+    header.className = 'jp-HpcEnvs-taskLog-header';
+    this._title = document.createElement('h2');
+    this._title.className = 'jp-HpcEnvs-taskLog-title';
+    this._state = document.createElement('span');
+    this._state.className = 'jp-HpcEnvs-chip';
+    this._state.setAttribute('role', 'status');
+    this._step = document.createElement('span');
+    this._step.className = 'jp-HpcEnvs-taskLog-step';
+    this._cancel = document.createElement('button');
+    this._cancel.type = 'button';
+    this._cancel.className = 'jp-Button jp-mod-styled jp-mod-warn jp-HpcEnvs-taskLog-cancel';
+    this._cancel.textContent = this._trans.__('Cancel');
+    this._cancel.title = this._trans.__('Stop this task');
+    this._cancel.addEventListener('click', () => {
+      this._cancel.disabled = true;
+      void this._onCancel?.(this._log.task.id);
+    });
+    header.append(this._title, this._state, this._step, this._cancel);
+
+    this._error = document.createElement('div');
+    this._error.className = 'jp-HpcEnvs-error';
+    this._error.setAttribute('role', 'alert');
+
+    this._output = document.createElement('pre');
+    this._output.className = 'jp-HpcEnvs-taskLog-output';
+    this._output.setAttribute('role', 'log');
+    this._output.setAttribute('aria-live', 'polite');
+    this._output.setAttribute('aria-label', this._trans.__('Log of %1', this._log.task.title));
+    this._output.tabIndex = 0;
+    this._output.addEventListener('scroll', () => {
+      const { scrollTop, scrollHeight, clientHeight } = this._output;
+      this._follow = scrollHeight - scrollTop - clientHeight < 24;
+    });
+
+    this._message = document.createElement('div');
+    this._message.className = 'jp-HpcEnvs-taskLog-message';
+
+    this.node.append(header, this._error, this._output, this._message);
+
+    this.title.label = this._log.task.title;
+    this.title.caption = this._trans.__('Log of %1', this._log.task.title);
+
+    this._pending = document.createTextNode('');
+    this._output.append(this._pending);
+    this._append(this._log.text);
+    this._render();
+    this._log.changed.connect(this._onChanged, this);
+  }
+
+  /**
+   * The log shown.
+   */
+  get log(): ITaskLog {
+    return this._log;
+  }
+
+  override dispose(): void {
+    if (this.isDisposed) {
+      return;
+    }
+    this._log.changed.disconnect(this._onChanged, this);
+    super.dispose();
+  }
+
+  protected override onAfterShow(msg: Message): void {
+    super.onAfterShow(msg);
+    if (this._follow) {
+      this._output.scrollTop = this._output.scrollHeight;
+    }
+  }
+
+  private _onChanged(_: ITaskLog, text: string): void {
+    if (text) {
+      this._append(text);
+      if (this._follow) {
+        this._output.scrollTop = this._output.scrollHeight;
+      }
+    }
+    this._render();
+  }
+
+  /**
+   * Append text to the output, line by line: the build's progress markers
+   * (`::hpc-envs::step modules`) and the task's own (`==> pip install`) are shown as headings,
+   * the other markers dimmed; a line not complete yet waits at the end.
+   */
+  private _append(text: string): void {
+    const lines = (this._pending.data + text).split('\n');
+    this._pending.data = lines.pop() ?? '';
+    const fragment = document.createDocumentFragment();
+    for (const raw of lines) {
+      const line = plain(raw);
+      const marker = MARKER.exec(line);
+      if (!marker && !line.startsWith('==> ')) {
+        fragment.append(`${line}\n`);
+        continue;
+      }
+      const span = document.createElement('span');
+      if (!marker || marker[1] === 'step') {
+        span.className = 'jp-HpcEnvs-taskLog-step-marker';
+        span.textContent = marker ? `==> ${marker[2]}\n` : `${line}\n`;
+      } else {
+        span.className = 'jp-HpcEnvs-taskLog-marker';
+        span.textContent = `${line}\n`;
+      }
+      fragment.append(span);
+    }
+    this._output.insertBefore(fragment, this._pending);
+  }
+
+  private _render(): void {
+    const task = this._log.task;
+    const final = isFinal(task.state);
+    this._title.textContent = task.title;
+    this._state.className = `jp-HpcEnvs-chip jp-mod-${task.state}`;
+    this._state.textContent = taskStateLabel(task.state, this._trans);
+    this._step.textContent = !final && task.step ? task.step : '';
+    this._cancel.hidden = final || this._onCancel === null;
+    this._error.hidden = this._log.error === null;
+    this._error.textContent = this._log.error
+      ? this._trans.__('The log cannot be read right now (retrying): %1', this._log.error)
+      : '';
+    this._message.hidden = !final;
+    this._message.textContent = final ? task.message : '';
+    this.toggleClass('jp-mod-running', !final);
+    this.node.dataset.state = task.state;
+  }
+
+  private _log: ITaskLog;
+  private _onCancel: ((taskId: string) => Promise<unknown> | void) | null;
+  private _trans: TranslationBundle;
+  private _title: HTMLElement;
+  private _state: HTMLElement;
+  private _step: HTMLElement;
+  private _cancel: HTMLButtonElement;
+  private _error: HTMLElement;
+  private _output: HTMLElement;
+  private _message: HTMLElement;
+  private _pending: Text;
+  private _follow = true;
+}
+
+/**
+ * A line of output as a terminal would show it: without colour and cursor codes (pip's progress
+ * bars), and only what follows the last carriage return.
+ *
+ * @param line - A line of the log, without its line break.
+ * @returns The text to show.
+ */
+export function plain(line: string): string {
+  const text = line.replace(
+    // eslint-disable-next-line no-control-regex
+    /\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]/g,
+    ''
+  );
+  const parts = text.replace(/\r+$/, '').split('\r');
+  return parts[parts.length - 1];
+}
+
+/**
+ * A progress marker of the build script: `::hpc-envs::<kind> <text>`.
+ */
+const MARKER = /^::hpc-envs::(\w+) ?(.*)$/;
+
+/**
+ * The namespace of {@link TaskLogView}'s types.
+ */
+export namespace TaskLogView {
+  /**
+   * The options of the constructor.
+   */
+  export interface IOptions {
+    /**
+     * The followed log.
+     */
+    log: ITaskLog;
+
+    /**
+     * Cancel the task (the view's Cancel button); no button without it.
+     */
+    onCancel?: (taskId: string) => Promise<unknown> | void;
+
+    /**
+     * The translator.
+     */
+    translator?: ITranslator;
+  }
+}

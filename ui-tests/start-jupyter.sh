@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Start the JupyterLab of the UI tests inside the demo HPC site (scripts/demo-site): Lmod module trees,
+# a one-node Slurm, and HOME, $VSC_DATA… of the site, as a user on its zen4 node. Playwright's
+# webServer runs this (`npm start`); `make test-ui` builds and starts the site and sets
+# HPC_ENVS_DEMO_DIR.
+set -euo pipefail
+
+if [[ -z "${HPC_ENVS_DEMO_DIR:-}" ]]; then
+    echo "start-jupyter.sh: HPC_ENVS_DEMO_DIR is not set: the UI tests run on the demo site." >&2
+    echo "  Run 'make test-ui' (it builds and starts one in .demo/), or:" >&2
+    echo "  scripts/demo-site build DIR && scripts/demo-site start DIR && HPC_ENVS_DEMO_DIR=DIR npx playwright test" >&2
+    exit 1
+fi
+if [[ ! -f "$HPC_ENVS_DEMO_DIR/env.sh" ]]; then
+    echo "start-jupyter.sh: $HPC_ENVS_DEMO_DIR/env.sh is missing: build the site with scripts/demo-site build $HPC_ENVS_DEMO_DIR" >&2
+    exit 1
+fi
+
+cd "$(dirname "${BASH_SOURCE[0]}")"
+# shellcheck disable=SC1091
+source "$HPC_ENVS_DEMO_DIR/env.sh"
+mkdir -p "$HOME"
+exec jupyter lab --config jupyter_server_test_config.py
