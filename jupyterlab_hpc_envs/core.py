@@ -5,6 +5,7 @@ from __future__ import annotations
 from .config import HpcEnvs
 from .envs.packages import Packages
 from .envs.service import Environments
+from .kernel_jobs import sweep_orphans
 from .site import Site
 from .tasks import TaskManager
 
@@ -20,5 +21,7 @@ class Core:
         self.packages = Packages(self.envs)
 
     async def start(self) -> None:
-        """What a server does once at start: recover tasks a dead server left behind."""
+        """What a server does once at start: recover tasks a dead server left behind, and cancel
+        kernel jobs that no live kernel owns (a server killed with its kernels running)."""
         await self.tasks.recover()
+        await sweep_orphans(self.config)

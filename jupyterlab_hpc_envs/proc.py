@@ -36,4 +36,10 @@ async def run(
         raise CommandError(
             f"{os.path.basename(argv[0])} did not finish within {timeout:.0f} s"
         ) from None
+    except asyncio.CancelledError:
+        # The caller gave up (a server stopping): the child goes too, not left to outlive it.
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+        raise
     return proc.returncode or 0, out.decode(errors="replace"), err.decode(errors="replace")

@@ -7,13 +7,48 @@ never read as prose. ``sacct`` is not used: it fails on clusters without slurmdb
 from __future__ import annotations
 
 import os
+import pwd
 import shutil
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from .. import proc
 
-JOB_PREFIX = "hpc-envs"  # job names: hpc-envs-build:<env>, hpc-envs-kernel:<env>
+JOB_PREFIX = "hpc-envs"
+# What must not reach an srun that is to start a job of its own: the variables of a Slurm job this
+# process may itself run in (inside a job, srun would start a step of *that* job, on its node and
+# with its limits: Open OnDemand and batchspawner run JupyterLab in a job). SLURM_CONF and a user's
+# default account are kept.
+_KEEP_SLURM = {"SLURM_CONF", "SLURM_ACCOUNT"}
+_SLURM_PREFIXES = ("SLURM_", "SRUN_", "SALLOC_", "SBATCH_")
+
+
+def job_environ(env: dict[str, str], drop: tuple[str, ...] = ()) -> dict[str, str]:
+    """``env`` for an ``srun`` that submits a new job (``--export=ALL``), without the enclosing
+    job's variables and without ``drop`` (e.g. this node's arch variable, which the job's node
+    sets for itself)."""
+    out = {k: v for k, v in env.items() if not k.startswith(_SLURM_PREFIXES) or k in _KEEP_SLURM}
+    for name in drop:
+        out.pop(name, None)
+    return out  # job names: hpc-envs-build:<env>, hpc-envs-kernel:<env>
+# Job states (squeue %T) of a job that still holds or waits for resources; any other is final.
+ACTIVE_STATES = frozenset(
+    {
+        "PENDING",
+        "CONFIGURING",
+        "RUNNING",
+        "COMPLETING",
+        "SUSPENDED",
+        "REQUEUED",
+        "RESIZING",
+        "SIGNALING",
+        "STAGE_OUT",
+        "STOPPED",
+        "RESV_DEL_HOLD",
+        "REQUEUE_FED",
+        "REQUEUE_HOLD",
+    }
+)
 
 
 class SlurmError(RuntimeError):
@@ -84,6 +119,12 @@ class JobState:
     reason: str
     start: str
     name: str = ""
+    comment: str = ""
+
+    @property
+    def active(self) -> bool:
+        """Waiting or running (what plain ``squeue`` lists): the job still holds or wants a node."""
+        return self.state in ACTIVE_STATES
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -91,7 +132,9 @@ class JobState:
 
 async def job_state(job_id: str) -> JobState:
     """A job's state; ``GONE`` once Slurm no longer knows it (finished and purged)."""
-    code, out, err = await run(["squeue", "-h", "--states=all", "-j", job_id, "-o", "%i|%T|%r|%S|%j"])
+    code, out, err = await run(
+        ["squeue", "-h", "--states=all", "-j", job_id, "-o", "%i|%T|%r|%S|%j"]
+    )
     if code != 0:
         if "Invalid job id" in err:
             return JobState(job_id, "GONE", "", "")
@@ -128,3 +171,61 @@ async def cancel(job_id: str, signal: str | None = None) -> None:
     code, _, err = await run(argv)
     if code != 0 and "Invalid job id" not in err and "already completing" not in err:
         raise SlurmError(f"scancel {job_id} failed: {err.strip()}")
+
+
+def user_name() -> str:
+    """The user squeue and scancel filter on (``$USER`` may be unset in a service's environment)."""
+    try:
+        return pwd.getpwuid(os.getuid()).pw_name
+    except KeyError:
+        return os.environ.get("USER") or os.environ.get("LOGNAME") or ""
+
+
+async def jobs(job_ids: list[str]) -> dict[str, JobState]:
+    """The states of several jobs in one ``squeue`` call; a job Slurm no longer knows is absent."""
+    wanted = [j for j in dict.fromkeys(job_ids) if j]
+    if not wanted:
+        return {}
+    code, out, err = await run(
+        ["squeue", "-h", "--states=all", "-j", ",".join(wanted), "-o", "%i|%T|%r|%S|%k|%j"]
+    )
+    if code != 0:
+        if "Invalid job id" in err:
+            return {}
+        raise SlurmError(f"squeue failed: {err.strip() or out.strip()}")
+    found: dict[str, JobState] = {}
+    for line in out.splitlines():
+        fields = line.split("|", 5)
+        if len(fields) == 6 and fields[0] in wanted:
+            job_id, state, reason, start, comment, name = fields
+            found[job_id] = JobState(job_id, state, reason, start, name, _comment(comment))
+    return found
+
+
+async def jobs_with_prefix(prefix: str, states: str = "") -> list[JobState]:
+    """This user's jobs whose name starts with ``prefix``, with their comments (``states``: as
+    squeue's ``--states``; default: the active ones)."""
+    argv = ["squeue", "-h", "-u", user_name(), "-o", "%i|%T|%r|%S|%k|%j"]
+    if states:
+        argv.insert(2, f"--states={states}")
+    code, out, err = await run(argv)
+    if code != 0:
+        raise SlurmError(f"squeue failed: {err.strip() or out.strip()}")
+    found = []
+    for line in out.splitlines():
+        fields = line.split("|", 5)
+        if len(fields) == 6 and fields[5].startswith(prefix):
+            job_id, state, reason, start, comment, name = fields
+            found.append(JobState(job_id, state, reason, start, name, _comment(comment)))
+    return found
+
+
+async def cancel_named(name: str) -> None:
+    """Cancel this user's jobs of that exact name (for a job whose id is not known yet)."""
+    code, _, err = await run(["scancel", f"--name={name}", f"--user={user_name()}"])
+    if code != 0:
+        raise SlurmError(f"scancel --name={name} failed: {err.strip()}")
+
+
+def _comment(value: str) -> str:
+    return "" if value == "(null)" else value

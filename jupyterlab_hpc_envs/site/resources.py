@@ -1,0 +1,213 @@
+"""What a kernel asks Slurm for: time, CPUs, memory, GPUs, account, with the site's defaults and limits.
+
+A kernel's resources come, first found wins, from the kernel's own choice (its kernelspec's
+``metadata.kernel_provisioner.config``, set from the UI), the partition's ``kernel`` entry of the
+site description, ``HpcEnvs.kernel_defaults``, and the built-in defaults below. Limits come from the
+partition's ``limits`` entry and ``HpcEnvs.kernel_limits``. Every value is validated here, before it
+reaches ``srun``, so a user learns what is wrong from a sentence rather than from Slurm.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from .. import names
+from ..config import HpcEnvs
+
+FIELDS = ("time", "cpus", "memory", "gpus", "account")
+BUILTIN_DEFAULTS: dict[str, Any] = {
+    "time": "1:00:00",
+    "cpus": 1,
+    "memory": "",
+    "gpus": 0,
+    "account": "",
+}
+
+# Slurm's time formats: M, M:S, H:M:S, D-H, D-H:M, D-H:M:S.
+_TIME = re.compile(r"^(?:(\d+)-)?(\d+)(?::(\d+))?(?::(\d+))?$")
+_MEMORY = re.compile(r"^(\d+)\s*([KMGT]?)B?$", re.IGNORECASE)
+_ACCOUNT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+_UNITS_MB = {"K": 1 / 1024, "": 1, "M": 1, "G": 1024, "T": 1024 * 1024}
+
+
+def parse_minutes(value: object, field: str = "time") -> int:
+    """Minutes of a Slurm time limit (``90``, ``1:30:00``, ``2-00:00:00``); whole minutes, rounded up."""
+    text = (
+        str(value).strip() if isinstance(value, (str, int)) and not isinstance(value, bool) else ""
+    )
+    m = _TIME.match(text)
+    if not m:
+        raise names.InvalidInput(
+            field,
+            f"{value!r} is not a time limit: use minutes (90), hours:minutes:seconds (1:30:00) or "
+            "days-hours:minutes:seconds (2-00:00:00).",
+        )
+    days, a, b, c = m.groups()
+    if days is not None:  # D-H, D-H:M, D-H:M:S
+        seconds = int(days) * 86400 + int(a) * 3600 + int(b or 0) * 60 + int(c or 0)
+    elif c is not None:  # H:M:S
+        seconds = int(a) * 3600 + int(b) * 60 + int(c)
+    elif b is not None:  # M:S
+        seconds = int(a) * 60 + int(b)
+    else:  # M
+        seconds = int(a) * 60
+    minutes = -(-seconds // 60)
+    if minutes < 1:
+        raise names.InvalidInput(field, "The time limit must be at least one minute.")
+    return minutes
+
+
+def format_time(minutes: int) -> str:
+    """``H:MM:SS``, or ``D-HH:MM:SS`` from a day on: what ``srun --time`` takes and people read."""
+    days, rest = divmod(minutes, 1440)
+    hours, mins = divmod(rest, 60)
+    if days:
+        return f"{days}-{hours:02d}:{mins:02d}:00"
+    return f"{hours}:{mins:02d}:00"
+
+
+def parse_memory_mb(value: object, field: str = "memory") -> int:
+    """MiB of a Slurm memory size (``4G``, ``4096M``, ``4096``: MiB without a unit)."""
+    text = (
+        str(value).strip() if isinstance(value, (str, int)) and not isinstance(value, bool) else ""
+    )
+    m = _MEMORY.match(text)
+    if not m or int(m.group(1)) == 0:
+        raise names.InvalidInput(
+            field, f"{value!r} is not an amount of memory: use e.g. 4G, 500M or 4096 (MiB)."
+        )
+    return max(1, int(int(m.group(1)) * _UNITS_MB[m.group(2).upper()]))
+
+
+def format_memory(mb: int) -> str:
+    return f"{mb // 1024}G" if mb % 1024 == 0 else f"{mb}M"
+
+
+def _count(value: object, field: str, what: str, minimum: int) -> int:
+    if isinstance(value, bool):
+        value = None
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    if not isinstance(value, int) or value < minimum:
+        raise names.InvalidInput(field, f"{what} must be a whole number of at least {minimum}.")
+    return value
+
+
+@dataclass
+class KernelResources:
+    """What one kernel's job asks for, validated and in ``srun``'s terms."""
+
+    partition: str
+    time: str
+    cpus: int
+    memory: str = ""  # empty: the partition's default (DefMemPerCPU)
+    gpus: int = 0
+    account: str = ""
+
+    @property
+    def minutes(self) -> int:
+        return parse_minutes(self.time)
+
+    def srun_options(self) -> list[str]:
+        options = [
+            f"--partition={self.partition}",
+            f"--time={self.time}",
+            "--nodes=1",
+            "--ntasks=1",
+            f"--cpus-per-task={self.cpus}",
+        ]
+        if self.memory:
+            options.append(f"--mem={self.memory}")
+        if self.gpus:
+            options.append(f"--gpus={self.gpus}")
+        if self.account:
+            options.append(f"--account={self.account}")
+        return options
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _described(config: HpcEnvs, partition: str) -> dict[str, Any]:
+    entry = config.partitions.get(partition)
+    return entry if isinstance(entry, dict) else {}
+
+
+def defaults(config: HpcEnvs, partition: str) -> dict[str, Any]:
+    """A partition's default kernel resources: built-in < ``kernel_defaults`` < the partition's."""
+    merged = dict(BUILTIN_DEFAULTS)
+    for layer in (config.kernel_defaults, _described(config, partition).get("kernel") or {}):
+        merged.update({k: v for k, v in dict(layer).items() if k in FIELDS})
+    return merged
+
+
+def limits(config: HpcEnvs, partition: str) -> dict[str, Any]:
+    """A partition's limits (``time``, ``cpus``, ``memory``, ``gpus``, ``accounts``): the partition's
+    own win over ``kernel_limits``. A missing key means no limit of ours (Slurm still has its own)."""
+    merged: dict[str, Any] = {}
+    for layer in (config.kernel_limits, _described(config, partition).get("limits") or {}):
+        merged.update({k: v for k, v in dict(layer).items() if k in (*FIELDS, "accounts")})
+    return merged
+
+
+def resolve(
+    config: HpcEnvs, partition: str, chosen: dict[str, Any] | None = None
+) -> KernelResources:
+    """The resources of a kernel on ``partition``: the choice, else the defaults; checked against
+    the limits. Raises :class:`names.InvalidInput` naming the field and the limit."""
+    part = names.partition(partition)
+    values = defaults(config, part)
+    for key, value in (chosen or {}).items():
+        if key in FIELDS and value not in (None, ""):
+            values[key] = value
+    limit = limits(config, part)
+    where = f"on partition {part}"
+
+    minutes = parse_minutes(values["time"])
+    if "time" in limit and minutes > parse_minutes(limit["time"]):
+        raise names.InvalidInput(
+            "time",
+            f"A kernel may run at most {format_time(parse_minutes(limit['time']))} {where}; "
+            f"{format_time(minutes)} was asked.",
+        )
+    cpus = _count(values["cpus"], "cpus", "The number of CPUs", 1)
+    if "cpus" in limit and cpus > int(limit["cpus"]):
+        raise names.InvalidInput("cpus", f"A kernel may use at most {limit['cpus']} CPUs {where}.")
+    memory = ""
+    if values.get("memory") not in (None, ""):
+        mb = parse_memory_mb(values["memory"])
+        if "memory" in limit and mb > parse_memory_mb(limit["memory"]):
+            raise names.InvalidInput(
+                "memory", f"A kernel may use at most {limit['memory']} of memory {where}."
+            )
+        memory = format_memory(mb)
+    gpus = _count(values.get("gpus") or 0, "gpus", "The number of GPUs", 0)
+    if gpus and "gpus" in limit and gpus > int(limit["gpus"]):
+        raise names.InvalidInput("gpus", f"A kernel may use at most {limit['gpus']} GPUs {where}.")
+    account = values.get("account") or ""
+    if account:
+        if not isinstance(account, str) or not _ACCOUNT.match(account):
+            raise names.InvalidInput(
+                "account", f"{account!r} is not an account name (letters, digits, - _ .)."
+            )
+        allowed = limit.get("accounts") or []
+        if allowed and account not in allowed:
+            raise names.InvalidInput(
+                "account", f"Account {account} is not one of {', '.join(allowed)} {where}."
+            )
+    return KernelResources(
+        partition=part,
+        time=format_time(minutes),
+        cpus=cpus,
+        memory=memory,
+        gpus=gpus,
+        account=account,
+    )
+
+
+def describe(config: HpcEnvs, partition: str) -> dict[str, Any]:
+    """What a resource form needs: the partition's defaults and limits (the REST reply)."""
+    part = names.partition(partition)
+    return {"partition": part, "defaults": defaults(config, part), "limits": limits(config, part)}
