@@ -22,7 +22,7 @@ from traitlets.config.loader import ConfigFileNotFound, JSONFileConfigLoader, Py
 from . import __version__, names
 from .config import HpcEnvs
 from .core import Core
-from .envs import kernelspec
+from .envs import conda, kernelspec
 from .site.modules import ModuleSystemError
 from .site.slurm import SlurmError
 from .tasks import FINAL, SUCCEEDED
@@ -90,7 +90,8 @@ async def cmd_site(core: Core, args: argparse.Namespace) -> int:
             f"{' [home: small quota]' if r['home'] else ''}"
             for r in site["storage_roots"]
         ],
-        f"Conda       {site['conda']['policy']}",
+        f"Conda       {site['conda']['policy']}"
+        + (f": {site['conda']['message']}" if site["conda"]["message"] else ""),
         *[f"Warning: {w['message']}" for w in site["warnings"]],
     ]
     _print(site, args.json, "\n".join(lines))
@@ -125,15 +126,17 @@ def _env_line(env: dict[str, Any]) -> str:
 
 
 async def cmd_list(core: Core, args: argparse.Namespace) -> int:
-    envs = [core.envs.describe(e) for e in core.envs.all()]
+    envs = core.envs.describe_all()
     _print(envs, args.json, "\n".join(_env_line(e) for e in envs) or "No environments yet.")
     return 0
 
 
 async def cmd_create(core: Core, args: argparse.Namespace) -> int:
-    if args.conda:
-        raise names.InvalidInput("kind", "Conda environments are not supported yet.")
     requirements = _read_requirements(args.requirements)
+    if args.conda:
+        return await _create_conda(core, args, requirements)
+    if args.python or args.channel:
+        raise names.InvalidInput("kind", "--python and --channel are for --conda environments.")
     task = await core.envs.create(
         name=args.name,
         modules=args.module or [],
@@ -142,6 +145,67 @@ async def cmd_create(core: Core, args: argparse.Namespace) -> int:
         packages=args.package or [],
         requirements=requirements,
     )
+    return await _follow(core, task.id, args.quiet)
+
+
+async def _create_conda(core: Core, args: argparse.Namespace, requirements: str | None) -> int:
+    """The site's policy and warnings are printed before anything is made (a forbidden policy
+    stops here with the site's message)."""
+    site_policy = conda.policy(core.config)
+    if site_policy["policy"] == "forbidden":
+        raise names.InvalidInput("kind", site_policy["message"])
+    for warning in core.envs.conda_warnings():
+        print(f"Note: {warning}", file=sys.stderr)
+    task = await core.envs.create(
+        name=args.name,
+        kind="conda",
+        modules=args.module or [],
+        partition=args.partition,
+        root=args.root,
+        packages=args.package or [],
+        requirements=requirements,
+        python=args.python,
+        channels=args.channel or None,
+    )
+    return await _follow(core, task.id, args.quiet)
+
+
+async def cmd_conda(core: Core, args: argparse.Namespace) -> int:
+    info = await core.envs.conda_info(refresh=True)
+    envs = await core.envs.conda_environments()
+    engine = info["engine"]
+    lines = [
+        f"Policy      {info['policy']}" + (f": {info['message']}" if info["message"] else ""),
+        "Engine      "
+        + (
+            f"{engine['kind']} {engine['version']} ({engine['source']}): {engine['executable']}"
+            if engine
+            else "none"
+        ),
+        *([info["how_to_get"]] if info["how_to_get"] else []),
+        f"Channels    {' '.join(info['channels'])} (default)",
+        *[f"Warning: {w}" for w in info["warnings"]],
+        "Environments made by hand:" if envs else "No conda environments made by hand were found.",
+        *[
+            f"  {e['name']:<20} {e['prefix']}"
+            + (f"  (is {e['managed_as']})" if e["managed_as"] else "")
+            + ("" if e["adoptable"] or e["managed_as"] else f"  ({e['reason']})")
+            for e in envs
+        ],
+    ]
+    _print({**info, "environments": envs}, args.json, "\n".join(lines))
+    return 0
+
+
+async def cmd_update(core: Core, args: argparse.Namespace) -> int:
+    if args.all:
+        if args.spec:
+            raise names.InvalidInput("packages", "Give packages or --all, not both.")
+        task = await core.packages.update_all(args.name, args.partition)
+    else:
+        if not args.spec:
+            raise names.InvalidInput("packages", "Give the packages to update, or --all.")
+        task = await core.packages.install(args.name, args.partition, args.spec, upgrade=True)
     return await _follow(core, task.id, args.quiet)
 
 
@@ -304,17 +368,25 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--module", "-m", action="append", help="module to load (Python first); repeat")
     c.add_argument("--partition", "-p")
     c.add_argument("--root", help="storage root (path or label such as $VSC_DATA)")
-    c.add_argument("--package", action="append", help="pip requirement; repeat")
+    c.add_argument("--package", action="append", help="pip requirement (conda spec); repeat")
     c.add_argument("--requirements", "-r", help="requirements file")
-    c.add_argument("--conda", action="store_true", help="a conda environment")
-    c.add_argument("--python", help="Python version of a conda environment")
+    c.add_argument("--conda", action="store_true", help="a conda environment (no modules)")
+    c.add_argument("--python", help="Python version of a conda environment (e.g. 3.11)")
+    c.add_argument(
+        "--channel", "-c", action="append", help="conda channel (e.g. intel); repeat, best first"
+    )
     c.add_argument("--quiet", "-q", action="store_true", help="do not print the build log")
     c = command("rebuild", cmd_rebuild, "Build an environment for (another) partition.")
     c.add_argument("name")
     c.add_argument("--partition", "-p", required=True)
     c.add_argument("--force", action="store_true", help="rebuild even if a build is ready")
     c.add_argument("--quiet", "-q", action="store_true")
-    c = command("register", cmd_register, "Register kernels again, or adopt a venv (--path).", True)
+    c = command(
+        "register",
+        cmd_register,
+        "Register kernels again, or adopt a venv or conda env (--path).",
+        True,
+    )
     c.add_argument("name", nargs="?")
     c.add_argument("--partition", "-p")
     c.add_argument("--path", help="adopt the venv in this folder")
@@ -338,6 +410,12 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--requirements", "-r", help="requirements file ('-': standard input)")
     c.add_argument("--upgrade", "-U", action="store_true")
     c.add_argument("--quiet", "-q", action="store_true")
+    c = command("update", cmd_update, "Update packages of an environment (conda: also --all).")
+    c.add_argument("name")
+    c.add_argument("spec", nargs="*")
+    c.add_argument("--all", action="store_true", help="every package (conda update --all)")
+    c.add_argument("--partition", "-p")
+    c.add_argument("--quiet", "-q", action="store_true")
     c = command("uninstall", cmd_uninstall, "Uninstall packages from an environment's venv.")
     c.add_argument("name")
     c.add_argument("package", nargs="+")
@@ -348,6 +426,9 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("name")
     c.add_argument("--partition", "-p")
     command("doctor", cmd_doctor, "Check the site, the environments and the kernels.", True)
+    command(
+        "conda", cmd_conda, "Conda: the site's policy, the engine, environments to adopt.", True
+    )
     return p
 
 
@@ -379,6 +460,8 @@ async def _main(core: Core, args: argparse.Namespace) -> int:
     except (KeyboardInterrupt, asyncio.CancelledError):
         await core.tasks.shutdown()
         raise
+    finally:
+        await core.site.catalogs.close()
 
 
 if __name__ == "__main__":

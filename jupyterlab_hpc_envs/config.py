@@ -12,7 +12,7 @@ import os
 from typing import Any
 
 from jupyter_core.paths import jupyter_data_dir
-from traitlets import Bool, Dict, Enum, Float, List, Unicode, default
+from traitlets import Bool, Dict, Enum, Float, List, Unicode, default, validate
 from traitlets.config import Configurable
 
 PRODUCT = "jupyterlab-hpc-envs"
@@ -29,6 +29,16 @@ DEFAULT_ROOT_VARIABLES = (
     "VSC_SCRATCH_VO_USER",
     "VSC_DATA_VO",
     "VSC_SCRATCH_VO",
+)
+
+
+CONDA_DISCOURAGED = (
+    "Conda environments are discouraged on this cluster: conda's packages are not built for its "
+    "CPUs and network (MPI, TensorFlow on CPUs), and they cannot be mixed with modules. Prefer a "
+    "venv on the cluster's Python modules where you can."
+)
+CONDA_FORBIDDEN = (
+    "Conda environments are not allowed on this cluster: use a venv on its Python modules."
 )
 
 
@@ -108,6 +118,68 @@ class HpcEnvs(Configurable):
         help="Extra srun options for build jobs (e.g. ['--account=myproject']).",
     )
 
+    kernel_mode = Enum(
+        ["auto", "local", "slurm"],
+        "auto",
+        config=True,
+        help="Where kernels run: 'auto' (on this node when it has the build's CPU arch, else as a "
+        "Slurm job step on the kernel's partition), 'local' or 'slurm' (always). A kernel's own "
+        "'mode' (its kernelspec's provisioner config) wins.",
+    )
+
+    kernel_defaults = Dict(
+        config=True,
+        help="Default resources of kernels started through Slurm, for every partition: {time, "
+        "cpus, memory, gpus, account}. A partition's 'kernel' entry in 'partitions' wins.",
+    )
+
+    kernel_limits = Dict(
+        config=True,
+        help="Upper limits of the resources a kernel may ask for: {time, cpus, memory, gpus, "
+        "accounts: [...]}. A partition's 'limits' entry in 'partitions' wins.",
+    )
+
+    kernel_srun_options = List(
+        Unicode(),
+        config=True,
+        help="Extra srun options for kernel jobs (e.g. ['--qos=interactive']).",
+    )
+
+    kernel_queue_timeout = Float(
+        300.0,
+        config=True,
+        help="Seconds a kernel's job may wait in the queue before its start is given up (the "
+        "job is cancelled and the user told why).",
+    )
+
+    kernel_connect_timeout = Float(
+        120.0,
+        config=True,
+        help="Seconds a kernel's job may take, once running, to load its modules and report "
+        "the kernel's ports before the start is given up (the job is cancelled).",
+    )
+
+    kernel_poll_interval = Float(
+        10.0,
+        config=True,
+        help="Seconds between two squeue queries of the running kernel jobs (one query for all "
+        "of them); a kernel whose job step ends is noticed at once anyway.",
+    )
+
+    kernel_ip = Unicode(
+        "",
+        config=True,
+        help="Address kernels on compute nodes listen on. Default: the node's address on the "
+        "route to the node that runs this server.",
+    )
+
+    upgrade_pip = Bool(
+        True,
+        config=True,
+        help="Upgrade pip in each new venv, as the seed recommends. Turn off where compute nodes "
+        "cannot reach a package index (then only what the modules provide is installed).",
+    )
+
     catalog_ttl = Float(
         600.0, config=True, help="Seconds a module catalog is served from cache before refresh."
     )
@@ -143,6 +215,22 @@ class HpcEnvs(Configurable):
     def _kernels_dir_default(self) -> str:
         return os.path.join(jupyter_data_dir(), "kernels")
 
+    def conda_message(self) -> str:
+        """What users are told about conda: the site's own words, else a default per policy."""
+        default = {"allowed": "", "discouraged": CONDA_DISCOURAGED, "forbidden": CONDA_FORBIDDEN}
+        return self.conda_policy_message or default[self.conda_policy]
+
+    @validate("kernels_dir", "data_dir", "site_file")
+    def _expand_path(self, proposal: Any) -> str:
+        """``$VSC_DATA/jupyter/kernels`` and ``~/...`` work in config and in the site file."""
+        return (
+            os.path.expanduser(os.path.expandvars(proposal["value"])) if proposal["value"] else ""
+        )
+
+    @validate("storage_roots")
+    def _expand_roots(self, proposal: Any) -> list[str]:
+        return [os.path.expanduser(os.path.expandvars(p)) for p in proposal["value"]]
+
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._apply_site_file()
@@ -164,3 +252,36 @@ class HpcEnvs(Configurable):
             if not self.has_trait(key):
                 raise RuntimeError(f"The site file {self.site_file} has an unknown key {key!r}.")
             setattr(self, key, value)
+
+    # --- conda environments (envs/conda.py) ---------------------------------------------------
+
+    conda_engine = Enum(
+        ["auto", "conda", "mamba", "micromamba", "rattler"],
+        "auto",
+        config=True,
+        help="The engine that makes conda environments: 'auto' takes the first found of the "
+        "configured executable, conda/mamba/micromamba on PATH, one in a module (Miniconda3, "
+        "Miniforge3, …), and py-rattler in the server's Python.",
+    )
+
+    conda_executable = Unicode(
+        "",
+        config=True,
+        help="Path of a conda, mamba or micromamba executable to use (e.g. "
+        "'$VSC_DATA/miniconda3/bin/conda').",
+    )
+
+    conda_channels = List(
+        Unicode(),
+        ["conda-forge"],
+        config=True,
+        help="Channels of a new conda environment when the user names none (e.g. ['intel', "
+        "'conda-forge'] for Intel's Python first, as the seed advises).",
+    )
+
+    conda_pkgs_dir = Unicode(
+        "",
+        config=True,
+        help="Package cache of the py-rattler engine. Default: <storage root>/hpc-envs/.conda-pkgs "
+        "of the environment (never the small home folder).",
+    )

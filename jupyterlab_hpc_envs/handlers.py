@@ -17,9 +17,10 @@ import tornado
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
 
-from . import __version__, names
+from . import __version__, kernel_jobs, names
 from .config import HpcEnvs
 from .core import Core
+from .envs import kernel_resources
 from .site.modules import ModuleSystemError
 from .site.slurm import SlurmError
 
@@ -38,9 +39,9 @@ def _errors(method: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[N
         except names.InvalidInput as err:
             self._error(400, err.message, field=err.field)
         except names.NotFound as err:
-            self._error(404, err.message, suggestions=err.suggestions)
+            self._error(404, err.message, field=err.field, suggestions=err.suggestions)
         except names.Conflict as err:
-            self._error(409, err.message)
+            self._error(409, err.message, field=err.field)
         except (ModuleSystemError, SlurmError) as err:
             self._error(503, str(err))
 
@@ -51,6 +52,27 @@ class BaseHandler(APIHandler):
     @property
     def core(self) -> Core:
         return self.settings["hpc_envs"]
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        if status_code == 405:  # RFC 9110: a 405 names the methods the resource does have
+            self.set_header("Allow", ", ".join(self.allowed_methods()))
+        super().write_error(status_code, **kwargs)
+
+    @classmethod
+    def allowed_methods(cls) -> list[str]:
+        base = tornado.web.RequestHandler
+        return [
+            m
+            for m in ("GET", "POST", "PUT", "PATCH", "DELETE")
+            if getattr(cls, m.lower()) is not getattr(base, m.lower())
+        ]
+
+    def flag(self, name: str, default: bool = False) -> bool:
+        """A yes/no query argument: ``1`` or ``0`` (absent: ``default``); anything else is a 400."""
+        value = self.get_query_argument(name, "")
+        if value not in ("", "0", "1"):
+            raise names.InvalidInput(name, f"{name} must be 0 or 1, not {value!r}.")
+        return default if value == "" else value == "1"
 
     def _error(self, status: int, message: str, **extra: Any) -> None:
         self.set_status(status)
@@ -80,7 +102,7 @@ class SiteHandler(BaseHandler):
     @tornado.web.authenticated
     @_errors
     async def get(self) -> None:
-        refresh = self.get_query_argument("refresh", "") == "1"
+        refresh = self.flag("refresh")
         if refresh:
             await self.core.site.partitions(refresh=True)
             self.core.site.catalogs.invalidate()
@@ -109,7 +131,7 @@ class EnvsHandler(BaseHandler):
     @_errors
     async def get(self) -> None:
         envs = self.core.envs
-        self.reply({"environments": [envs.describe(e) for e in envs.all()]})
+        self.reply({"environments": envs.describe_all()})
 
     @tornado.web.authenticated
     @_errors
@@ -124,6 +146,8 @@ class EnvsHandler(BaseHandler):
             requirements=body.get("requirements"),
             kind=body.get("kind", "venv"),
             options=body.get("options"),
+            python=body.get("python"),
+            channels=body.get("channels"),
         )
         self.reply({"task": task.to_json()}, 202)
 
@@ -177,8 +201,13 @@ class BuildsHandler(BaseHandler):
             raise names.InvalidInput("force", "force must be true or false.")
         task = await self.core.envs.rebuild(name, body.get("partition"), force=force)
         if task is None:
-            self.reply({"task": None, "message": "A build for that architecture was ready: "
-                        "its kernel was registered for the partition."})
+            self.reply(
+                {
+                    "task": None,
+                    "message": "A build for that architecture was ready: "
+                    "its kernel was registered for the partition.",
+                }
+            )
         else:
             self.reply({"task": task.to_json()}, 202)
 
@@ -267,12 +296,14 @@ class TaskLogHandler(BaseHandler):
     @tornado.web.authenticated
     @_errors
     async def get(self, task_id: str) -> None:
-        try:
-            offset = int(self.get_query_argument("offset", "0"))
-        except ValueError:
-            raise names.InvalidInput("offset", "offset must be a whole number.") from None
+        raw = self.get_query_argument("offset", "0")
+        if not raw.isdigit():
+            raise names.InvalidInput(
+                "offset", f"offset must be a whole number of bytes, not {raw!r}."
+            )
+        offset = int(raw)
         tasks = self.core.tasks
-        wait = self.get_query_argument("wait", "1") != "0"
+        wait = self.flag("wait", default=True)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + LOG_WAIT
         while True:
@@ -282,8 +313,73 @@ class TaskLogHandler(BaseHandler):
             if text or final or not wait or loop.time() > deadline:
                 break
             await asyncio.sleep(0.25)
-        self.reply({"text": text, "offset": next_offset, "state": record.state,
-                    "step": record.step})
+        self.reply(
+            {"text": text, "offset": next_offset, "state": record.state, "step": record.step}
+        )
+
+
+class KernelResourcesHandler(BaseHandler):
+    """``kernels/<kernel>/resources``: a kernel's Slurm resources, its partition's defaults and
+    limits (GET), and the user's choice, stored in the kernelspec (PUT; null resets a value)."""
+
+    @tornado.web.authenticated
+    @_errors
+    async def get(self, kernel: str) -> None:
+        self.reply(kernel_resources.describe(self.core.config, kernel))
+
+    @tornado.web.authenticated
+    @_errors
+    async def put(self, kernel: str) -> None:
+        self.reply(kernel_resources.choose(self.core.config, kernel, self.body()))
+
+
+class KernelJobsHandler(BaseHandler):
+    """``kernel-jobs``: the user's kernel jobs (queue state, reason, estimated start, why one ended)."""
+
+    @tornado.web.authenticated
+    @_errors
+    async def get(self) -> None:
+        record = kernel_jobs.KernelJobs(self.core.config.data_dir)
+        self.reply({"jobs": record.list()})
+
+
+class KernelJobHandler(BaseHandler):
+    """``kernel-jobs/<kernel id>``: DELETE cancels the job (a start waiting in the queue fails)."""
+
+    @tornado.web.authenticated
+    @_errors
+    async def delete(self, kernel_id: str) -> None:
+        self.reply(await kernel_jobs.cancel_kernel_job(self.core.config, kernel_id))
+
+
+class CondaHandler(BaseHandler):
+    """``conda``: the site's conda policy and message, the engine used (or how to get one), the
+    default and known channels, and the warnings a user sees before creating a conda environment."""
+
+    @tornado.web.authenticated
+    @_errors
+    async def get(self) -> None:
+        refresh = self.flag("refresh")
+        self.reply(await self.core.envs.conda_info(refresh))
+
+
+class CondaEnvironmentsHandler(BaseHandler):
+    """``conda/environments``: conda environments made by hand on this node, for adoption."""
+
+    @tornado.web.authenticated
+    @_errors
+    async def get(self) -> None:
+        self.reply({"environments": await self.core.envs.conda_environments()})
+
+
+class UpdateAllHandler(BaseHandler):
+    """``envs/<name>/packages/update-all``: POST updates every package of a conda environment."""
+
+    @tornado.web.authenticated
+    @_errors
+    async def post(self, name: str) -> None:
+        task = await self.core.packages.update_all(name, self.body().get("partition"))
+        self.reply({"task": task.to_json()}, 202)
 
 
 def routes(base_url: str) -> list[tuple[str, type[BaseHandler]]]:
@@ -300,7 +396,13 @@ def routes(base_url: str) -> list[tuple[str, type[BaseHandler]]]:
         (f"envs/{ENV}/kernels", KernelsHandler),
         (f"envs/{ENV}/activation", ActivationHandler),
         (f"envs/{ENV}/packages", PackagesHandler),
+        (f"envs/{ENV}/packages/update-all", UpdateAllHandler),
         (f"envs/{ENV}/requirements", RequirementsHandler),
+        (r"kernels/(?P<kernel>[^/]+)/resources", KernelResourcesHandler),
+        ("kernel-jobs", KernelJobsHandler),
+        (r"kernel-jobs/(?P<kernel_id>[^/]+)", KernelJobHandler),
+        ("conda", CondaHandler),
+        ("conda/environments", CondaEnvironmentsHandler),
         ("tasks", TasksHandler),
         (f"tasks/{TASK}", TaskHandler),
         (f"tasks/{TASK}/log", TaskLogHandler),

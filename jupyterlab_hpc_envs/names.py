@@ -29,18 +29,20 @@ class InvalidInput(ValueError):
 class NotFound(LookupError):
     """A named thing (environment, partition, module, task) does not exist."""
 
-    def __init__(self, message: str, suggestions: Iterable[str] = ()) -> None:
+    def __init__(self, message: str, suggestions: Iterable[str] = (), field: str = "") -> None:
         super().__init__(message)
         self.message = message
         self.suggestions = list(suggestions)
+        self.field = field  # the input that named it, for a form to show the message beside
 
 
 class Conflict(RuntimeError):
     """The request clashes with what exists (a name taken, an operation already running)."""
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, field: str = "") -> None:
         super().__init__(message)
         self.message = message
+        self.field = field
 
 
 ENV_NAME_MAX = 48
@@ -54,6 +56,19 @@ _MODULE = re.compile(rf"^{_MODULE_SEGMENT}(?:/{_MODULE_SEGMENT})*$")
 MODULE_MAX = 200
 SPEC_MAX = 300
 PATH_MAX = 1024
+# pip options a user may add: ones that change how pip resolves, not where code comes from.
+SAFE_PIP_OPTIONS = {
+    "--pre",
+    "--upgrade",
+    "--upgrade-strategy=eager",
+    "--no-deps",
+    "--prefer-binary",
+    "--only-binary=:all:",
+    "--no-binary=:all:",
+    "--ignore-installed",
+    "--force-reinstall",
+}
+
 RESERVED_NAMES = {"adopt"}  # path segments of the REST API under envs/
 _TASK_ID = re.compile(r"^[0-9a-f]{32}$")
 

@@ -9,6 +9,12 @@ with the copy Python really imports.
 
 Changes go through pip with the seed's flags, as tasks, and are recorded in the manifest so that a
 build for another partition installs the same. A failed install is rolled back to what was there.
+
+In a conda environment the conda packages come from its ``conda-meta`` records (every engine writes
+them), and changes go through its engine, as tasks: install, update, update all, remove (the seed's
+``conda install``, ``conda update``, ``conda update --all``, ``conda remove``). pip is used only for
+a package that none of the environment's channels has (conda first, pip last); such packages are
+recorded apart (``options.pip_packages``) and installed after the conda packages by a rebuild.
 """
 
 from __future__ import annotations
@@ -23,9 +29,9 @@ from packaging.utils import canonicalize_name
 from .. import names, proc
 from ..site import PartitionInfo, slurm
 from ..tasks import Task, TaskFailed, TaskRecord
-from . import manifest
+from . import conda, manifest
 from .manifest import READY, Build, Manifest
-from .service import Environments, clean_environ
+from .service import Environments
 
 PROBE = os.path.join(os.path.dirname(__file__), "probe.py")
 PIP_INSTALL = ["python", "-m", "pip", "install", "--no-cache-dir", "--no-build-isolation"]
@@ -73,7 +79,7 @@ class Packages:
             probe = f.read()
         argv = self._in_env(env, part, build, ["python", "-"])
         try:
-            code, out, err = await proc.run(argv, timeout=300, env=clean_environ(), stdin=probe)
+            code, out, err = await proc.run(argv, timeout=300, env=self.envs.environ_for(part), stdin=probe)
         except proc.CommandError as error:
             raise names.Conflict(f"Listing the packages of {env.name} failed: {error}") from None
         if code != 0:
@@ -90,6 +96,14 @@ class Packages:
         data["arch"] = build.arch
         data["requested"] = list(env.packages)
         data["warnings"] = shadow_warnings(data["packages"])
+        data["kind"] = env.kind
+        if env.kind == "conda":
+            rows = conda.installed(build.path)
+            data["conda_packages"] = rows
+            data["pip_packages"] = list(env.options.get("pip_packages") or [])
+            by_name = {canonicalize_name(r["name"]): r["name"] for r in rows}
+            for row in data["packages"]:
+                row["conda"] = by_name.get(row["key"])
         return data
 
     async def requirements(self, name: object, partition: object = None) -> str:
@@ -119,6 +133,11 @@ class Packages:
         upgrade: object = False,
     ) -> TaskRecord:
         env, part, build = await self._target(name, partition)
+        if env.kind == "conda":
+            if not isinstance(upgrade, bool):
+                raise names.InvalidInput("upgrade", "upgrade must be true or false.")
+            action = "update" if upgrade else "install"
+            return await self._conda_change(env, part, build, action, specs, requirements)
         wanted = names.package_specs(list(specs) if isinstance(specs, (list, tuple)) else specs)
         if requirements not in (None, ""):
             wanted += names.requirements_text(requirements)
@@ -133,7 +152,7 @@ class Packages:
         async def run(task: Task) -> dict[str, Any]:
             before = await self._freeze(env, part, build, task)
             task.set_step("pip install")
-            code = await task.run(self._in_env(env, part, build, argv), env=clean_environ())
+            code = await task.run(self._in_env(env, part, build, argv), env=self.envs.environ_for(part))
             if code != 0:
                 await self._roll_back(env, part, build, task, before)
                 raise TaskFailed(
@@ -159,6 +178,8 @@ class Packages:
         env, part, build = await self._target(name, partition)
         if not isinstance(packages, (list, tuple)) or not packages:
             raise names.InvalidInput("packages", "Give the names of the packages to uninstall.")
+        if env.kind == "conda":
+            return await self._conda_change(env, part, build, "remove", packages, None)
         wanted = []
         for item in packages:
             req = Requirement(names.package_spec(item))
@@ -184,7 +205,7 @@ class Packages:
 
         async def run(task: Task) -> dict[str, Any]:
             task.set_step("pip uninstall")
-            code = await task.run(self._in_env(env, part, build, argv), env=clean_environ())
+            code = await task.run(self._in_env(env, part, build, argv), env=self.envs.environ_for(part))
             if code != 0:
                 raise TaskFailed(f"pip uninstall failed (exit {code}); see the log.")
             with manifest.updating(env.home) as m:
@@ -201,6 +222,179 @@ class Packages:
             env=env.name,
             partition=part.name,
             params={"home": env.home, "arch": build.arch, "packages": wanted},
+        )
+
+    async def update_all(self, name: object, partition: object = None) -> TaskRecord:
+        """``conda update --all``: every package of a conda environment to the newest the channels
+        allow (Python stays in its minor series, as conda keeps it)."""
+        env, part, build = await self._target(name, partition)
+        if env.kind != "conda":
+            raise names.InvalidInput(
+                "kind",
+                f"{env.name} is a venv: pip has no 'update all'. Upgrade packages by name, or "
+                "export the requirements, loosen them and rebuild.",
+            )
+        return await self._conda_change(env, part, build, "update-all", [], None)
+
+    async def _conda_change(
+        self,
+        env: Manifest,
+        part: PartitionInfo,
+        build: Build,
+        action: str,
+        specs: object,
+        requirements: object,
+    ) -> TaskRecord:
+        """One change of a conda environment through its engine, as a task."""
+        envs = self.envs
+        installed = {canonicalize_name(r["name"]) for r in conda.installed(build.path)}
+        pip_installed = {
+            canonicalize_name(Requirement(p).name) for p in env.options.get("pip_packages") or []
+        }
+        pip_specs: list[str] = []
+        pip_removed: list[str] = []
+        if action in ("install", "update"):
+            wanted = conda.conda_specs(list(specs) if isinstance(specs, (list, tuple)) else specs)
+            if requirements not in (None, ""):
+                wanted += conda.conda_requirements(requirements)
+            if not wanted:
+                raise names.InvalidInput("packages", "Give at least one package.")
+        elif action == "remove":
+            if not isinstance(specs, (list, tuple)):
+                raise names.InvalidInput("packages", "Give the names of the packages to remove.")
+            wanted = [conda.package_name(p) for p in specs]
+            protected = {"python", "ipykernel", "pip"} & {canonicalize_name(w) for w in wanted}
+            if protected:
+                raise names.InvalidInput(
+                    "packages", f"{', '.join(sorted(protected))} must stay: the kernel needs it."
+                )
+            pip_removed = [w for w in wanted if canonicalize_name(w) in pip_installed]
+            wanted = [w for w in wanted if w not in pip_removed]
+            absent = [w for w in wanted if canonicalize_name(w) not in installed]
+            if absent:
+                raise names.InvalidInput(
+                    "packages",
+                    f"{', '.join(absent)} is not a conda package of {env.name}: only installed "
+                    "packages can be removed.",
+                )
+        else:
+            wanted = []
+        if action == "update":
+            absent = [w for w in wanted if canonicalize_name(conda.spec_name(w)) not in installed]
+            if absent:
+                raise names.InvalidInput(
+                    "packages",
+                    f"{', '.join(absent)} is not installed in {env.name}: install it instead.",
+                )
+        self._no_task_running(env)
+        engine = await envs.conda.for_environment(env.options.get("engine"))
+        channels = list(env.options.get("channels") or envs.config.conda_channels)
+        cache = envs.conda_cache(os.path.dirname(env.home))
+        if action == "install":
+            lacking = await engine.missing(wanted, channels, cache)
+            for spec in lacking:
+                try:
+                    pip_specs.append(names.package_spec(spec))
+                except names.InvalidInput:
+                    raise names.InvalidInput(
+                        "packages",
+                        f"{spec!r} is in none of the channels {', '.join(channels)}, and it is "
+                        "not a pip requirement either: check its name, or add its channel.",
+                    ) from None
+            wanted = [w for w in wanted if w not in lacking]
+        current = _requested(env, build)
+        new_packages = list(env.packages)
+        if action == "install":
+            requested = _merge_conda(current, wanted)
+            new_packages = _merge_conda(new_packages, wanted)
+        elif action == "update":
+            # conda update NAME: the package may move to any version, unless one is given.
+            requested = _merge_conda(current, wanted)
+            given = {conda.spec_name(w): w for w in wanted}
+            new_packages = [given.get(conda.spec_name(p), p) for p in new_packages]
+        elif action == "update-all":
+            python = conda.python_of(build.path)
+            series = ".".join(python.split(".")[:2])
+            requested = [conda.spec_name(s) for s in current if conda.spec_name(s) != "python"]
+            requested.append(f"python {series}.*" if series else "python")
+            new_packages = [conda.spec_name(p) for p in new_packages]
+        else:
+            gone = {conda.spec_name(w) for w in wanted}
+            requested = [s for s in current if conda.spec_name(s) not in gone]
+            new_packages = [p for p in new_packages if conda.spec_name(p) not in gone]
+        argv = (
+            engine.command(
+                action,
+                build.path,
+                specs=wanted,
+                requested=requested,
+                channels=channels,
+                cache=cache,
+            )
+            if wanted or action == "update-all"
+            else None
+        )
+        verb = {
+            "install": "Install",
+            "update": "Update",
+            "update-all": "Update all packages",
+            "remove": "Remove",
+        }[action]
+        what = ", ".join([*wanted, *pip_specs, *pip_removed])
+        title = f"{verb} {what} in {env.name} ({part.name})".replace("  ", " ")
+
+        async def run(task: Task) -> dict[str, Any]:
+            task.log(f"Engine: {engine.label}; channels: {', '.join(channels)}")
+            if argv is not None:
+                task.set_step(f"conda {action}")
+                job = f"{slurm.JOB_PREFIX}-packages"
+                code = await task.run(envs.on_partition(part, argv, job), env=self.envs.environ_for(part))
+                if code != 0:
+                    raise TaskFailed(
+                        f"The conda engine could not {action.replace('-', ' ')} "
+                        f"{', '.join(wanted) or 'the packages'} in {env.name} (exit {code}); a "
+                        "solve that fails changes nothing. See the log for the engine's reason."
+                    )
+            if pip_specs:
+                task.log(
+                    f"{', '.join(pip_specs)} is in none of the channels: installed with pip, "
+                    "after the conda packages."
+                )
+                task.set_step("pip install")
+                code = await task.run(
+                    self._in_env(env, part, build, [*PIP_INSTALL, *pip_specs]),
+                    env=self.envs.environ_for(part),
+                )
+                if code != 0:
+                    raise TaskFailed(f"pip could not install {', '.join(pip_specs)}; see the log.")
+            if pip_removed:
+                task.set_step("pip uninstall")
+                argv_pip = ["python", "-m", "pip", "uninstall", "--yes", *pip_removed]
+                code = await task.run(self._in_env(env, part, build, argv_pip), env=self.envs.environ_for(part))
+                if code != 0:
+                    raise TaskFailed(f"pip uninstall failed (exit {code}); see the log.")
+            task.set_step("activation")
+            problem = await envs.refresh_activation(env, build)
+            if problem:
+                raise TaskFailed(f"The environment changed, but its activation failed: {problem}")
+            gone_pip = {canonicalize_name(p) for p in pip_removed}
+            with manifest.updating(env.home) as m:
+                m.packages = new_packages
+                kept = [
+                    p
+                    for p in m.options.get("pip_packages") or []
+                    if canonicalize_name(Requirement(p).name) not in gone_pip
+                ]
+                m.options["pip_packages"] = merge_specs(kept, pip_specs) if pip_specs else kept
+            return {"action": action, "packages": wanted, "pip": pip_specs}
+
+        return self.tasks.start(
+            "packages",
+            title,
+            run,
+            env=env.name,
+            partition=part.name,
+            params={"home": env.home, "arch": build.arch, "action": action, "specs": wanted},
         )
 
     def _no_task_running(self, env: Manifest) -> None:
@@ -221,7 +415,7 @@ class Packages:
             build,
             ["python", "-m", "pip", "list", "--format", "json", "--path", _site_packages(build)],
         )
-        code, out, err = await proc.run(argv, timeout=300, env=clean_environ())
+        code, out, err = await proc.run(argv, timeout=300, env=self.envs.environ_for(part))
         if code != 0:
             raise TaskFailed(f"Cannot read the venv's packages before installing: {err.strip()}")
         return {canonicalize_name(d["name"]): d["version"] for d in json.loads(out or "[]")}
@@ -239,15 +433,30 @@ class Packages:
                 self._in_env(
                     env, part, build, ["python", "-m", "pip", "uninstall", "--yes", *added]
                 ),
-                env=clean_environ(),
+                env=self.envs.environ_for(part),
             )
         if changed or removed:
             await task.run(
                 self._in_env(env, part, build, [*PIP_INSTALL, "--no-deps", *changed, *removed]),
-                env=clean_environ(),
+                env=self.envs.environ_for(part),
             )
         if not (added or changed or removed):
             task.log("Nothing had changed: nothing to roll back.")
+
+
+def _requested(env: Manifest, build: Build) -> list[str]:
+    """The whole list of requested specs of a conda build, as its build asked for them."""
+    python = env.options.get("python")
+    specs = [*([f"python={python}"] if python else []), *env.packages]
+    if not any(conda.spec_name(s) == "ipykernel" for s in specs):
+        specs.append("ipykernel")
+    return specs
+
+
+def _merge_conda(current: list[str], added: list[str]) -> list[str]:
+    """Conda specs with ``added`` replacing any spec of the same package."""
+    names_added = {conda.spec_name(a) for a in added}
+    return [c for c in current if conda.spec_name(c) not in names_added] + added
 
 
 def _site_packages(build: Build) -> str:

@@ -20,9 +20,9 @@ from typing import Any
 
 from .. import names, proc
 from ..config import ENVS_FOLDER, MANIFEST, HpcEnvs
-from ..site import PartitionInfo, Site, slurm, toolchains
+from ..site import PartitionInfo, Site, StorageRoot, slurm, toolchains
 from ..tasks import Task, TaskFailed, TaskManager, TaskRecord
-from . import kernelspec, manifest, scripts
+from . import conda, kernelspec, manifest, scripts
 from .manifest import BUILDING, FAILED, READY, Build, Manifest
 
 BUILD_JOB = f"{slurm.JOB_PREFIX}-build"
@@ -33,6 +33,7 @@ class Environments:
         self.config = config
         self.site = site
         self.tasks = tasks
+        self.conda = conda.Engines(config, site)
         tasks.on_recover("build", self._recover_build)
 
     # --- finding environments -----------------------------------------------------------------
@@ -62,11 +63,19 @@ class Environments:
 
         close = difflib.get_close_matches(wanted, known, n=3)
         hint = f" Did you mean {', '.join(close)}?" if close else ""
-        raise names.NotFound(f"There is no environment {wanted!r}.{hint}", close)
+        raise names.NotFound(f"There is no environment {wanted!r}.{hint}", close, field="name")
 
-    def describe(self, env: Manifest) -> dict[str, Any]:
-        """An environment as the UI and ``list --json`` show it."""
+    def describe_all(self) -> list[dict[str, Any]]:
+        """Every environment as :meth:`describe` shows it (the kernelspecs read once)."""
         kernels = kernelspec.ours(self.config.kernels_dir)
+        return [self.describe(env, kernels) for env in self.all()]
+
+    def describe(
+        self, env: Manifest, kernels: dict[str, dict[str, Any]] | None = None
+    ) -> dict[str, Any]:
+        """An environment as the UI and ``list --json`` show it."""
+        if kernels is None:
+            kernels = kernelspec.ours(self.config.kernels_dir)
         data = env.to_json()
         data["home"] = env.home
         data["kernels"] = [
@@ -159,11 +168,33 @@ class Environments:
         requirements: object = None,
         kind: object = "venv",
         options: object = None,
+        python: object = None,
+        channels: object = None,
     ) -> TaskRecord:
         """Validate everything, create the environment's folder and manifest, start its build."""
         env_name = names.env_name(name)
+        if kind == "conda":
+            return await self._create_conda(
+                env_name=env_name,
+                modules=modules,
+                partition=partition,
+                root=root,
+                packages=packages,
+                requirements=requirements,
+                options=options,
+                python=python,
+                channels=channels,
+            )
         if kind != "venv":
-            raise names.InvalidInput("kind", f"Unknown environment kind {kind!r}: use 'venv'.")
+            raise names.InvalidInput(
+                "kind", f"Unknown environment kind {kind!r}: use 'venv' or 'conda'."
+            )
+        if python not in (None, "") or channels not in (None, "", [], ()):
+            raise names.InvalidInput(
+                "python" if python not in (None, "") else "channels",
+                "A Python version and channels are for conda environments: a venv takes its "
+                "Python from its Python module.",
+            )
         module_list = names.module_list(
             list(modules) if isinstance(modules, (list, tuple)) else modules
         )
@@ -173,6 +204,93 @@ class Environments:
         if requirements not in (None, ""):
             specs += names.requirements_text(requirements)
         opts = _options(options)
+        part, storage = await self._where(partition, root)
+        await self._check_modules(part, module_list, opts["allow_incompatible"])
+        arch = await self.resolve_arch(part)
+        env = self._new_home(storage.path, env_name, "venv", module_list, specs, opts)
+        return self._start_build(env, part, arch, title=f"Create {env_name} on {part.name}")
+
+    async def _create_conda(
+        self,
+        *,
+        env_name: str,
+        modules: object,
+        partition: object,
+        root: object,
+        packages: object,
+        requirements: object,
+        options: object,
+        python: object,
+        channels: object,
+    ) -> TaskRecord:
+        """A conda environment: the site's policy first, no modules, specs and channels checked,
+        an engine found; then the same folder, manifest and build per partition as a venv."""
+        site_policy = conda.policy(self.config)
+        if site_policy["policy"] == "forbidden":
+            raise names.InvalidInput("kind", site_policy["message"])
+        if modules not in (None, "", [], ()):
+            raise names.InvalidInput("modules", conda.NO_MODULES)
+        opts = _conda_options(options)
+        if python not in (None, ""):
+            opts["python"] = conda.python_version(python)
+        if channels not in (None, "", [], ()):
+            opts["channels"] = conda.channel_list(channels)
+        if not opts["channels"]:
+            opts["channels"] = conda.channel_list(list(self.config.conda_channels))
+        specs = conda.conda_specs(
+            list(packages) if isinstance(packages, (list, tuple)) else packages
+        )
+        if requirements not in (None, ""):
+            specs += conda.conda_requirements(requirements)
+        if opts["python"] and any(conda.spec_name(s) == "python" for s in specs):
+            raise names.InvalidInput(
+                "python", "Give the Python version once: as 'python' or as a 'python=…' package."
+            )
+        part, storage = await self._where(partition, root)
+        engine = await self.conda.choose()
+        cache = self.conda_cache(os.path.join(storage.path, ENVS_FOLDER))
+        lacking = await engine.missing(specs, opts["channels"], cache)
+        pip_specs = []
+        for spec in lacking:
+            try:
+                pip_specs.append(names.package_spec(spec))
+            except names.InvalidInput:
+                raise names.InvalidInput(
+                    "packages",
+                    f"{spec!r} is in none of the channels {', '.join(opts['channels'])}, and it "
+                    "is not a pip requirement either: check its name, or add the channel that "
+                    "has it.",
+                ) from None
+        specs = [s for s in specs if s not in lacking]
+        opts["pip_packages"] = pip_specs
+        opts["engine"] = engine.to_json()
+        opts["warnings"] = self.conda_warnings()
+        if pip_specs:
+            opts["warnings"].append(
+                f"{', '.join(pip_specs)} is in none of the channels: it is installed with pip "
+                "after the conda packages (conda first, pip last)."
+            )
+        arch = await self.resolve_arch(part)
+        env = self._new_home(storage.path, env_name, "conda", [], specs, opts)
+        return self._start_build(env, part, arch, title=f"Create {env_name} on {part.name}")
+
+    def conda_warnings(self) -> list[str]:
+        """What a user is told before (and when) making a conda environment here."""
+        warnings = []
+        site_policy = conda.policy(self.config)
+        if site_policy["policy"] == "discouraged":
+            warnings.append(site_policy["message"])
+        user_lib = conda.user_lib_warning()
+        if user_lib:
+            warnings.append(user_lib)
+        return warnings
+
+    def conda_cache(self, envs_folder: str) -> str:
+        """The rattler engine's package cache: in the storage root, never in the home folder."""
+        return self.config.conda_pkgs_dir or os.path.join(envs_folder, conda.PKGS_FOLDER)
+
+    async def _where(self, partition: object, root: object) -> tuple[PartitionInfo, StorageRoot]:
+        """The partition (default: this server's) and the writable storage root of a request."""
         part = (
             await self.site.partition(partition)
             if partition not in (None, "")
@@ -181,16 +299,28 @@ class Environments:
         storage = self.site.storage_root(root)
         if not storage.writable:
             raise names.InvalidInput("root", f"The storage root {storage.path} is not writable.")
-        await self._check_modules(part, module_list, opts["allow_incompatible"])
-        arch = await self.resolve_arch(part)
+        return part, storage
+
+    def _new_home(
+        self,
+        root: str,
+        env_name: str,
+        kind: str,
+        modules: list[str],
+        specs: list[str],
+        opts: dict[str, Any],
+        builds: dict[str, Build] | None = None,
+    ) -> Manifest:
+        """The environment's folder and first manifest, or Conflict if the name is taken."""
         with self._user_lock():
             for home in self._homes():
                 if os.path.basename(home).lower() == env_name.lower():
                     raise names.Conflict(
                         f"An environment named {os.path.basename(home)!r} exists already "
-                        f"({home}): choose another name, or rebuild that one."
+                        f"({home}): choose another name, or rebuild that one.",
+                        field="name",
                     )
-            folder = os.path.join(storage.path, ENVS_FOLDER)
+            folder = os.path.join(root, ENVS_FOLDER)
             os.makedirs(folder, exist_ok=True)
             home = os.path.join(folder, env_name)
             try:
@@ -202,14 +332,59 @@ class Environments:
                 ) from None
             env = Manifest(
                 name=env_name,
-                kind="venv",
-                modules=module_list,
+                kind=kind,
+                modules=modules,
                 packages=specs,
                 options=opts,
+                builds=dict(builds or {}),
                 home=home,
             )
             manifest.write(env)
-        return self._start_build(env, part, arch, title=f"Create {env_name} on {part.name}")
+        return env
+
+    async def conda_info(self, refresh: bool = False) -> dict[str, Any]:
+        """The site's conda policy, the engines found and the one used, or how to get one."""
+        engines = await self.conda.all(refresh)
+        try:
+            engine: conda.Engine | None = await self.conda.choose()
+            how_to = ""
+        except names.Conflict as err:
+            engine, how_to = None, err.message
+        return {
+            **conda.policy(self.config),
+            "engine": engine.to_json() if engine else None,
+            "engines": [e.to_json() for e in engines],
+            "how_to_get": how_to,
+            "channels": list(self.config.conda_channels),
+            "known_channels": [dict(c) for c in conda.KNOWN_CHANNELS],
+            "warnings": self.conda_warnings(),
+        }
+
+    async def conda_environments(self) -> list[dict[str, Any]]:
+        """Conda environments made by hand on this node, for adoption."""
+        try:
+            engine: conda.Engine | None = await self.conda.choose()
+        except names.Conflict:
+            engine = None
+        roots = [r.path for r in self.site.storage_roots()]
+        managed = {os.path.realpath(b.path): e.name for e in self.all() for b in e.builds.values()}
+        found = []
+        for prefix in await conda.existing_environments(engine, self.config, roots):
+            inside = any(names.within(prefix, r) for r in roots)
+            real = os.path.realpath(prefix)
+            found.append(
+                {
+                    "name": os.path.basename(prefix.rstrip("/")),
+                    "prefix": prefix,
+                    "python": conda.python_of(prefix),
+                    "managed_as": managed.get(real, ""),
+                    "adoptable": inside and real not in managed,
+                    "reason": ""
+                    if inside
+                    else "outside the storage roots: only environments inside them are adopted",
+                }
+            )
+        return found
 
     async def rebuild(
         self, name: object, partition: object, force: bool = False
@@ -218,7 +393,16 @@ class Environments:
         arch is ready already and only the kernel had to be registered."""
         env = self.get(name)
         part = await self.site.partition(partition)
-        await self._check_modules(part, env.modules, env.options.get("allow_incompatible", False))
+        if env.kind == "conda":
+            if env.options.get("adopted"):
+                raise names.Conflict(
+                    f"{env.name} was made by hand and adopted: it cannot be built for another "
+                    "partition here. Create a conda environment with the same packages instead."
+                )
+        else:
+            await self._check_modules(
+                part, env.modules, env.options.get("allow_incompatible", False)
+            )
         arch = await self.resolve_arch(part)
         existing = env.builds.get(arch)
         if existing and existing.state == BUILDING:
@@ -235,8 +419,10 @@ class Environments:
         for task in self.tasks.running(env.name):
             if task.kind == "build" and task.params.get("arch") == arch:
                 raise names.Conflict(f"{env.name} is being built for {arch} already.")
-        prefix = os.path.join(env.home, f"venv-{arch}")
-        params = {"home": env.home, "arch": arch, "prefix": prefix}
+        prefix = os.path.join(env.home, f"{'conda' if env.kind == 'conda' else 'venv'}-{arch}")
+        params: dict[str, Any] = {"home": env.home, "arch": arch, "prefix": prefix}
+        if env.kind == "conda":
+            params["warnings"] = list(env.options.get("warnings") or [])
 
         async def run(task: Task) -> dict[str, Any]:
             return await self._build(task, env.home, part, arch)
@@ -273,6 +459,14 @@ class Environments:
             *argv,
         ]
 
+    def environ_for(self, part: PartitionInfo) -> dict[str, str]:
+        """The environment of a command run with :meth:`on_partition`: here, the server's minus
+        its own Python; as a Slurm job, also minus the enclosing job's and this node's arch."""
+        env = clean_environ()
+        if part.local or not self.site.slurm_enabled:
+            return env
+        return slurm.job_environ(env, drop=(self.config.arch_variable,))
+
     def _context(self) -> scripts.ScriptContext:
         return scripts.ScriptContext(
             module_kind=self.site.modules.kind,
@@ -284,8 +478,35 @@ class Environments:
     def launch_path(self, env: Manifest, arch: str) -> str:
         return os.path.join(env.home, f"launch-{arch}.sh")
 
+    def activation_path(self, env: Manifest, arch: str) -> str:
+        """The rattler engine's activation of a conda build, sourced by its launch script."""
+        return os.path.join(env.home, f"activate-{arch}.sh")
+
+    def recorded_engine(self, env: Manifest) -> conda.Engine:
+        """The engine a conda environment was made (or adopted) with, as its manifest says."""
+        data = env.options.get("engine") or {}
+        known = {k: str(v) for k, v in data.items() if k in conda.Engine.__dataclass_fields__}
+        if not known.get("kind") or not known.get("executable"):
+            raise names.Conflict(f"{env.name}'s manifest names no conda engine: remove it.")
+        return conda.Engine(**known)
+
     def write_launch_script(self, env: Manifest, build: Build) -> str:
         path = self.launch_path(env, build.arch)
+        if env.kind == "conda":
+            engine = self.recorded_engine(env)
+            text = scripts.conda_launch_script(
+                self._context(),
+                name=env.name,
+                arch=build.arch,
+                prefix=build.path,
+                launch=path,
+                engine=engine.label,
+                engine_exe=engine.activator or engine.executable,
+                activation_file=self.activation_path(env, build.arch),
+                activation=engine.activation_bash(),
+            )
+            _write_file(path, text, 0o755)
+            return path
         text = scripts.launch_script(
             self._context(),
             name=env.name,
@@ -309,9 +530,10 @@ class Environments:
         os.makedirs(logs, exist_ok=True)
         launch = self.write_launch_script(env, build)
         script = os.path.join(home, f".build-{arch}.sh")
-        _write_file(
-            script,
-            scripts.build_script(
+        if env.kind == "conda":
+            text = self._conda_build_script(env, build, launch)
+        else:
+            text = scripts.build_script(
                 self._context(),
                 name=env.name,
                 arch=arch,
@@ -321,9 +543,11 @@ class Environments:
                 packages=env.packages,
                 system_site_packages=env.options.get("system_site_packages", True),
                 pip_options=env.options.get("pip_options") or [],
-            ),
-            0o700,
-        )
+                upgrade_pip=self.config.upgrade_pip,
+            )
+        _write_file(script, text, 0o700)
+        for warning in env.options.get("warnings") or []:
+            task.log(f"Note: {warning}")
         task.log(f"Building {env.name} for {arch} on partition {part.name} into {prefix}")
         info: dict[str, str] = {}
         failure: list[str] = []
@@ -356,7 +580,7 @@ class Environments:
             task.log(f"Running on this node ({self.site.hostname}, {self.site.arch}).")
         started = time.time()
         try:
-            code = await task.run(argv, env=clean_environ(), on_line=on_line, cwd=home)
+            code = await task.run(argv, env=self.environ_for(part), on_line=on_line, cwd=home)
         except BaseException:
             self._fail_build(home, arch, "cancelled or interrupted", task)
             raise
@@ -384,6 +608,33 @@ class Environments:
         task.log(f"Kernel {kernelspec.kernel_name(env.name, part.name)} registered.")
         return {"home": home, "arch": arch, "seconds": round(time.time() - started, 1)}
 
+    def _conda_build_script(self, env: Manifest, build: Build, launch: str) -> str:
+        engine = self.recorded_engine(env)
+        python = env.options.get("python")
+        requested = [*([f"python={python}"] if python else []), *env.packages]
+        if not any(conda.spec_name(s) == "ipykernel" for s in requested):
+            requested.append("ipykernel")  # the kernel's own package, as a conda package
+        channels = list(env.options.get("channels") or [])
+        create = engine.command(
+            "create",
+            build.path,
+            specs=requested,
+            requested=requested,
+            channels=channels,
+            cache=self.conda_cache(os.path.dirname(env.home)),
+        )
+        return scripts.conda_build_script(
+            self._context(),
+            name=env.name,
+            arch=build.arch,
+            prefix=build.path,
+            launch=launch,
+            engine=engine.label,
+            create=create,
+            activation=engine.activation_command(build.path, self.activation_path(env, build.arch)),
+            pip_packages=list(env.options.get("pip_packages") or []),
+        )
+
     def _keep_log(self, task: Task, home: str, arch: str) -> str:
         path = os.path.join(home, "logs", f"{arch}-{time.strftime('%Y%m%d-%H%M%S')}.log")
         with contextlib.suppress(OSError):
@@ -398,8 +649,9 @@ class Environments:
             if names.within(build.path, home) and not build.adopted:
                 shutil.rmtree(build.path, ignore_errors=True)
             if not build.partitions:
-                with contextlib.suppress(FileNotFoundError):
-                    os.remove(self.launch_path(m, arch))
+                for path in (self.launch_path(m, arch), self.activation_path(m, arch)):
+                    with contextlib.suppress(FileNotFoundError):
+                        os.remove(path)
             build.state = FAILED
             build.error = reason
             build.finished = time.time()
@@ -480,8 +732,11 @@ class Environments:
         modules: object = None,
         partition: object = None,
     ) -> dict[str, Any]:
-        """Register a venv made by hand, inferring its Python module and arch where possible."""
+        """Register a venv (or a conda environment) made by hand, inferring its Python module and
+        arch where possible."""
         venv = names.clean_path("path", path)
+        if conda.is_conda_prefix(venv):
+            return await self._adopt_conda(venv, name=name, modules=modules, partition=partition)
         cfg = os.path.join(venv, "pyvenv.cfg")
         if not os.path.isfile(cfg):
             raise names.InvalidInput("path", f"{venv} is not a venv (it has no pyvenv.cfg).")
@@ -525,31 +780,19 @@ class Environments:
             )
         await self._check_modules(part, module_list, allow_incompatible=True)
         storage = self.site.storage_root(None)
-        with self._user_lock():
-            for home in self._homes():
-                if os.path.basename(home).lower() == env_name.lower():
-                    raise names.Conflict(f"An environment named {env_name!r} exists already.")
-            folder = os.path.join(storage.path, ENVS_FOLDER)
-            os.makedirs(folder, exist_ok=True)
-            home = os.path.join(folder, env_name)
-            os.mkdir(home, 0o755)
-            env = Manifest(
-                name=env_name,
-                kind="venv",
-                modules=module_list,
-                options={"adopted": True},
-                home=home,
-            )
-            env.builds[arch] = Build(
-                arch=arch,
-                path=venv,
-                state=READY,
-                built_partition=part.name,
-                adopted=True,
-                python=settings.get("version", ""),
-                finished=time.time(),
-            )
-            manifest.write(env)
+        build = Build(
+            arch=arch,
+            path=venv,
+            state=READY,
+            built_partition=part.name,
+            adopted=True,
+            python=settings.get("version", ""),
+            finished=time.time(),
+        )
+        env = self._new_home(
+            storage.path, env_name, "venv", module_list, [], {"adopted": True}, {arch: build}
+        )
+        home = env.home
         launch = self.write_launch_script(env, env.builds[arch])
         problem = await self.smoke_test(launch, part)
         if problem:
@@ -569,13 +812,93 @@ class Environments:
             "kernel": kernel,
         }
 
+    async def _adopt_conda(
+        self, prefix: str, *, name: object, modules: object, partition: object
+    ) -> dict[str, Any]:
+        """Register a conda environment made by hand (``conda create -n science …``) as a kernel:
+        activated with the engine, no modules; never deleted by remove."""
+        site_policy = conda.policy(self.config)
+        if site_policy["policy"] == "forbidden":
+            raise names.InvalidInput("kind", site_policy["message"])
+        if modules:
+            raise names.InvalidInput("modules", conda.NO_MODULES)
+        if not any(names.within(prefix, r.path) for r in self.site.storage_roots()):
+            raise names.InvalidInput(
+                "path",
+                f"{prefix} is outside the storage roots; only environments inside them are adopted.",
+            )
+        for env in self.all():
+            for build in env.builds.values():
+                if os.path.realpath(build.path) == os.path.realpath(prefix):
+                    raise names.Conflict(f"{prefix} is the environment {env.name} already.")
+        part = (
+            await self.site.partition(partition)
+            if partition not in (None, "")
+            else await self.site.default_partition()
+        )
+        arch = await self.resolve_arch(part)
+        if name in (None, ""):
+            base = os.path.basename(prefix.rstrip("/"))
+            name = re.sub(r"[^A-Za-z0-9_-]", "-", base).strip("-") or "adopted"
+        env_name = names.env_name(name)
+        engine = await self.conda.choose()
+        storage = self.site.storage_root(None)
+        opts = {
+            "adopted": True,
+            "engine": engine.to_json(),
+            "channels": list(self.config.conda_channels),
+            "python": "",
+            "pip_packages": [],
+            "warnings": self.conda_warnings(),
+        }
+        env = self._new_home(
+            storage.path, env_name, "conda", [], conda.requested_specs(prefix), opts
+        )
+        env.builds[arch] = Build(
+            arch=arch,
+            path=prefix,
+            state=READY,
+            built_partition=part.name,
+            adopted=True,
+            python=conda.python_of(prefix),
+            finished=time.time(),
+        )
+        manifest.write(env)
+        launch = self.write_launch_script(env, env.builds[arch])
+        problem = await self.refresh_activation(env, env.builds[arch])
+        problem = problem or await self.smoke_test(launch, part)
+        if problem:
+            shutil.rmtree(env.home, ignore_errors=True)
+            raise names.InvalidInput(
+                "path",
+                f"{prefix} does not work as a kernel: {problem} Install ipykernel into it (with "
+                f"the engine: 'conda install --prefix {prefix} ipykernel'), then adopt it again.",
+            )
+        kernel = self.register_kernel(env, part)
+        return {"name": env_name, "home": env.home, "arch": arch, "modules": [], "kernel": kernel}
+
+    async def refresh_activation(self, env: Manifest, build: Build) -> str | None:
+        """Write the activation file again (rattler engine) after the environment changed; the
+        problem, or ``None``. Other engines activate with their shell hook: nothing to write."""
+        engine = self.recorded_engine(env)
+        argv = engine.activation_command(build.path, self.activation_path(env, build.arch))
+        if argv is None:
+            return None
+        try:
+            code, out, err = await proc.run(argv, timeout=120, env=clean_environ())
+        except proc.CommandError as error:
+            return str(error)
+        if code != 0:
+            return (err.strip() or out.strip() or f"exit status {code}").splitlines()[-1]
+        return None
+
     async def smoke_test(self, launch: str, part: PartitionInfo) -> str | None:
         """Start Python with ipykernel through a launch script; the problem, or ``None``."""
         argv = self.on_partition(
             part, [launch, "python", "-c", "import ipykernel"], f"{slurm.JOB_PREFIX}-check"
         )
         try:
-            code, out, err = await proc.run(argv, timeout=300, env=clean_environ())
+            code, out, err = await proc.run(argv, timeout=300, env=self.environ_for(part))
         except proc.CommandError as error:
             return str(error)
         if code == 0:
@@ -652,8 +975,9 @@ class Environments:
         if not build.adopted and names.within(build.path, env.home):
             shutil.rmtree(build.path, ignore_errors=True)
             removed.append(f"build {build.path}")
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(self.launch_path(env, arch))
+        for path in (self.launch_path(env, arch), self.activation_path(env, arch)):
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(path)
         return removed
 
     def removal_plan(self, name: object, partition: object = None) -> list[str]:
@@ -750,18 +1074,23 @@ def _options(value: object) -> dict[str, Any]:
     return opts
 
 
-# pip options a user may add: ones that change how pip resolves, not where code comes from.
-SAFE_PIP_OPTIONS = {
-    "--pre",
-    "--upgrade",
-    "--upgrade-strategy=eager",
-    "--no-deps",
-    "--prefer-binary",
-    "--only-binary=:all:",
-    "--no-binary=:all:",
-    "--ignore-installed",
-    "--force-reinstall",
-}
+def _conda_options(value: object) -> dict[str, Any]:
+    """Options of a conda environment: ``python`` and ``channels`` (also accepted top-level)."""
+    opts: dict[str, Any] = {"python": "", "channels": []}
+    if value in (None, ""):
+        return opts
+    if not isinstance(value, dict):
+        raise names.InvalidInput("options", "Options must be an object.")
+    for key, item in value.items():
+        if key == "python":
+            opts["python"] = conda.python_version(item) if item not in (None, "") else ""
+        elif key == "channels":
+            opts["channels"] = conda.channel_list(item) if item not in (None, "") else []
+        else:
+            raise names.InvalidInput(
+                "options", f"Unknown option {key!r} for a conda environment: python, channels."
+            )
+    return opts
 
 
 def _pip_options(value: object) -> list[str]:
@@ -769,10 +1098,10 @@ def _pip_options(value: object) -> list[str]:
         raise names.InvalidInput("options", "pip_options must be a list.")
     out = []
     for item in value:
-        if item not in SAFE_PIP_OPTIONS:
+        if item not in names.SAFE_PIP_OPTIONS:
             raise names.InvalidInput(
                 "options",
-                f"pip option {item!r} is not accepted; allowed: {', '.join(sorted(SAFE_PIP_OPTIONS))}.",
+                f"pip option {item!r} is not accepted; allowed: {', '.join(sorted(names.SAFE_PIP_OPTIONS))}.",
             )
         out.append(str(item))
     return out
@@ -804,4 +1133,7 @@ def clean_environ() -> dict[str, str]:
         env.pop(var, None)
     env["PYTHONNOUSERSITE"] = "1"
     env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
+    # Logs are read in a browser: no progress bars drawn with carriage returns, no colour codes.
+    env["PIP_PROGRESS_BAR"] = "off"
+    env["PIP_NO_COLOR"] = "1"
     return env

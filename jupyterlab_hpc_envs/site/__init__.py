@@ -183,6 +183,7 @@ class Site:
         raise names.NotFound(
             f"There is no partition {wanted!r}. Partitions: {', '.join(p.name for p in parts)}.",
             [p.name for p in parts],
+            field="partition",
         )
 
     async def default_partition(self) -> PartitionInfo:
@@ -216,7 +217,9 @@ class Site:
         close += [m.full for m in catalog if m.name.lower() == prefix and m.full not in close][:5]
         hint = f" Did you mean: {', '.join(close)}?" if close else ""
         raise names.NotFound(
-            f"Module {module!r} is not available on partition {partition.name!r}.{hint}", close
+            f"Module {module!r} is not available on partition {partition.name!r}.{hint}",
+            close,
+            field="modules",
         )
 
     async def catalog_with_compatibility(
@@ -330,9 +333,10 @@ class Site:
             "storage_roots": [r.to_json() for r in self.storage_roots()],
             "conda": {
                 "policy": self.config.conda_policy,
-                "message": self.config.conda_policy_message,
+                "message": self.config.conda_message(),
             },
             "warnings": [w.to_json() for w in self.warnings()],
+            "pip_options": sorted(names.SAFE_PIP_OPTIONS),
         }
 
 

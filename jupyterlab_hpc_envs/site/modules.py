@@ -318,3 +318,10 @@ class CatalogCache:
 
     def invalidate(self) -> None:
         self._entries.clear()
+
+    async def close(self) -> None:
+        """Stop background refreshes (a command-line run ends without waiting for them)."""
+        tasks = list(self._inflight.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
