@@ -17,12 +17,8 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import secrets
 import shutil
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -30,16 +26,12 @@ from pathlib import Path
 from common import record, site_environ
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 
+from jupyterlab_hpc_envs.tests.servers import ServerProcess
+
 PYTHON = "Python/3.11.7-GCCcore-12.3.0"
 IPYTHON = "IPython/8.14.0-GCCcore-12.3.0"
 CLIENTS = 20
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 async def main_async(base: str, token: str) -> dict:
@@ -136,29 +128,12 @@ def main() -> None:
         "VSC_DATA": str(scratch),
         "VSC_SCRATCH": str(scratch),
     }
-    port, token = free_port(), secrets.token_hex(16)
-    with open(scratch / "server.log", "w") as server_log:
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "jupyter_server",
-                "--allow-root",
-                "--no-browser",
-                f"--port={port}",
-                "--ServerApp.port_retries=0",
-                f"--IdentityProvider.token={token}",
-                f"--ServerApp.root_dir={scratch}",
-            ],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=server_log,
-        )
-        try:
-            data = asyncio.run(main_async(f"http://127.0.0.1:{port}/", token))
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
+    server = ServerProcess(env, scratch)
+    server.start()
+    try:
+        data = asyncio.run(main_async(f"{server.url}/", server.token))
+    finally:
+        server.stop()
     quiet = statistics.median(data["builds"]["quiet"])
     loads = {}
     for load in ("paced", "saturated"):

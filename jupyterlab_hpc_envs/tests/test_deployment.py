@@ -8,149 +8,67 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import secrets
-import socket
 import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
 
 import pytest
-from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 from tornado.websocket import websocket_connect
 
 from jupyterlab_hpc_envs.envs import manifest
 
+from .servers import ServerProcess
 from .test_envs_rest import IPYTHON, PYTHON
 
 FINAL = ("succeeded", "failed", "cancelled", "interrupted")
 
 
-class JobServer:
-    """``srun -p zen4 … jupyter server``: JupyterLab's server as Open OnDemand starts it."""
-
-    def __init__(self, env: dict[str, str], root: Path) -> None:
-        self.env, self.root = env, root
-        self.token = secrets.token_hex(16)
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        self.name = f"ood-{uuid.uuid4().hex[:8]}"
-        self.client = AsyncHTTPClient(force_instance=True)
-        self.log = root / "server.log"
-        self.proc: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        with open(self.log, "w") as log:
-            self.proc = subprocess.Popen(
-                [
-                    "srun",
-                    "--partition=zen4",
-                    f"--job-name={self.name}",
-                    "--time=15",
-                    "--nodes=1",
-                    "--ntasks=1",
-                    "--cpus-per-task=1",
-                    sys.executable,
-                    "-m",
-                    "jupyter_server",
-                    "--allow-root",
-                    "--no-browser",
-                    f"--port={self.port}",
-                    "--ServerApp.ip=127.0.0.1",
-                    "--ServerApp.port_retries=0",
-                    f"--IdentityProvider.token={self.token}",
-                    f"--ServerApp.root_dir={self.root}",
-                ],
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-
-    async def call(self, method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
-        response = await self.client.fetch(
-            HTTPRequest(
-                f"http://127.0.0.1:{self.port}/{path}",
-                method=method,
-                headers={"Authorization": f"token {self.token}"},
-                body=json.dumps(body) if body is not None else None,
-                request_timeout=180,
-            ),
-            raise_error=False,
+async def execute(server: ServerProcess, kernel_id: str, code: str) -> str:
+    """Run code through the server's kernel websocket, as JupyterLab does; stdout."""
+    ws = await websocket_connect(
+        f"ws://127.0.0.1:{server.port}/api/kernels/{kernel_id}/channels?token={server.token}"
+    )
+    msg_id = uuid.uuid4().hex
+    ws.write_message(
+        json.dumps(
+            {
+                "header": {
+                    "msg_id": msg_id,
+                    "msg_type": "execute_request",
+                    "username": "test",
+                    "session": uuid.uuid4().hex,
+                    "version": "5.3",
+                    "date": "",
+                },
+                "parent_header": {},
+                "metadata": {},
+                "channel": "shell",
+                "content": {
+                    "code": code,
+                    "silent": False,
+                    "store_history": False,
+                    "user_expressions": {},
+                    "allow_stdin": False,
+                    "stop_on_error": True,
+                },
+            }
         )
-        return response.code, json.loads(response.body or b"null")
-
-    async def ready(self) -> None:
-        for _ in range(300):
-            try:
-                if (await self.call("GET", "hpc-envs/api/info"))[0] == 200:
-                    return
-            except OSError:
-                pass
-            await asyncio.sleep(0.2)
-        raise AssertionError(f"the server did not come up: {self.log.read_text()[-2000:]}")
-
-    async def task(self, task_id: str) -> dict:
-        while True:
-            _, record = await self.call("GET", f"hpc-envs/api/tasks/{task_id}")
-            if record["state"] in FINAL:
-                return record
-            await asyncio.sleep(0.3)
-
-    async def execute(self, kernel_id: str, code: str) -> str:
-        """Run code through the server's kernel websocket, as JupyterLab does; stdout."""
-        ws = await websocket_connect(
-            f"ws://127.0.0.1:{self.port}/api/kernels/{kernel_id}/channels?token={self.token}"
-        )
-        msg_id = uuid.uuid4().hex
-        ws.write_message(
-            json.dumps(
-                {
-                    "header": {
-                        "msg_id": msg_id,
-                        "msg_type": "execute_request",
-                        "username": "test",
-                        "session": uuid.uuid4().hex,
-                        "version": "5.3",
-                        "date": "",
-                    },
-                    "parent_header": {},
-                    "metadata": {},
-                    "channel": "shell",
-                    "content": {
-                        "code": code,
-                        "silent": False,
-                        "store_history": False,
-                        "user_expressions": {},
-                        "allow_stdin": False,
-                        "stop_on_error": True,
-                    },
-                }
-            )
-        )
-        out = []
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            msg = json.loads(await asyncio.wait_for(ws.read_message(), 120))
-            if msg.get("parent_header", {}).get("msg_id") != msg_id:
-                continue
-            if msg["msg_type"] == "stream":
-                out.append(msg["content"]["text"])
-            elif msg["msg_type"] == "error":
-                raise AssertionError("\n".join(msg["content"]["traceback"]))
-            elif msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
-                ws.close()
-                return "".join(out)
-        raise AssertionError("no reply from the kernel")
-
-    def stop(self) -> None:
-        subprocess.run(["scancel", f"--name={self.name}"], env=self.env, check=False)
-        if self.proc is not None:
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
+    )
+    out = []
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        msg = json.loads(await asyncio.wait_for(ws.read_message(), 120))
+        if msg.get("parent_header", {}).get("msg_id") != msg_id:
+            continue
+        if msg["msg_type"] == "stream":
+            out.append(msg["content"]["text"])
+        elif msg["msg_type"] == "error":
+            raise AssertionError("\n".join(msg["content"]["traceback"]))
+        elif msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
+            ws.close()
+            return "".join(out)
+    raise AssertionError("no reply from the kernel")
 
 
 @pytest.fixture
@@ -175,9 +93,21 @@ def job_server(demo_site, tmp_path):
         JUPYTER_DATA_DIR=str(tmp_path / "ood-home" / "jupyter-data"),
         JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"),
     )
-    server = JobServer(env, tmp_path)
+    name = f"ood-{uuid.uuid4().hex[:8]}"
+    # JupyterLab's server as Open OnDemand starts it: in a one-CPU job on zen4.
+    launcher = [
+        "srun",
+        "--partition=zen4",
+        f"--job-name={name}",
+        "--time=15",
+        "--nodes=1",
+        "--ntasks=1",
+        "--cpus-per-task=1",
+    ]
+    server = ServerProcess(env, tmp_path, launcher)
     server.start()
     yield server
+    subprocess.run(["scancel", f"--name={name}"], env=env, check=False)
     server.stop()
 
 
@@ -196,13 +126,13 @@ async def test_a_server_inside_a_slurm_job_finds_its_kernels_on_vsc_data_and_sta
         {"name": "ood", "modules": [PYTHON, IPYTHON], "partition": "zen4"},
     )
     assert code == 202, data
-    record = await server.task(data["task"]["id"])
+    record = await server.wait_task(data["task"]["id"])
     assert record["state"] == "succeeded", record["message"]
     # From inside the zen4 job, the zen2 build must be a job of its own on zen2, not a step of the
     # server's job (which would run it on the server's zen4 node).
     code, data = await server.call("POST", "hpc-envs/api/envs/ood/builds", {"partition": "zen2"})
     assert code == 202, data
-    record = await server.task(data["task"]["id"])
+    record = await server.wait_task(data["task"]["id"])
     assert record["state"] == "succeeded", record["message"]
     _, log = await server.call("GET", f"hpc-envs/api/tasks/{record['id']}/log?offset=0&wait=0")
     assert "::hpc-envs::info node_arch=zen2" in log["text"]
@@ -215,7 +145,8 @@ async def test_a_server_inside_a_slurm_job_finds_its_kernels_on_vsc_data_and_sta
     code, kernel = await server.call("POST", "api/kernels", {"name": "hpcenv-ood-zen2"})
     assert code == 201, kernel
     try:
-        out = await server.execute(
+        out = await execute(
+            server,
             kernel["id"],
             "import os, sys\nprint(os.environ.get('SLURM_JOB_PARTITION'), "
             "os.environ.get('VSC_ARCH_LOCAL'), sys.prefix)",

@@ -7,18 +7,14 @@ a documented status with a body that matches the description, and never a 5xx.
 from __future__ import annotations
 
 import os
-import secrets
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
-import requests
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis import checks
+
+from .servers import ServerProcess
 
 SPEC = Path(__file__).resolve().parents[1] / "openapi.yaml"
 schema = schemathesis.openapi.from_path(SPEC)
@@ -37,40 +33,13 @@ def api(demo_site, tmp_path_factory):
         JUPYTER_DATA_DIR=str(root / "data"),
         JUPYTER_RUNTIME_DIR=str(root / "runtime"),
     )
-    token = secrets.token_hex(16)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "jupyter_server",
-            "--allow-root",
-            "--no-browser",
-            f"--port={port}",
-            "--ServerApp.port_retries=0",
-            f"--IdentityProvider.token={token}",
-            f"--ServerApp.root_dir={root}",
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    headers = {"Authorization": f"token {token}"}
-    for _ in range(150):
-        try:
-            if requests.get(f"{base}/hpc-envs/api/info", headers=headers, timeout=5).ok:
-                break
-        except requests.ConnectionError:
-            time.sleep(0.2)
-    else:
-        proc.kill()
-        pytest.fail("the server did not start")
-    yield f"{base}/hpc-envs/api", headers
-    proc.terminate()
-    proc.wait(timeout=30)
+    server = ServerProcess(env, root)
+    server.start()
+    try:
+        server.ready_sync()
+        yield f"{server.url}/hpc-envs/api", server.headers
+    finally:
+        server.stop()
 
 
 @schema.parametrize()

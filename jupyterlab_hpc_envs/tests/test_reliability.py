@@ -6,104 +6,24 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import secrets
 import signal
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
-from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 
 from .helpers import call, task_log, wait_task
+from .servers import FINAL, ServerProcess
 from .test_envs_rest import IPYTHON, PYTHON, create, our_kernels
-
-FINAL = ("succeeded", "failed", "cancelled", "interrupted")
-
-
-# --- a real server process, to kill ------------------------------------------------------------
-
-
-class Server:
-    """``jupyter server`` with the extension, in its own process, on the demo site."""
-
-    def __init__(self, env: dict[str, str], root: Path) -> None:
-        self.env, self.root = env, root
-        self.token = secrets.token_hex(16)
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        self.proc: subprocess.Popen | None = None
-        self.client = AsyncHTTPClient(force_instance=True)
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "jupyter_server",
-                "--allow-root",
-                "--no-browser",
-                f"--port={self.port}",
-                "--ServerApp.port_retries=0",
-                f"--IdentityProvider.token={self.token}",
-                f"--ServerApp.root_dir={self.root}",
-            ],
-            env=self.env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-
-    async def call(self, method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
-        response = await self.client.fetch(
-            HTTPRequest(
-                f"http://127.0.0.1:{self.port}/hpc-envs/api/{path}",
-                method=method,
-                headers={"Authorization": f"token {self.token}"},
-                body=json.dumps(body) if body is not None else None,
-                request_timeout=60,
-            ),
-            raise_error=False,
-        )
-        return response.code, json.loads(response.body or b"null")
-
-    async def ready(self) -> None:
-        for _ in range(150):
-            try:
-                if (await self.call("GET", "info"))[0] == 200:
-                    return
-            except OSError:
-                pass
-            await asyncio.sleep(0.2)
-        raise AssertionError("the server did not come up")
-
-    async def wait_task(self, task_id: str, timeout: float = 300) -> dict:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            _, record = await self.call("GET", f"tasks/{task_id}")
-            if record["state"] in FINAL:
-                return record
-            await asyncio.sleep(0.3)
-        raise AssertionError(f"task {task_id} did not end")
-
-    def kill(self) -> None:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(timeout=30)
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(timeout=30)
 
 
 @pytest.fixture
 def server(site_env, tmp_path):
     env = dict(os.environ)  # the site's environment, as site_env made it
     env.pop("JUPYTER_TOKEN", None)
-    srv = Server(env, tmp_path)
+    srv = ServerProcess(env, tmp_path)
     yield srv
     srv.stop()
 
@@ -122,7 +42,9 @@ async def test_a_server_killed_mid_build_leaves_an_interrupted_task_a_clean_fold
     server.start()
     await server.ready()
     code, data = await server.call(
-        "POST", "envs", {"name": "crash", "modules": [PYTHON, IPYTHON], "partition": "zen4"}
+        "POST",
+        "hpc-envs/api/envs",
+        {"name": "crash", "modules": [PYTHON, IPYTHON], "partition": "zen4"},
     )
     assert code == 202, data
     task_id = data["task"]["id"]
@@ -144,12 +66,12 @@ async def test_a_server_killed_mid_build_leaves_an_interrupted_task_a_clean_fold
         assert not Path(f"/proc/{pid}").exists() or _zombie(pid), "the orphaned build was killed"
     assert not prefix.exists(), "the half-made build folder was removed"
     assert "hpcenv-crash-zen4" not in our_kernels()
-    _, env = await server.call("GET", "envs/crash")
+    _, env = await server.call("GET", "hpc-envs/api/envs/crash")
     assert env["builds"]["zen4"]["state"] == "failed"
-    _, log = await server.call("GET", f"tasks/{task_id}/log?offset=0&wait=0")
+    _, log = await server.call("GET", f"hpc-envs/api/tasks/{task_id}/log?offset=0&wait=0")
     assert "interrupted" in log["text"]
 
-    code, data = await server.call("POST", "envs/crash/builds", {"partition": "zen4"})
+    code, data = await server.call("POST", "hpc-envs/api/envs/crash/builds", {"partition": "zen4"})
     assert code == 202, data
     retry = await server.wait_task(data["task"]["id"])
     assert retry["state"] == "succeeded", retry["message"]
