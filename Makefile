@@ -129,7 +129,8 @@ test-py: $(INSTALLED)
 
 # Galata tests against a real JupyterLab running inside the demo HPC site (built and started here,
 # left running, like `make demo`); they build real environments (about 1.5 minutes on 2 cores, plus
-# about 1 minute to build the site when .demo/ is new). Screenshots land in docs/images/.
+# about 1 minute to build the site and half a minute for its local conda channel when .demo/ is
+# new). Screenshots land in docs/images/.
 test-ui: $(INSTALLED) $(UI_NODE_MODULES) $(LABEXTENSION)
 	scripts/demo-site build "$(abspath $(DEMO_DIR))"
 	scripts/demo-site start "$(abspath $(DEMO_DIR))"

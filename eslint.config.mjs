@@ -48,9 +48,14 @@ export default tseslint.config(
     }
   },
   {
-    files: ['*.js', '*.cjs', 'scripts/**/*.js'],
+    files: ['*.js', '*.cjs', 'scripts/**/*.js', 'bench/**/*.js'],
     languageOptions: { globals: { ...globals.node }, sourceType: 'commonjs' },
     rules: { '@typescript-eslint/no-require-imports': 'off' }
+  },
+  {
+    // Benchmark drivers: Node scripts whose functions also run in the page (page.evaluate).
+    files: ['bench/**/*.js'],
+    languageOptions: { globals: { ...globals.node, ...globals.browser } }
   },
   prettier
 );

@@ -98,6 +98,12 @@ export namespace CommandIDs {
   export const uninstallPackage = 'hpc-envs:uninstall-package';
 
   /**
+   * Update every package of a conda environment, after confirmation: `{name, partition}`;
+   * returns whether a task started.
+   */
+  export const updateAllPackages = 'hpc-envs:update-all-packages';
+
+  /**
    * Show the requirements file of a build, to copy or download: `{name, partition}`.
    */
   export const exportRequirements = 'hpc-envs:export-requirements';
@@ -462,12 +468,13 @@ export function addCommands(options: ICommandsOptions): void {
       const name = stringArg(args, 'name');
       const partition = stringArg(args, 'partition');
       const pkg = stringArg(args, 'package');
+      const conda = model.environments.find(e => e.name === name)?.kind === 'conda';
       const result = await showDialog({
-        title: trans.__('Uninstall %1?', pkg),
-        body: uninstallBody(pkg, name, partition, trans),
+        title: conda ? trans.__('Remove %1?', pkg) : trans.__('Uninstall %1?', pkg),
+        body: uninstallBody(pkg, name, partition, trans, conda),
         buttons: [
           Dialog.cancelButton({ label: trans.__('Cancel') }),
-          Dialog.warnButton({ label: trans.__('Uninstall') })
+          Dialog.warnButton({ label: conda ? trans.__('Remove') : trans.__('Uninstall') })
         ],
         defaultButton: 0
       });
@@ -476,6 +483,38 @@ export function addCommands(options: ICommandsOptions): void {
       }
       try {
         await model.uninstall(name, partition, [pkg]);
+        return true;
+      } catch (reason) {
+        report(reason);
+        return false;
+      }
+    }
+  });
+
+  commands.addCommand(CommandIDs.updateAllPackages, {
+    label: trans.__('Update All Packages'),
+    caption: trans.__('Update every package of a conda environment (conda update --all)'),
+    execute: async args => {
+      const name = stringArg(args, 'name');
+      const partition = stringArg(args, 'partition');
+      const result = await showDialog({
+        title: trans.__('Update every package of %1?', name),
+        body: trans.__(
+          'Every package of the %1 build of %2 moves to the newest version its channels allow (Python stays in its series), as conda update --all does.',
+          partition,
+          name
+        ),
+        buttons: [
+          Dialog.cancelButton({ label: trans.__('Cancel') }),
+          Dialog.okButton({ label: trans.__('Update all') })
+        ],
+        defaultButton: 0
+      });
+      if (!result.button.accept) {
+        return false;
+      }
+      try {
+        await model.updateAll(name, partition);
         return true;
       } catch (reason) {
         report(reason);

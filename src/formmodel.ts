@@ -5,7 +5,16 @@
 import { nullTranslator, TranslationBundle } from '@jupyterlab/translation';
 import { ISignal, Signal } from '@lumino/signaling';
 
-import { ApiError, errorMessage, ICreateRequest, Module, Site, StorageRoot } from './api';
+import {
+  ApiError,
+  CondaEnvironment,
+  CondaInfo,
+  errorMessage,
+  ICreateRequest,
+  Module,
+  Site,
+  StorageRoot
+} from './api';
 import { IHpcEnvsModel, ITaskLog } from './tokens';
 
 /**
@@ -101,10 +110,81 @@ export function splitSpecs(text: string): string[] {
 }
 
 /**
+ * Conda match specs from what a user typed: separated by spaces or lines, `#` starts a comment;
+ * a version written apart stays with its package, as conda reads a quoted spec: `numpy 1.26.*`,
+ * `numpy >=1.26` and `python = 3.11` are one spec each.
+ *
+ * @param text - The text of a box or of a requirements file.
+ * @returns The specs.
+ */
+export function splitCondaSpecs(text: string): string[] {
+  const specs: string[] = [];
+  for (const raw of text.split(/\r?\n/)) {
+    const line = raw.replace(/(^|\s)#.*$/, '').trim();
+    const merged: string[] = [];
+    for (const part of line.split(/\s+/).filter(Boolean)) {
+      const last = merged.length - 1;
+      if (last >= 0 && /^[<>=!~,|]/.test(part)) {
+        merged[last] += part;
+      } else if (last >= 0 && /[<>=!~,|]$/.test(merged[last])) {
+        merged[last] += part;
+      } else if (last >= 0 && /^[0-9*][0-9A-Za-z.*+_]*$/.test(part) && !/\s/.test(merged[last])) {
+        // `numpy 1.26.*`: conda's "name version" form (a package name never starts with one).
+        merged[last] += ` ${part}`;
+      } else {
+        merged.push(part);
+      }
+    }
+    specs.push(...merged);
+  }
+  return specs;
+}
+
+/**
  * The fields of the form the server's errors can be about.
  */
 export type FormField =
-  'kind' | 'name' | 'partition' | 'python' | 'modules' | 'root' | 'packages' | 'options';
+  | 'kind'
+  | 'name'
+  | 'partition'
+  | 'python'
+  | 'modules'
+  | 'root'
+  | 'packages'
+  | 'options'
+  | 'channels';
+
+/**
+ * Whether conda environments can be created here, and if not, why.
+ */
+export interface ICondaStatus {
+  /**
+   * Whether the kind `conda` can be chosen.
+   */
+  available: boolean;
+
+  /**
+   * Why it cannot (the site's message, how to get an engine, the server's error), or `''`.
+   */
+  reason: string;
+
+  /**
+   * Whether the answer is still awaited.
+   */
+  loading: boolean;
+}
+
+/**
+ * A channel the form offers: the site's defaults and the known ones (Intel's…).
+ */
+export interface IChannelChoice {
+  name: string;
+  description: string;
+  /**
+   * One of the site's default channels.
+   */
+  isDefault: boolean;
+}
 
 /**
  * The state of the creation form.
@@ -120,6 +200,7 @@ export class CreateFormModel {
     this._trans = options.trans ?? nullTranslator.load('jupyterlab_hpc_envs');
     this._model.stateChanged.connect(this._onModelChanged, this);
     this._onModelChanged();
+    void this._loadConda();
   }
 
   get stateChanged(): ISignal<CreateFormModel, void> {
@@ -276,28 +357,261 @@ export class CreateFormModel {
   }
 
   /**
-   * Whether the form can be sent: a valid name, a partition, a Python module (with modules).
+   * What the server said about conda here (policy, engine, channels), or `null` while asked.
    */
-  get canSubmit(): boolean {
-    return (
-      !this._submitting &&
-      this.site !== null &&
-      this._kind === 'venv' &&
-      this.nameError === null &&
-      this._partition !== '' &&
-      (!this.hasModules || this._python !== null)
-    );
+  get condaInfo(): CondaInfo | null {
+    return this._condaInfo;
   }
 
   /**
-   * Choose the kind; only `venv` can be created for now.
+   * Whether the kind `conda` can be chosen: the site does not forbid it and an engine exists.
+   */
+  get condaStatus(): ICondaStatus {
+    const info = this._condaInfo;
+    const site = this.site;
+    if (info?.policy === 'forbidden' || (!info && site?.conda.policy === 'forbidden')) {
+      const message = info?.message || site?.conda.message;
+      return {
+        available: false,
+        reason: message || this._trans.__('Conda environments are not allowed on this site.'),
+        loading: false
+      };
+    }
+    if (this._condaError !== null) {
+      return {
+        available: false,
+        reason: this._trans.__('Cannot ask the server about conda: %1', this._condaError),
+        loading: false
+      };
+    }
+    if (!info) {
+      return {
+        available: false,
+        reason: this._trans.__('Asking the server whether conda can be used here…'),
+        loading: true
+      };
+    }
+    if (!info.engine) {
+      return {
+        available: false,
+        reason: info.how_to_get || this._trans.__('The server found no conda engine.'),
+        loading: false
+      };
+    }
+    return { available: true, reason: '', loading: false };
+  }
+
+  /**
+   * The Python version of a conda environment as typed (`3.11`), `''` for the channels' newest.
+   */
+  get condaPython(): string {
+    return this._condaPython;
+  }
+
+  /**
+   * The channels of a conda environment, highest priority first.
+   */
+  get channels(): readonly string[] {
+    return this._channels;
+  }
+
+  /**
+   * The channels offered: the site's defaults, the known ones, and the ones the user added.
+   */
+  get channelChoices(): readonly IChannelChoice[] {
+    const info = this._condaInfo;
+    const choices: IChannelChoice[] = [];
+    const add = (name: string, description: string, isDefault: boolean): void => {
+      if (!choices.some(c => c.name === name)) {
+        choices.push({ name, description, isDefault });
+      }
+    };
+    for (const name of info?.channels ?? []) {
+      add(name, this._trans.__("The site's default channel"), true);
+    }
+    for (const known of info?.known_channels ?? []) {
+      add(known.name, known.description, false);
+    }
+    for (const name of this._channels) {
+      add(name, '', false);
+    }
+    return choices;
+  }
+
+  /**
+   * The conda environments made by hand on the server's node, or `null` before they are listed.
+   */
+  get condaEnvironments(): readonly CondaEnvironment[] | null {
+    return this._condaEnvs;
+  }
+
+  /**
+   * The prefix being adopted, or `null`.
+   */
+  get adopting(): string | null {
+    return this._adopting;
+  }
+
+  /**
+   * What the last adoption did or why it failed: `{ok, message}`, or `null`.
+   */
+  get adoptResult(): { ok: boolean; message: string } | null {
+    return this._adoptResult;
+  }
+
+  /**
+   * What the user is told before creating a conda environment: the site's message when conda
+   * is discouraged, and the server's other warnings (a stray `~/.local/lib`…).
+   */
+  get condaWarnings(): readonly string[] {
+    const info = this._condaInfo;
+    if (!info) {
+      return [];
+    }
+    const warnings = [...info.warnings];
+    if (info.policy === 'discouraged' && info.message && !warnings.includes(info.message)) {
+      warnings.unshift(info.message);
+    }
+    return warnings;
+  }
+
+  /**
+   * Whether the form can be sent: a valid name, a partition, and a Python module (venv on
+   * modules) or a usable conda engine (conda).
+   */
+  get canSubmit(): boolean {
+    const base =
+      !this._submitting && this.site !== null && this.nameError === null && this._partition !== '';
+    if (this._kind === 'conda') {
+      return base && this.condaStatus.available;
+    }
+    return base && (!this.hasModules || this._python !== null);
+  }
+
+  /**
+   * Choose the kind; `conda` only when the site allows it and an engine exists. Choosing conda
+   * lists the conda environments made by hand (they can be adopted instead).
    *
    * @param kind - The kind.
    */
   setKind(kind: 'venv' | 'conda'): void {
+    if (kind === this._kind || (kind === 'conda' && !this.condaStatus.available)) {
+      return;
+    }
     this._kind = kind;
     this._clearError('kind');
+    this._clearError('packages');
     this._emit();
+    if (kind === 'conda' && this._condaEnvs === null) {
+      void this.loadCondaEnvironments();
+    }
+  }
+
+  /**
+   * Set the Python version of a conda environment.
+   *
+   * @param version - `3.11`, `3.11.7`, or `''` for the channels' newest.
+   */
+  setCondaPython(version: string): void {
+    this._condaPython = version;
+    this._clearError('python');
+    this._emit();
+  }
+
+  /**
+   * Use a channel or not; a channel added is tried after the ones chosen before.
+   *
+   * @param channel - A channel name (`intel`), URL or folder.
+   * @param selected - Whether it is used; toggles when omitted.
+   */
+  setChannel(channel: string, selected?: boolean): void {
+    const name = channel.trim();
+    if (!name) {
+      return;
+    }
+    const has = this._channels.includes(name);
+    const want = selected ?? !has;
+    if (want === has) {
+      return;
+    }
+    this._channels = want ? [...this._channels, name] : this._channels.filter(c => c !== name);
+    this._clearError('channels');
+    this._emit();
+  }
+
+  /**
+   * Move a chosen channel one place up (a higher priority).
+   *
+   * @param channel - The channel.
+   */
+  raiseChannel(channel: string): void {
+    const index = this._channels.indexOf(channel);
+    if (index <= 0) {
+      return;
+    }
+    const channels = this._channels.slice();
+    [channels[index - 1], channels[index]] = [channels[index], channels[index - 1]];
+    this._channels = channels;
+    this._clearError('channels');
+    this._emit();
+  }
+
+  /**
+   * List the conda environments made by hand on the server's node again.
+   *
+   * @returns A promise that never rejects (a failure lands in `adoptResult`).
+   */
+  async loadCondaEnvironments(): Promise<void> {
+    try {
+      const found = await this._model.condaEnvironments();
+      if (!this._isDisposed) {
+        this._condaEnvs = found;
+      }
+    } catch (reason) {
+      if (!this._isDisposed) {
+        this._condaEnvs = [];
+        this._adoptResult = { ok: false, message: errorMessage(reason) };
+      }
+    }
+    this._emit();
+  }
+
+  /**
+   * Adopt a conda environment made by hand: it gets a kernel and shows in the panel (never
+   * deleted by a removal).
+   *
+   * @param prefix - Its folder.
+   * @returns Whether it was adopted (the outcome is in `adoptResult`).
+   */
+  async adopt(prefix: string): Promise<boolean> {
+    if (this._adopting !== null) {
+      return false;
+    }
+    this._adopting = prefix;
+    this._adoptResult = null;
+    this._emit();
+    let ok = false;
+    try {
+      const adopted = await this._model.adopt(prefix);
+      ok = true;
+      this._adoptResult = {
+        ok,
+        message: this._trans.__(
+          '%1 was adopted as %2, with the kernel %3.',
+          prefix,
+          adopted.name,
+          adopted.kernel
+        )
+      };
+    } catch (reason) {
+      this._adoptResult = { ok, message: errorMessage(reason) };
+    } finally {
+      this._adopting = null;
+    }
+    if (!this._isDisposed) {
+      await this.loadCondaEnvironments();
+    }
+    return ok;
   }
 
   /**
@@ -436,6 +750,9 @@ export class CreateFormModel {
    * @returns The body of `POST envs`.
    */
   request(): ICreateRequest {
+    if (this._kind === 'conda') {
+      return this._condaRequest();
+    }
     const modules = this.hasModules && this._python ? [this._python, ...this._extras] : [];
     const request: ICreateRequest = {
       name: this._name,
@@ -457,6 +774,29 @@ export class CreateFormModel {
     return request;
   }
 
+  private _condaRequest(): ICreateRequest {
+    const request: ICreateRequest = {
+      name: this._name,
+      kind: 'conda',
+      modules: [],
+      partition: this._partition,
+      packages: splitCondaSpecs(this._packagesText)
+    };
+    if (this._condaPython.trim()) {
+      request.python = this._condaPython.trim();
+    }
+    if (this._channels.length) {
+      request.channels = [...this._channels];
+    }
+    if (this._root) {
+      request.root = this._root;
+    }
+    if (this._requirements) {
+      request.requirements = this._requirements.text;
+    }
+    return request;
+  }
+
   /**
    * Send the form: create the environment and start its build.
    *
@@ -468,7 +808,10 @@ export class CreateFormModel {
       if (this.nameError) {
         this._fieldErrors = { ...this._fieldErrors, name: this.nameError };
       }
-      if (this.hasModules && !this._python) {
+      if (this._kind === 'conda' && !this.condaStatus.available) {
+        this._fieldErrors = { ...this._fieldErrors, kind: this.condaStatus.reason };
+      }
+      if (this._kind === 'venv' && this.hasModules && !this._python) {
         this._fieldErrors = {
           ...this._fieldErrors,
           python: this._trans.__('Choose the Python module the environment is built on.')
@@ -536,7 +879,10 @@ export class CreateFormModel {
       case 'partition':
       case 'root':
       case 'options':
+      case 'channels':
         return error.field;
+      case 'python':
+        return 'python';
       case 'modules':
         return this._moduleField(error.message);
       case 'packages':
@@ -614,6 +960,24 @@ export class CreateFormModel {
     this.setPartition(partition?.name ?? '');
   }
 
+  private async _loadConda(): Promise<void> {
+    try {
+      const info = await this._model.conda();
+      if (this._isDisposed) {
+        return;
+      }
+      this._condaInfo = info;
+      this._condaError = null;
+      this._channels = [...info.channels];
+    } catch (reason) {
+      if (this._isDisposed) {
+        return;
+      }
+      this._condaError = errorMessage(reason);
+    }
+    this._emit();
+  }
+
   private async _loadCatalog(): Promise<void> {
     const partition = this._partition;
     if (!partition || !this.hasModules) {
@@ -687,6 +1051,13 @@ export class CreateFormModel {
   private _requirements: { name: string; text: string } | null = null;
   private _systemSitePackages = true;
   private _pipOptions: string[] = [];
+  private _condaInfo: CondaInfo | null = null;
+  private _condaError: string | null = null;
+  private _condaPython = '';
+  private _channels: string[] = [];
+  private _condaEnvs: CondaEnvironment[] | null = null;
+  private _adopting: string | null = null;
+  private _adoptResult: { ok: boolean; message: string } | null = null;
   private _catalog: Module[] | null = null;
   private _catalogError: string | null = null;
   private _compat: Module[] | null = null;

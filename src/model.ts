@@ -8,13 +8,18 @@ import { Poll } from '@lumino/polling';
 import { ISignal, Signal } from '@lumino/signaling';
 
 import {
+  adoptEnvironment,
+  Adopted,
   ApiError,
   Build,
   cancelTask,
+  CondaEnvironment,
+  CondaInfo,
   createEnvironment,
   Environment,
   errorMessage,
   getActivation,
+  getCondaInfo,
   getInfo,
   getModules,
   getPackages,
@@ -27,6 +32,7 @@ import {
   installPackages,
   isFinal,
   KernelRef,
+  listCondaEnvironments,
   listEnvironments,
   listTasks,
   Modules,
@@ -38,7 +44,8 @@ import {
   removeEnvironment,
   Site,
   Task,
-  uninstallPackages
+  uninstallPackages,
+  updateAllPackages
 } from './api';
 import { IHpcEnvsModel, ITaskLog } from './tokens';
 
@@ -353,6 +360,7 @@ export class HpcEnvsModel implements IHpcEnvsModel {
       if (call === this._calls && !this._isDisposed) {
         if (rescan) {
           this._catalogs.clear();
+          this._condaInfo = null;
         }
         this._info = info;
         this._site = site;
@@ -453,6 +461,37 @@ export class HpcEnvsModel implements IHpcEnvsModel {
 
   requirements(name: string, partition: string): Promise<string> {
     return getRequirements(name, partition, this._serverSettings);
+  }
+
+  async updateAll(name: string, partition: string): Promise<ITaskLog> {
+    const task = await updateAllPackages(name, partition, this._serverSettings);
+    return this._follow(task);
+  }
+
+  conda(refresh = false): Promise<CondaInfo> {
+    if (refresh || !this._condaInfo) {
+      const reply = getCondaInfo(this._serverSettings, refresh);
+      this._condaInfo = reply;
+      // A failure is not cached: the next call asks again.
+      reply.catch(() => {
+        if (this._condaInfo === reply) {
+          this._condaInfo = null;
+        }
+      });
+    }
+    return this._condaInfo;
+  }
+
+  condaEnvironments(): Promise<CondaEnvironment[]> {
+    return listCondaEnvironments(this._serverSettings);
+  }
+
+  async adopt(path: string, name?: string | null): Promise<Adopted> {
+    try {
+      return await adoptEnvironment(path, name, this._serverSettings);
+    } finally {
+      await this._changed();
+    }
   }
 
   async cancelTask(id: string): Promise<void> {
@@ -585,6 +624,7 @@ export class HpcEnvsModel implements IHpcEnvsModel {
   private _tasks: Task[] = [];
   private _logs = new Map<string, TaskLog>();
   private _catalogs = new Map<string, Promise<Modules>>();
+  private _condaInfo: Promise<CondaInfo> | null = null;
   private _error: string | null = null;
   private _calls = 0;
   private _pending = 0;

@@ -4,7 +4,16 @@
  */
 import { ISignal, Signal } from '@lumino/signaling';
 
-import { errorMessage, isFinal, Package, PackageSource, Packages, Partition, Task } from './api';
+import {
+  CondaPackage,
+  errorMessage,
+  isFinal,
+  Package,
+  PackageSource,
+  Packages,
+  Partition,
+  Task
+} from './api';
 import { partitionStatuses } from './model';
 import { IHpcEnvsModel, ITaskLog } from './tokens';
 
@@ -39,6 +48,98 @@ export function filterPackages(
       return true;
     }
     const text = `${p.name} ${p.key} ${p.version} ${p.module ?? ''}`.toLowerCase();
+    return words.every(word => text.includes(word));
+  });
+}
+
+/**
+ * What the packages view of a conda environment lists: its conda packages (with the ones only
+ * pip could install), or its Python distributions with their provenance, as for a venv.
+ */
+export type Listing = 'conda' | 'python';
+
+/**
+ * A row of the conda listing: a conda package, or a distribution pip installed because no
+ * channel had it (`pip`).
+ */
+export interface ICondaRow {
+  name: string;
+  version: string;
+  build: string;
+  /**
+   * The channel it came from (`pip` for pip's).
+   */
+  channel: string;
+  /**
+   * Whether the user asked for it (not only a dependency).
+   */
+  requested: boolean;
+  pip: boolean;
+}
+
+/**
+ * The package name of a conda match spec (`conda-forge::numpy>=1.26` → `numpy`), lower case.
+ *
+ * @param spec - A spec.
+ * @returns Its name.
+ */
+export function condaSpecName(spec: string): string {
+  const body = spec.split('::').pop() ?? spec;
+  return body.split(/[\s=<>!~]/, 1)[0].toLowerCase();
+}
+
+/**
+ * The rows of the conda listing of a conda environment's packages: the conda packages by name,
+ * then what pip installed; a package is requested when a spec of the environment names it.
+ *
+ * @param data - The listing of a conda environment.
+ * @returns The rows.
+ */
+export function condaRows(data: Packages): ICondaRow[] {
+  const wanted = new Set(data.requested.map(condaSpecName));
+  const rows: ICondaRow[] = data.conda_packages.map((p: CondaPackage) => ({
+    name: p.name,
+    version: p.version,
+    build: p.build,
+    channel: p.channel.replace(/\/+$/, ''),
+    requested: p.requested.length > 0 || wanted.has(p.name.toLowerCase()),
+    pip: false
+  }));
+  rows.sort((a, b) => a.name.localeCompare(b.name));
+  const pipWanted = new Set(data.pip_packages.map(condaSpecName));
+  for (const p of data.packages) {
+    if (
+      p.conda === null &&
+      p.shadowed_by === null &&
+      (p.source === 'conda' || p.source === 'venv')
+    ) {
+      rows.push({
+        name: p.name,
+        version: p.version,
+        build: '',
+        channel: 'pip',
+        requested: pipWanted.has(p.key) || pipWanted.has(p.name.toLowerCase()),
+        pip: true
+      });
+    }
+  }
+  return rows;
+}
+
+/**
+ * The conda rows whose name, version, build or channel contain every word of a query.
+ *
+ * @param rows - The rows.
+ * @param query - Words separated by spaces, matched case-insensitively.
+ * @returns The matching rows, in their order.
+ */
+export function filterCondaRows(rows: readonly ICondaRow[], query: string): readonly ICondaRow[] {
+  const words = query.toLowerCase().split(/\s+/).filter(Boolean);
+  if (!words.length) {
+    return rows;
+  }
+  return rows.filter(r => {
+    const text = `${r.name} ${r.version} ${r.build} ${r.channel}`.toLowerCase();
     return words.every(word => text.includes(word));
   });
 }
@@ -130,6 +231,45 @@ export class PackagesModel {
   }
 
   /**
+   * The environment's kind (`venv` or `conda`), from the listing or the environment.
+   */
+  get kind(): string {
+    return (
+      this._data?.kind ?? this._model.environments.find(e => e.name === this._name)?.kind ?? 'venv'
+    );
+  }
+
+  /**
+   * What is listed: the conda packages (a conda environment's default) or the Python
+   * distributions with their provenance (the only listing of a venv).
+   */
+  get listing(): Listing {
+    return this.kind === 'conda' ? this._listing : 'python';
+  }
+
+  /**
+   * The rows of the conda listing that pass the filter.
+   */
+  get condaRows(): readonly ICondaRow[] {
+    if (this._condaRows === null) {
+      this._allCondaRows ??= this._data ? condaRows(this._data) : [];
+      this._condaRows = filterCondaRows(this._allCondaRows, this._query);
+    }
+    return this._condaRows;
+  }
+
+  /**
+   * How many rows the current listing has before filtering.
+   */
+  get total(): number {
+    if (this.listing === 'conda') {
+      this._allCondaRows ??= this._data ? condaRows(this._data) : [];
+      return this._allCondaRows.length;
+    }
+    return this._data?.packages.length ?? 0;
+  }
+
+  /**
    * The sources present in the listing, for the source filter.
    */
   get sources(): readonly PackageSource[] {
@@ -163,6 +303,8 @@ export class PackagesModel {
     this._partition = partition;
     this._data = null;
     this._rows = null;
+    this._condaRows = null;
+    this._allCondaRows = null;
     this._emit();
     void this.refresh();
   }
@@ -175,6 +317,17 @@ export class PackagesModel {
   setQuery(query: string): void {
     this._query = query;
     this._rows = null;
+    this._condaRows = null;
+    this._emit();
+  }
+
+  /**
+   * Show the conda packages or the Python distributions (conda environments).
+   *
+   * @param listing - What to list.
+   */
+  setListing(listing: Listing): void {
+    this._listing = listing;
     this._emit();
   }
 
@@ -204,6 +357,8 @@ export class PackagesModel {
       if (call === this._calls && !this._isDisposed) {
         this._data = data;
         this._rows = null;
+        this._condaRows = null;
+        this._allCondaRows = null;
         this._error = null;
       }
     } catch (reason) {
@@ -239,6 +394,17 @@ export class PackagesModel {
     return this._model.uninstall(this._name, this._partition, packages);
   }
 
+  /**
+   * Update every package of a conda environment (`conda update --all`); the listing is loaded
+   * again when the task ends.
+   *
+   * @returns The followed task.
+   * @throws {ApiError} The server's refusal (a venv has no "update all").
+   */
+  updateAll(): Promise<ITaskLog> {
+    return this._model.updateAll(this._name, this._partition);
+  }
+
   dispose(): void {
     if (this._isDisposed) {
       return;
@@ -266,6 +432,9 @@ export class PackagesModel {
   private _partition: string;
   private _data: Packages | null = null;
   private _rows: readonly Package[] | null = null;
+  private _allCondaRows: ICondaRow[] | null = null;
+  private _condaRows: readonly ICondaRow[] | null = null;
+  private _listing: Listing = 'conda';
   private _error: string | null = null;
   private _loading = 0;
   private _calls = 0;

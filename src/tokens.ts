@@ -5,7 +5,18 @@ import { Token } from '@lumino/coreutils';
 import { IDisposable } from '@lumino/disposable';
 import { ISignal } from '@lumino/signaling';
 
-import { Environment, ICreateRequest, Info, Modules, Packages, Site, Task } from './api';
+import {
+  Adopted,
+  CondaEnvironment,
+  CondaInfo,
+  Environment,
+  ICreateRequest,
+  Info,
+  Modules,
+  Packages,
+  Site,
+  Task
+} from './api';
 
 /**
  * The id of the extension's settings plugin (its schema is `schema/plugin.json`).
@@ -231,6 +242,37 @@ export interface IHpcEnvsModel extends IDisposable {
    * @param partition - The partition.
    */
   requirements(name: string, partition: string): Promise<string>;
+
+  /**
+   * Update every package of a conda environment (`conda update --all`).
+   *
+   * @param name - The environment.
+   * @param partition - The partition.
+   * @returns The followed task.
+   */
+  updateAll(name: string, partition: string): Promise<ITaskLog>;
+
+  /**
+   * Whether conda environments can be made here (policy, engine, channels), cached; a rescan
+   * (`refresh(true)`) or `refresh` here asks again.
+   *
+   * @param refresh - Make the server look for the engines again.
+   */
+  conda(refresh?: boolean): Promise<CondaInfo>;
+
+  /**
+   * The conda environments made by hand on the server's node.
+   */
+  condaEnvironments(): Promise<CondaEnvironment[]>;
+
+  /**
+   * Register an environment made by hand (a venv or a conda prefix) with a kernel.
+   *
+   * @param path - Its folder.
+   * @param name - Its name; the folder's when omitted.
+   * @returns The environment and its kernel.
+   */
+  adopt(path: string, name?: string | null): Promise<Adopted>;
 
   /**
    * Cancel a running task.

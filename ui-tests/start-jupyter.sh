@@ -17,6 +17,13 @@ if [[ ! -f "$HPC_ENVS_DEMO_DIR/env.sh" ]]; then
 fi
 
 cd "$(dirname "${BASH_SOURCE[0]}")"
+# The local conda channel of the conda tests (a relocatable CPython, ipykernel and an activate.d hook
+# as conda packages), kept inside the demo site like the Python tests keep it: built once (about
+# 30 s), then only checked. jupyter_server_test_config.py makes it the default channel of the
+# py-rattler engine.
+channel="$HPC_ENVS_DEMO_DIR/conda-channel"
+../scripts/conda-channel "$channel" >&2
+export HPC_ENVS_UI_CONDA_CHANNEL="file://$channel"
 # shellcheck disable=SC1091
 source "$HPC_ENVS_DEMO_DIR/env.sh"
 mkdir -p "$HOME"

@@ -2,7 +2,7 @@
  * Replies of the real server on the demo site (`scripts/demo-site`), recorded with curl and cut
  * down (paths start with `/site` instead of the demo site's folder). Tests change copies of them.
  */
-import { Environment, Module, Packages, Site, Task } from '../api';
+import { CondaInfo, Environment, Module, Package, Packages, Site, Task } from '../api';
 
 export const INFO = { name: 'jupyterlab-hpc-envs', version: '0.1.0' };
 
@@ -177,6 +177,7 @@ export const PACKAGES: Packages = {
   environment: 'science',
   partition: 'zen4',
   arch: 'zen4',
+  kind: 'venv',
   python: '3.11.7',
   prefix: '/site/data/hpc-envs/science/venv-zen4',
   loaded_modules: [
@@ -195,7 +196,8 @@ export const PACKAGES: Packages = {
       module: 'SciPy-bundle/2023.07-gfbf-2023a',
       editable: null,
       order: 1,
-      shadowed_by: null
+      shadowed_by: null,
+      conda: null
     },
     {
       name: 'icecream',
@@ -206,7 +208,8 @@ export const PACKAGES: Packages = {
       module: null,
       editable: null,
       order: 5,
-      shadowed_by: null
+      shadowed_by: null,
+      conda: null
     },
     {
       name: 'pip',
@@ -217,7 +220,8 @@ export const PACKAGES: Packages = {
       module: null,
       editable: null,
       order: 5,
-      shadowed_by: null
+      shadowed_by: null,
+      conda: null
     },
     {
       name: 'pip',
@@ -228,9 +232,12 @@ export const PACKAGES: Packages = {
       module: 'Python/3.11.7-GCCcore-12.3.0',
       editable: null,
       order: 6,
-      shadowed_by: '/site/data/hpc-envs/science/venv-zen4/lib/python3.11/site-packages'
+      shadowed_by: '/site/data/hpc-envs/science/venv-zen4/lib/python3.11/site-packages',
+      conda: null
     }
   ],
+  conda_packages: [],
+  pip_packages: [],
   warnings: [
     {
       level: 'info',
@@ -244,4 +251,147 @@ export const PACKAGES: Packages = {
         "numpy 1.25.1 from SciPy-bundle/2023.07-gfbf-2023a outranks 2.0.0 installed in the venv: modules put their packages on PYTHONPATH, which comes first. Python imports the module's copy."
     }
   ]
+};
+
+// --- conda (recorded on the demo site with the py-rattler engine and the local channel of
+// scripts/conda-channel; the site's policy set to discouraged) ---------------------------------
+
+export const CONDA_INFO: CondaInfo = {
+  policy: 'discouraged',
+  message: 'Conda is discouraged at hpcdemo: prefer a venv on the Python modules.',
+  engine: {
+    kind: 'rattler',
+    executable: '/site/venv/bin/python3',
+    version: '0.28.0',
+    source: 'py-rattler',
+    activator: ''
+  },
+  engines: [
+    {
+      kind: 'rattler',
+      executable: '/site/venv/bin/python3',
+      version: '0.28.0',
+      source: 'py-rattler',
+      activator: ''
+    }
+  ],
+  how_to_get: '',
+  channels: ['file:///site/conda-channel'],
+  known_channels: [
+    { name: 'conda-forge', description: 'The community channel.' },
+    {
+      name: 'intel',
+      description:
+        "Intel's oneAPI Python distribution: MKL, Intel MPI and optimised numpy and scipy (the seed recommends considering it)."
+    }
+  ],
+  warnings: ['Conda is discouraged at hpcdemo: prefer a venv on the Python modules.']
+};
+
+/**
+ * A conda environment as `GET envs` describes it.
+ */
+export function condaEnvironment(name = 'forge', fields: Partial<Environment> = {}): Environment {
+  const venv = environment(name);
+  return {
+    ...venv,
+    kind: 'conda',
+    modules: [],
+    packages: ['hpc-envs-hook'],
+    options: {
+      channels: ['file:///site/conda-channel'],
+      engine: { kind: 'rattler', version: '0.28.0', source: 'py-rattler' },
+      pip_packages: [],
+      python: '3.11',
+      warnings: [CONDA_INFO.message]
+    },
+    builds: {
+      zen4: {
+        ...venv.builds.zen4,
+        path: `/site/data/hpc-envs/${name}/conda-zen4`,
+        loaded_modules: []
+      }
+    },
+    ...fields
+  };
+}
+
+const condaRow = (name: string, version: string, conda: string = name): Package => ({
+  name,
+  key: name.toLowerCase().replace(/[-_.]+/g, '-'),
+  version,
+  location: '/site/data/hpc-envs/forge/conda-zen4/lib/python3.11/site-packages',
+  source: 'conda',
+  module: null,
+  editable: null,
+  order: 4,
+  shadowed_by: null,
+  conda
+});
+
+const CHANNEL = 'file:///site/conda-channel/';
+
+export const CONDA_PACKAGES: Packages = {
+  environment: 'forge',
+  partition: 'zen4',
+  arch: 'zen4',
+  kind: 'conda',
+  python: '3.11.7',
+  prefix: '/site/data/hpc-envs/forge/conda-zen4',
+  loaded_modules: [],
+  requested: ['hpc-envs-hook'],
+  packages: [
+    condaRow('ipykernel', '6.29.5'),
+    condaRow('jupyter_client', '8.10.0', 'jupyter-client'),
+    condaRow('pip', '24.3.1'),
+    condaRow('Pygments', '2.21.0', 'pygments'),
+    condaRow('tornado', '6.6.1')
+  ],
+  conda_packages: [
+    {
+      name: 'hpc-envs-hook',
+      version: '1.0',
+      build: '0',
+      channel: CHANNEL,
+      requested: ['hpc-envs-hook']
+    },
+    {
+      name: 'ipykernel',
+      version: '6.29.5',
+      build: 'pyh_hpcenvs_0',
+      channel: CHANNEL,
+      requested: ['ipykernel']
+    },
+    {
+      name: 'jupyter-client',
+      version: '8.10.0',
+      build: 'pyh_hpcenvs_0',
+      channel: CHANNEL,
+      requested: []
+    },
+    { name: 'pip', version: '24.3.1', build: 'pyh_hpcenvs_0', channel: CHANNEL, requested: [] },
+    {
+      name: 'pygments',
+      version: '2.21.0',
+      build: 'pyh_hpcenvs_0',
+      channel: CHANNEL,
+      requested: []
+    },
+    {
+      name: 'python',
+      version: '3.11.7',
+      build: 'h_hpcenvs_0_cp311',
+      channel: CHANNEL,
+      requested: ['python 3.11.*']
+    },
+    {
+      name: 'tornado',
+      version: '6.6.1',
+      build: 'py311h_hpcenvs_0',
+      channel: CHANNEL,
+      requested: []
+    }
+  ],
+  pip_packages: [],
+  warnings: []
 };

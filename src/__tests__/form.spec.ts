@@ -9,7 +9,7 @@ import { HpcEnvsModel } from '../model';
 import { ITaskLog } from '../tokens';
 import { CreateEnvironmentForm } from '../widgets/form';
 import { json, RoutedServer } from './fake-server';
-import { environment, INFO, MODULES, modulesFor, SITE, task } from './fixtures';
+import { CONDA_INFO, environment, INFO, MODULES, modulesFor, SITE, task } from './fixtures';
 import { click, dispose, find, settle, show, type } from './render';
 
 const PYTHON = 'Python/3.11.7-GCCcore-12.3.0';
@@ -27,6 +27,13 @@ describe('CreateEnvironmentForm', () => {
       'GET site': json(SITE),
       'GET envs': json({ environments: [environment('science')] }),
       'GET tasks': json({ tasks: [] }),
+      'GET conda': json({
+        ...CONDA_INFO,
+        engine: null,
+        engines: [],
+        how_to_get: 'No conda engine was found: install Miniconda into $VSC_DATA.'
+      }),
+      'GET conda/environments': json({ environments: [] }),
       'GET modules': request => {
         const python = request.query.get('python');
         return json({
@@ -65,13 +72,116 @@ describe('CreateEnvironmentForm', () => {
     expect(form.node.querySelector('.jp-HpcEnvs-fieldError')).toBeNull();
   });
 
-  it('offers conda disabled, with the site policy', () => {
+  it('offers conda disabled, with how to get an engine, where the server has none', () => {
     const conda = find<HTMLInputElement>(form.node, 'input[value="conda"]');
 
     expect(conda.disabled).toBe(true);
-    expect(find(form.node, '.jp-HpcEnvs-kind').textContent).toContain(
-      'Conda is discouraged on this cluster.'
+    expect(find(form.node, '.jp-HpcEnvs-condaReason').textContent).toBe(
+      'No conda engine was found: install Miniconda into $VSC_DATA.'
     );
+    expect(conda.getAttribute('aria-describedby')).toBe(
+      find(form.node, '.jp-HpcEnvs-condaReason').id
+    );
+  });
+
+  describe('with a conda engine', () => {
+    const handmade = {
+      name: 'science',
+      prefix: '/site/data/miniconda3/envs/science',
+      python: '3.11.7',
+      managed_as: '',
+      adoptable: true,
+      reason: ''
+    };
+
+    beforeEach(async () => {
+      await dispose(form);
+      model.dispose();
+      fake.routes['GET conda'] = json(CONDA_INFO);
+      fake.routes['GET conda/environments'] = json({ environments: [handmade] });
+      model = new HpcEnvsModel({ serverSettings: fake.settings() });
+      await model.refresh();
+      form = await show(
+        new CreateEnvironmentForm({
+          model: new CreateFormModel({ model }),
+          onCreated: log => created.push(log)
+        })
+      );
+      await settle();
+      await click(find(form.node, 'input[value="conda"]'));
+    });
+
+    it("shows the conda fields instead of the module pickers, with the site's message first", () => {
+      expect(form.node.querySelector('.jp-HpcEnvs-python')).toBeNull();
+      expect(form.node.querySelector('.jp-HpcEnvs-moduleList')).toBeNull();
+      expect(find(form.node, '.jp-HpcEnvs-condaWarning').textContent).toBe(CONDA_INFO.message);
+      expect(find(form.node, '.jp-HpcEnvs-condaPython')).toBeTruthy();
+      expect(find(form.node, '.jp-HpcEnvs-selectedChannels').textContent).toContain(
+        'file:///site/conda-channel'
+      );
+      expect(
+        [...form.node.querySelectorAll('.jp-HpcEnvs-channelChoice code')].map(c => c.textContent)
+      ).toEqual(['conda-forge', 'intel']);
+      expect(form.node.querySelector('.jp-HpcEnvs-advanced')).toBeNull();
+    });
+
+    it('sends a conda environment with a channel added in front', async () => {
+      fake.routes['POST envs'] = json({ task: task({ env: 'forge', state: 'pending' }) }, 202);
+      fake.routes[`GET tasks/${task().id}/log`] = json({
+        text: '',
+        offset: 0,
+        state: 'succeeded',
+        step: ''
+      });
+      await type(find<HTMLInputElement>(form.node, '.jp-HpcEnvs-name'), 'forge');
+      await type(find<HTMLInputElement>(form.node, '.jp-HpcEnvs-condaPython'), '3.11');
+      await type(find<HTMLTextAreaElement>(form.node, '.jp-HpcEnvs-packages'), 'hpc-envs-hook');
+      await click(find(form.node, 'button[aria-label="Use the channel intel"]'));
+      await click(find(form.node, 'button[aria-label="Try intel earlier"]'));
+
+      await click(find(form.node, '.jp-HpcEnvs-create'));
+
+      expect(JSON.parse(fake.calls('POST envs')[0].body)).toEqual({
+        name: 'forge',
+        kind: 'conda',
+        modules: [],
+        partition: 'zen4',
+        root: '$VSC_DATA',
+        packages: ['hpc-envs-hook'],
+        python: '3.11',
+        channels: ['intel', 'file:///site/conda-channel']
+      });
+      expect(created.map(l => l.task.env)).toEqual(['forge']);
+    });
+
+    it('labels every conda control', () => {
+      const controls = [...form.node.querySelectorAll('input, select, textarea')];
+      const unlabelled = controls.filter(
+        c =>
+          !c.getAttribute('aria-label') &&
+          !(c.id && form.node.querySelector(`label[for="${c.id}"]`)) &&
+          !c.closest('label')
+      );
+
+      expect(unlabelled).toEqual([]);
+    });
+
+    it('adopts a conda environment made by hand', async () => {
+      fake.routes['POST envs/adopt'] = json(
+        { name: 'science-1', home: '', arch: 'zen4', modules: [], kernel: 'hpcenv-science-1-zen4' },
+        201
+      );
+      const item = find(form.node, `.jp-HpcEnvs-adoptItem[data-prefix="${handmade.prefix}"]`);
+
+      await click(find(item, '.jp-HpcEnvs-adoptButton'));
+
+      expect(JSON.parse(fake.calls('POST envs/adopt')[0].body)).toEqual({
+        path: handmade.prefix
+      });
+      expect(find(form.node, '.jp-HpcEnvs-adoptResult').textContent).toContain(
+        'hpcenv-science-1-zen4'
+      );
+    });
   });
 
   it('flags the home folder with its quota warning', () => {

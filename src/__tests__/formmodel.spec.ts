@@ -4,10 +4,10 @@
  *
  * `fetch` is faked (see fake-server.ts); the replies are the real server's (fixtures.ts).
  */
-import { CreateFormModel, splitSpecs, validateEnvName } from '../formmodel';
+import { CreateFormModel, splitCondaSpecs, splitSpecs, validateEnvName } from '../formmodel';
 import { HpcEnvsModel } from '../model';
 import { json, RoutedServer } from './fake-server';
-import { environment, INFO, MODULES, modulesFor, SITE, task } from './fixtures';
+import { CONDA_INFO, environment, INFO, MODULES, modulesFor, SITE, task } from './fixtures';
 
 const PYTHON = 'Python/3.11.7-GCCcore-12.3.0';
 const SCIPY = 'SciPy-bundle/2023.07-gfbf-2023a';
@@ -73,6 +73,16 @@ describe('splitSpecs', () => {
       'numpy>=1.25,<2',
       'six'
     ]);
+  });
+});
+
+describe('splitCondaSpecs', () => {
+  it('keeps a version written apart with its package, as conda reads a quoted spec', () => {
+    expect(
+      splitCondaSpecs(
+        'numpy 1.26.* scipy >=1.11\npython = 3.11  # the kernel\nintel::mkl hpc-envs-hook'
+      )
+    ).toEqual(['numpy 1.26.*', 'scipy>=1.11', 'python=3.11', 'intel::mkl', 'hpc-envs-hook']);
   });
 });
 
@@ -256,5 +266,202 @@ describe('CreateFormModel', () => {
     form.setName('data2');
 
     expect(form.formError).toBeNull();
+  });
+});
+
+describe('CreateFormModel with conda', () => {
+  let model: HpcEnvsModel;
+  let form: CreateFormModel;
+  let fake: RoutedServer;
+
+  beforeEach(async () => {
+    fake = new RoutedServer({
+      'GET info': json(INFO),
+      'GET site': json(SITE),
+      'GET envs': json({ environments: [environment('science')] }),
+      'GET tasks': json({ tasks: [] }),
+      'GET modules': json({ partition: 'zen4', module_system: 'lmod', modules: MODULES }),
+      'GET conda': json(CONDA_INFO),
+      'GET conda/environments': json({ environments: [] })
+    });
+    model = new HpcEnvsModel({ serverSettings: fake.settings() });
+    await model.refresh();
+  });
+
+  afterEach(() => {
+    form.dispose();
+    model.dispose();
+  });
+
+  it('offers conda when the site does not forbid it and an engine exists', async () => {
+    form = new CreateFormModel({ model });
+
+    await until(form, () => form.condaInfo !== null);
+    form.setKind('conda');
+
+    expect(form.condaStatus).toEqual({ available: true, reason: '', loading: false });
+    expect(form.kind).toBe('conda');
+    expect(form.channels).toEqual(['file:///site/conda-channel']);
+  });
+
+  it('keeps conda disabled with how to get an engine when there is none', async () => {
+    const how = 'No conda engine was found: install Miniconda into $VSC_DATA.';
+    fake.routes['GET conda'] = json({ ...CONDA_INFO, engine: null, engines: [], how_to_get: how });
+    form = new CreateFormModel({ model });
+    await until(form, () => form.condaInfo !== null);
+
+    form.setKind('conda');
+
+    expect(form.condaStatus).toEqual({ available: false, reason: how, loading: false });
+    expect(form.kind).toBe('venv');
+  });
+
+  it("keeps conda disabled with the site's message when the site forbids it", async () => {
+    const message = 'Conda environments are not allowed on this cluster.';
+    fake.routes['GET conda'] = json({ ...CONDA_INFO, policy: 'forbidden', message });
+    form = new CreateFormModel({ model });
+    await until(form, () => form.condaInfo !== null);
+
+    expect(form.condaStatus.available).toBe(false);
+    expect(form.condaStatus.reason).toBe(message);
+  });
+
+  it("tells the user the site's message before a conda environment is made where conda is discouraged", async () => {
+    fake.routes['GET conda'] = json({ ...CONDA_INFO, warnings: ['~/.local/lib conflicts'] });
+    form = new CreateFormModel({ model });
+
+    await until(form, () => form.condaInfo !== null);
+
+    expect(form.condaWarnings).toEqual([CONDA_INFO.message, '~/.local/lib conflicts']);
+  });
+
+  it('sends no modules, the Python version, conda specs and the channels by priority', async () => {
+    fake.routes['POST envs'] = json({ task: task({ env: 'forge', state: 'pending' }) }, 202);
+    fake.routes[`GET tasks/${task().id}/log`] = json({
+      text: '',
+      offset: 0,
+      state: 'succeeded',
+      step: ''
+    });
+    form = new CreateFormModel({ model });
+    await until(form, () => form.condaInfo !== null && form.catalog !== null);
+    form.setPython(PYTHON);
+    form.setKind('conda');
+    form.setName('forge');
+    form.setCondaPython(' 3.11 ');
+    form.setPackagesText('numpy 1.26.* hpc-envs-hook');
+    form.setChannel('intel', true);
+    form.raiseChannel('intel');
+
+    expect(form.canSubmit).toBe(true);
+    await form.submit();
+
+    expect(JSON.parse(fake.calls('POST envs')[0].body)).toEqual({
+      name: 'forge',
+      kind: 'conda',
+      modules: [],
+      partition: 'zen4',
+      root: '$VSC_DATA',
+      packages: ['numpy 1.26.*', 'hpc-envs-hook'],
+      python: '3.11',
+      channels: ['intel', 'file:///site/conda-channel']
+    });
+  });
+
+  it('offers the default and the known channels, and the ones added', async () => {
+    form = new CreateFormModel({ model });
+    await until(form, () => form.condaInfo !== null);
+
+    form.setChannel('https://conda.example.org/hpc', true);
+    form.setChannel('file:///site/conda-channel', false);
+
+    expect(form.channelChoices.map(c => [c.name, c.isDefault])).toEqual([
+      ['file:///site/conda-channel', true],
+      ['conda-forge', false],
+      ['intel', false],
+      ['https://conda.example.org/hpc', false]
+    ]);
+    expect(form.channels).toEqual(['https://conda.example.org/hpc']);
+  });
+
+  it.each<[{ message: string; field?: string }, string]>([
+    [{ message: "'x y' is not a channel", field: 'channels' }, 'channels'],
+    [{ message: "'3' is not a Python version", field: 'python' }, 'python'],
+    [{ message: 'Conda environments are not allowed on this cluster.', field: 'kind' }, 'kind']
+  ])('puts a refusal of a conda field next to it: %j', async (body, field) => {
+    fake.routes['POST envs'] = json(body, 400);
+    form = new CreateFormModel({ model });
+    await until(form, () => form.condaInfo !== null);
+    form.setKind('conda');
+    form.setName('forge');
+
+    await form.submit();
+
+    expect(form.fieldErrors).toEqual({ [field]: body.message });
+  });
+
+  it('shows how to get an engine when the server has none at the time of sending', async () => {
+    const how = 'No conda engine was found.';
+    fake.routes['POST envs'] = json({ message: how }, 409);
+    form = new CreateFormModel({ model });
+    await until(form, () => form.condaInfo !== null);
+    form.setKind('conda');
+    form.setName('forge');
+
+    await form.submit();
+
+    expect(form.formError).toBe(how);
+  });
+
+  it('lists the conda environments made by hand and adopts one', async () => {
+    const handmade = {
+      name: 'science',
+      prefix: '/site/data/miniconda3/envs/science',
+      python: '3.11.7',
+      managed_as: '',
+      adoptable: true,
+      reason: ''
+    };
+    fake.routes['GET conda/environments'] = json({ environments: [handmade] });
+    fake.routes['POST envs/adopt'] = json(
+      {
+        name: 'science-1',
+        home: '/site/data/hpc-envs/science-1',
+        arch: 'zen4',
+        modules: [],
+        kernel: 'hpcenv-science-1-zen4'
+      },
+      201
+    );
+    form = new CreateFormModel({ model });
+    await until(form, () => form.condaInfo !== null);
+    form.setKind('conda');
+    await until(form, () => form.condaEnvironments !== null);
+    const before = fake.calls('GET envs').length;
+
+    const ok = await form.adopt(handmade.prefix);
+
+    expect(form.condaEnvironments).toEqual([handmade]);
+    expect(ok).toBe(true);
+    expect(JSON.parse(fake.calls('POST envs/adopt')[0].body)).toEqual({ path: handmade.prefix });
+    expect(form.adoptResult?.message).toContain('hpcenv-science-1-zen4');
+    expect(fake.calls('GET envs').length).toBeGreaterThan(before);
+  });
+
+  it("shows the server's refusal of an adoption", async () => {
+    fake.routes['POST envs/adopt'] = json(
+      { message: 'It does not work as a kernel: install ipykernel', field: 'path' },
+      400
+    );
+    form = new CreateFormModel({ model });
+    await until(form, () => form.condaInfo !== null);
+
+    const ok = await form.adopt('/site/data/miniconda3/envs/bare');
+
+    expect(ok).toBe(false);
+    expect(form.adoptResult).toEqual({
+      ok: false,
+      message: 'It does not work as a kernel: install ipykernel'
+    });
   });
 });

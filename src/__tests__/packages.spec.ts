@@ -14,7 +14,7 @@ import { HpcEnvsModel } from '../model';
 import { PackagesModel } from '../packagesmodel';
 import { PACKAGE_ROW_HEIGHT, PackagesView } from '../widgets/packages';
 import { json, RoutedServer } from './fake-server';
-import { environment, INFO, PACKAGES, SITE } from './fixtures';
+import { CONDA_PACKAGES, condaEnvironment, environment, INFO, PACKAGES, SITE } from './fixtures';
 import { click, dispose, find, settle, show, type } from './render';
 
 describe('PackagesView', () => {
@@ -23,13 +23,14 @@ describe('PackagesView', () => {
   let fake: RoutedServer;
   let runs: [string, ReadonlyPartialJSONObject][];
 
-  async function open(packages = PACKAGES): Promise<void> {
+  async function open(packages = PACKAGES, name = 'science'): Promise<void> {
+    const env = packages.kind === 'conda' ? condaEnvironment(name) : environment(name);
     fake = new RoutedServer({
       'GET info': json(INFO),
       'GET site': json(SITE),
-      'GET envs': json({ environments: [environment('science')] }),
+      'GET envs': json({ environments: [env] }),
       'GET tasks': json({ tasks: [] }),
-      'GET envs/science/packages': json(packages)
+      [`GET envs/${name}/packages`]: json(packages)
     });
     model = new HpcEnvsModel({ serverSettings: fake.settings() });
     await model.refresh();
@@ -45,7 +46,7 @@ describe('PackagesView', () => {
     }
     view = await show(
       new PackagesView({
-        model: new PackagesModel({ model, name: 'science', partition: 'zen4' }),
+        model: new PackagesModel({ model, name, partition: 'zen4' }),
         commands
       })
     );
@@ -145,5 +146,68 @@ describe('PackagesView', () => {
     await click(find(view.node, '.jp-HpcEnvs-export'));
 
     expect(runs).toEqual([[CommandIDs.exportRequirements, { name: 'science', partition: 'zen4' }]]);
+  });
+
+  describe('of a conda environment', () => {
+    beforeEach(async () => {
+      await open(CONDA_PACKAGES, 'forge');
+    });
+
+    it('lists the conda packages with the requested ones marked, and no module', () => {
+      const rows = [...view.node.querySelectorAll('.jp-HpcEnvs-condaPackage')].map(r => [
+        r.getAttribute('data-package'),
+        r.getAttribute('data-requested'),
+        find(r, '.jp-HpcEnvs-package-channel').textContent
+      ]);
+
+      expect(rows.slice(0, 3)).toEqual([
+        ['hpc-envs-hook', 'true', 'conda-channel'],
+        ['ipykernel', 'true', 'conda-channel'],
+        ['jupyter-client', 'false', 'conda-channel']
+      ]);
+      expect(find(view.node, '.jp-HpcEnvs-packages-summary').textContent).toContain('no modules');
+      expect(find(view.node, '.jp-HpcEnvs-packages-count').textContent).toBe('7 of 7');
+    });
+
+    it('offers update and remove per package, but no removal of what the kernel needs', async () => {
+      const removable = [...view.node.querySelectorAll('.jp-HpcEnvs-condaPackage')]
+        .filter(r => r.querySelector('button[aria-label^="Remove"]'))
+        .map(r => r.getAttribute('data-package'));
+
+      await click(find(view.node, 'button[aria-label="Update tornado"]'));
+      await click(find(view.node, 'button[aria-label="Remove tornado"]'));
+
+      expect(removable).toEqual(['hpc-envs-hook', 'jupyter-client', 'pygments', 'tornado']);
+      expect(runs).toEqual([
+        [
+          CommandIDs.installPackages,
+          { name: 'forge', partition: 'zen4', packages: ['tornado'], upgrade: true }
+        ],
+        [CommandIDs.uninstallPackage, { name: 'forge', partition: 'zen4', package: 'tornado' }]
+      ]);
+    });
+
+    it('updates all packages with the command', async () => {
+      await click(find(view.node, '.jp-HpcEnvs-updateAll'));
+
+      expect(runs).toEqual([[CommandIDs.updateAllPackages, { name: 'forge', partition: 'zen4' }]]);
+    });
+
+    it('shows the Python distributions with their provenance on demand, without uninstall', async () => {
+      await type(find<HTMLSelectElement>(view.node, '.jp-HpcEnvs-packages-listing'), 'python');
+
+      const rows = [...view.node.querySelectorAll('.jp-HpcEnvs-package')];
+      expect(rows.map(r => r.getAttribute('data-source'))).toEqual(Array(5).fill('conda'));
+      expect(view.node.querySelector('button[aria-label^="Uninstall"]')).toBeNull();
+    });
+
+    it('offers no "update all" for a venv', async () => {
+      await dispose(view);
+      model.dispose();
+      await open();
+
+      expect(view.node.querySelector('.jp-HpcEnvs-updateAll')).toBeNull();
+      expect(view.node.querySelector('.jp-HpcEnvs-packages-listing')).toBeNull();
+    });
   });
 });

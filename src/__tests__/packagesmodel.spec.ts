@@ -4,9 +4,23 @@
  * `fetch` is faked (see fake-server.ts); the replies are the real server's (fixtures.ts).
  */
 import { HpcEnvsModel } from '../model';
-import { filterPackages, PackagesModel } from '../packagesmodel';
+import {
+  condaRows,
+  condaSpecName,
+  filterCondaRows,
+  filterPackages,
+  PackagesModel
+} from '../packagesmodel';
 import { json, RoutedServer } from './fake-server';
-import { environment, INFO, PACKAGES, SITE, task } from './fixtures';
+import {
+  CONDA_PACKAGES,
+  condaEnvironment,
+  environment,
+  INFO,
+  PACKAGES,
+  SITE,
+  task
+} from './fixtures';
 
 describe('filterPackages', () => {
   it('matches words in the name, version or module, and one source', () => {
@@ -99,5 +113,128 @@ describe('PackagesModel', () => {
     });
     expect(log.task.kind).toBe('packages');
     expect(fake.calls('GET envs/science/packages').length).toBe(1);
+  });
+});
+
+describe('condaRows', () => {
+  it('lists the conda packages by name, the requested ones marked, then what pip installed', () => {
+    const data = {
+      ...CONDA_PACKAGES,
+      pip_packages: ['icecream'],
+      packages: [
+        ...CONDA_PACKAGES.packages,
+        {
+          ...CONDA_PACKAGES.packages[0],
+          name: 'icecream',
+          key: 'icecream',
+          version: '2.1.3',
+          conda: null
+        }
+      ]
+    };
+
+    const rows = condaRows(data);
+
+    expect(rows.map(r => [r.name, r.requested, r.pip])).toEqual([
+      ['hpc-envs-hook', true, false],
+      ['ipykernel', true, false],
+      ['jupyter-client', false, false],
+      ['pip', false, false],
+      ['pygments', false, false],
+      ['python', true, false],
+      ['tornado', false, false],
+      ['icecream', true, true]
+    ]);
+    expect(rows[0].channel).toBe('file:///site/conda-channel');
+    expect(rows[7].channel).toBe('pip');
+  });
+
+  it('marks a package requested by a spec of the environment even without the record', () => {
+    const data = {
+      ...CONDA_PACKAGES,
+      requested: ['conda-forge::Tornado>=6'],
+      conda_packages: CONDA_PACKAGES.conda_packages.map(p => ({ ...p, requested: [] }))
+    };
+
+    expect(
+      condaRows(data)
+        .filter(r => r.requested)
+        .map(r => r.name)
+    ).toEqual(['tornado']);
+  });
+
+  it('filters by name, version, build or channel', () => {
+    const rows = condaRows(CONDA_PACKAGES);
+
+    expect(filterCondaRows(rows, 'py311').map(r => r.name)).toEqual(['tornado']);
+    expect(filterCondaRows(rows, 'PYTHON 3.11').map(r => r.name)).toEqual(['python']);
+    expect(filterCondaRows(rows, '')).toBe(rows);
+  });
+
+  it.each([
+    ['numpy', 'numpy'],
+    ['numpy>=1.26', 'numpy'],
+    ['numpy 1.26.*', 'numpy'],
+    ['conda-forge::NumPy=1.26', 'numpy']
+  ])('reads the name of %s', (spec, name) => {
+    expect(condaSpecName(spec)).toBe(name);
+  });
+});
+
+describe('PackagesModel of a conda environment', () => {
+  let model: HpcEnvsModel;
+  let packages: PackagesModel;
+  let fake: RoutedServer;
+
+  beforeEach(async () => {
+    fake = new RoutedServer({
+      'GET info': json(INFO),
+      'GET site': json(SITE),
+      'GET envs': json({ environments: [condaEnvironment('forge')] }),
+      'GET tasks': json({ tasks: [] }),
+      'GET envs/forge/packages': json(CONDA_PACKAGES)
+    });
+    model = new HpcEnvsModel({ serverSettings: fake.settings() });
+    await model.refresh();
+    packages = new PackagesModel({ model, name: 'forge', partition: 'zen4' });
+    await packages.refresh();
+  });
+
+  afterEach(() => {
+    packages.dispose();
+    model.dispose();
+  });
+
+  it('lists the conda packages first, and the Python distributions on demand', () => {
+    expect(packages.kind).toBe('conda');
+    expect(packages.listing).toBe('conda');
+    expect(packages.total).toBe(7);
+
+    packages.setListing('python');
+
+    expect(packages.listing).toBe('python');
+    expect(packages.total).toBe(5);
+  });
+
+  it('filters the conda listing', () => {
+    packages.setQuery('hook');
+
+    expect(packages.condaRows.map(r => r.name)).toEqual(['hpc-envs-hook']);
+  });
+
+  it('updates every package with one task', async () => {
+    const id = task().id;
+    fake.routes['POST envs/forge/packages/update-all'] = json(
+      { task: task({ kind: 'packages', env: 'forge', title: 'Update all in forge (zen4)' }) },
+      202
+    );
+    fake.routes[`GET tasks/${id}/log`] = json({ text: '', offset: 0, state: 'running', step: '' });
+
+    const log = await packages.updateAll();
+
+    expect(JSON.parse(fake.calls('POST envs/forge/packages/update-all')[0].body)).toEqual({
+      partition: 'zen4'
+    });
+    expect(log.task.title).toBe('Update all in forge (zen4)');
   });
 });

@@ -12,7 +12,7 @@ import { CommandIDs } from '../commands';
 import { HpcEnvsModel } from '../model';
 import { ENV_ROW_HEIGHT, HpcEnvsPanel, PANEL_ID } from '../widgets/panel';
 import { json, RoutedServer } from './fake-server';
-import { environment, INFO, SITE, task } from './fixtures';
+import { condaEnvironment, environment, INFO, SITE, task } from './fixtures';
 import { click, dispose, find, settle, show, type } from './render';
 
 /**
@@ -158,6 +158,25 @@ describe('HpcEnvsPanel', () => {
       [CommandIDs.rebuildEnvironment, { name: 'science', partition: 'zen2', force: false }],
       [CommandIDs.removeEnvironment, { name: 'science' }]
     ]);
+  });
+
+  it('shows a conda environment with its kind, no modules, its Python and channels', async () => {
+    await open({
+      'GET envs': json({ environments: [environment('science'), condaEnvironment('forge')] })
+    });
+
+    await click(find(panel.node, '.jp-HpcEnvs-envRow[data-env="forge"]'));
+    const details = find(panel.node, '.jp-HpcEnvs-details[data-env="forge"]');
+
+    expect(find(panel.node, '.jp-HpcEnvs-envRow[data-env="forge"]').textContent).toContain('conda');
+    expect(
+      panel.node.querySelector('.jp-HpcEnvs-envRow[data-env="science"] .jp-HpcEnvs-envRow-kind')
+    ).toBeNull();
+    expect(find(details, '.jp-HpcEnvs-details-kind').textContent).toBe('conda');
+    expect(find(details, '.jp-HpcEnvs-details-modules').textContent).toBe('no modules');
+    expect(find(details, '.jp-HpcEnvs-details-conda').textContent).toBe(
+      'Python 3.11 · channels: file:///site/conda-channel · made with rattler'
+    );
   });
 
   it('shows a running build, its step and its log, and does not offer removal meanwhile', async () => {

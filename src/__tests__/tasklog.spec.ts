@@ -66,6 +66,33 @@ describe('TaskLogView', () => {
     expect(view.node.dataset.state).toBe('succeeded');
   });
 
+  it('shows the warnings the server attached to the task above the log', async () => {
+    const fake = new RoutedServer({
+      [`GET tasks/${ID}/log`]: logRoute(['solving\n'], 'running')
+    });
+    const warned = task({
+      params: { arch: 'zen4', warnings: ['Conda is discouraged at hpcdemo.', 42, ''] }
+    });
+    log = new TaskLog({ task: warned, serverSettings: fake.settings(), idleDelay: 10 });
+
+    view = await show(new TaskLogView({ log }));
+
+    const warnings = find(view.node, '.jp-HpcEnvs-taskLog-warnings');
+    expect(warnings.hidden).toBe(false);
+    expect([...warnings.querySelectorAll('.jp-HpcEnvs-warning')].map(w => w.textContent)).toEqual([
+      'Conda is discouraged at hpcdemo.'
+    ]);
+  });
+
+  it('shows no warnings area for a task without warnings', async () => {
+    const fake = new RoutedServer({ [`GET tasks/${ID}/log`]: logRoute([], 'running') });
+    log = new TaskLog({ task: task(), serverSettings: fake.settings(), idleDelay: 10 });
+
+    view = await show(new TaskLogView({ log }));
+
+    expect(find(view.node, '.jp-HpcEnvs-taskLog-warnings').hidden).toBe(true);
+  });
+
   it('offers to cancel a running task', async () => {
     const fake = new RoutedServer({
       [`GET tasks/${ID}/log`]: logRoute(['pip install\n'], 'running')

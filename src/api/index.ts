@@ -11,6 +11,12 @@ import { ServerConnection } from '@jupyterlab/services';
 import { requestAPI } from './request';
 import {
   ActivationSchema,
+  Adopted,
+  AdoptedSchema,
+  CondaEnvironment,
+  CondaEnvironmentsSchema,
+  CondaInfo,
+  CondaInfoSchema,
   Environment,
   EnvironmentsSchema,
   Info,
@@ -137,7 +143,8 @@ export interface ICreateRequest {
   name: string;
   kind: 'venv' | 'conda';
   /**
-   * The Python module first, then the other modules, in load order.
+   * The Python module first, then the other modules, in load order (always empty for conda:
+   * conda is not mixed with modules).
    */
   modules: string[];
   partition: string;
@@ -145,15 +152,29 @@ export interface ICreateRequest {
    * A storage root, by label (`$VSC_DATA`) or path; the server's first usable one when omitted.
    */
   root?: string;
+  /**
+   * Requirement specifiers (venv: pip's; conda: conda match specs such as `numpy>=1.26`).
+   */
   packages: string[];
   /**
    * The text of a requirements file.
    */
   requirements?: string;
-  options: {
+  /**
+   * The options of a venv.
+   */
+  options?: {
     system_site_packages: boolean;
     pip_options: string[];
   };
+  /**
+   * conda only: the Python version (`3.11`); the channels' newest when omitted.
+   */
+  python?: string;
+  /**
+   * conda only: the channels, highest priority first; the site's defaults when omitted.
+   */
+  channels?: string[];
 }
 
 /**
@@ -375,6 +396,78 @@ export async function getRequirements(
       settings
     )
   ).text;
+}
+
+/**
+ * Update every package of a conda environment's build of a partition (`conda update --all`).
+ *
+ * @param name - The environment.
+ * @param partition - The partition.
+ * @param settings - The server settings.
+ * @returns The task.
+ */
+export async function updateAllPackages(
+  name: string,
+  partition: string,
+  settings?: Settings
+): Promise<Task> {
+  return (
+    await requestAPI(
+      `envs/${seg(name)}/packages/update-all`,
+      TaskReplySchema,
+      json('POST', { partition }),
+      settings
+    )
+  ).task;
+}
+
+/**
+ * Whether conda environments can be made here: the site's policy and message, the engine (or how
+ * to get one), the default and known channels, the warnings shown before creating one.
+ *
+ * @param settings - The server settings.
+ * @param refresh - Look for the engines again instead of the server's cache.
+ * @returns The conda facts of the site.
+ */
+export function getCondaInfo(settings?: Settings, refresh = false): Promise<CondaInfo> {
+  return requestAPI(
+    `conda${query({ refresh: refresh ? '1' : '' })}`,
+    CondaInfoSchema,
+    {},
+    settings
+  );
+}
+
+/**
+ * The conda environments made by hand on the server's node (for adoption).
+ *
+ * @param settings - The server settings.
+ * @returns The environments, with whether each can be adopted.
+ */
+export async function listCondaEnvironments(settings?: Settings): Promise<CondaEnvironment[]> {
+  return (await requestAPI('conda/environments', CondaEnvironmentsSchema, {}, settings))
+    .environments;
+}
+
+/**
+ * Register an environment made by hand (a venv or a conda environment) as an environment with a
+ * kernel.
+ *
+ * @param path - Its folder (a conda prefix, or a venv).
+ * @param name - The name to give it; the folder's when omitted.
+ * @param settings - The server settings.
+ * @returns The environment's name and its kernel.
+ */
+export function adoptEnvironment(
+  path: string,
+  name?: string | null,
+  settings?: Settings
+): Promise<Adopted> {
+  const body: { path: string; name?: string } = { path };
+  if (name) {
+    body.name = name;
+  }
+  return requestAPI('envs/adopt', AdoptedSchema, json('POST', body), settings);
 }
 
 /**

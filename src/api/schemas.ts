@@ -395,7 +395,11 @@ export const PackageSchema = z.object({
    */
   editable: z.string().nullable().default(null),
   order: z.number(),
-  shadowed_by: z.string().nullable().default(null)
+  shadowed_by: z.string().nullable().default(null),
+  /**
+   * In a conda environment: the conda package that installed it, or `null` (pip, or a venv).
+   */
+  conda: z.string().nullable().default(null)
 });
 
 /**
@@ -418,17 +422,38 @@ export const ShadowWarningSchema = z.object({
 export type ShadowWarning = z.infer<typeof ShadowWarningSchema>;
 
 /**
- * `GET /hpc-envs/api/envs/<name>/packages?partition=P`.
+ * A package of a conda environment, from its `conda-meta` records: `requested` holds the specs
+ * that asked for it (empty for a dependency).
+ */
+export const CondaPackageSchema = z.object({
+  name: z.string(),
+  version: z.string().default(''),
+  build: z.string().default(''),
+  channel: z.string().default(''),
+  requested: z.array(z.string()).default([])
+});
+
+/**
+ * A conda package.
+ */
+export type CondaPackage = z.infer<typeof CondaPackageSchema>;
+
+/**
+ * `GET /hpc-envs/api/envs/<name>/packages?partition=P`. For a conda environment `kind` is
+ * `conda`, with its conda packages and the specs that only pip could install.
  */
 export const PackagesSchema = z.object({
   environment: z.string(),
   partition: z.string(),
   arch: z.string(),
+  kind: z.string().default('venv'),
   python: z.string().default(''),
   prefix: z.string().default(''),
   loaded_modules: z.array(z.string()).default([]),
   requested: z.array(z.string()).default([]),
   packages: z.array(PackageSchema),
+  conda_packages: z.array(CondaPackageSchema).default([]),
+  pip_packages: z.array(z.string()).default([]),
   warnings: z.array(ShadowWarningSchema).default([])
 });
 
@@ -436,3 +461,114 @@ export const PackagesSchema = z.object({
  * The packages of an environment on a partition.
  */
 export type Packages = z.infer<typeof PackagesSchema>;
+
+// --- conda ------------------------------------------------------------------------------------
+
+/**
+ * The site's conda policy (a policy this version does not know is shown as `discouraged`: the
+ * server still decides).
+ */
+export const CondaPolicySchema = z
+  .enum(['allowed', 'discouraged', 'forbidden'])
+  .catch('discouraged');
+
+/**
+ * The site's conda policy.
+ */
+export type CondaPolicy = z.infer<typeof CondaPolicySchema>;
+
+/**
+ * A conda engine found on the server's node: conda, mamba, micromamba, or py-rattler.
+ */
+export const CondaEngineSchema = z.object({
+  kind: z.string(),
+  executable: z.string().default(''),
+  version: z.string().default(''),
+  /**
+   * Where it was found: `configured`, `PATH`, `module Miniconda3/…`, `py-rattler`…
+   */
+  source: z.string().default(''),
+  activator: z.string().default('')
+});
+
+/**
+ * A conda engine.
+ */
+export type CondaEngine = z.infer<typeof CondaEngineSchema>;
+
+/**
+ * `GET /hpc-envs/api/conda`: whether conda environments can be made here, with what, and what
+ * users are told first.
+ */
+export const CondaInfoSchema = z.object({
+  policy: CondaPolicySchema,
+  message: z.string().default(''),
+  /**
+   * The engine that makes conda environments, or `null` when there is none (see `how_to_get`).
+   */
+  engine: CondaEngineSchema.nullable().default(null),
+  engines: z.array(CondaEngineSchema).default([]),
+  how_to_get: z.string().default(''),
+  /**
+   * The channels of a new environment when the user names none.
+   */
+  channels: z.array(z.string()).default([]),
+  known_channels: z
+    .array(z.object({ name: z.string(), description: z.string().default('') }))
+    .default([]),
+  /**
+   * What a user is told before making a conda environment (the policy, a stray `~/.local/lib`).
+   */
+  warnings: z.array(z.string()).default([])
+});
+
+/**
+ * The reply of `GET /hpc-envs/api/conda`.
+ */
+export type CondaInfo = z.infer<typeof CondaInfoSchema>;
+
+/**
+ * A conda environment found on the server's node (made by hand), and whether it can be adopted.
+ */
+export const CondaEnvironmentSchema = z.object({
+  name: z.string(),
+  prefix: z.string(),
+  python: z.string().default(''),
+  /**
+   * The environment it is a build of already, or `''`.
+   */
+  managed_as: z.string().default(''),
+  adoptable: z.boolean().default(false),
+  /**
+   * Why it cannot be adopted, or `''`.
+   */
+  reason: z.string().default('')
+});
+
+/**
+ * A conda environment made by hand.
+ */
+export type CondaEnvironment = z.infer<typeof CondaEnvironmentSchema>;
+
+/**
+ * `GET /hpc-envs/api/conda/environments`.
+ */
+export const CondaEnvironmentsSchema = z.object({
+  environments: z.array(CondaEnvironmentSchema)
+});
+
+/**
+ * `POST /hpc-envs/api/envs/adopt` (201): the environment registered, and its kernel.
+ */
+export const AdoptedSchema = z.object({
+  name: z.string(),
+  home: z.string().default(''),
+  arch: z.string().default(''),
+  modules: z.array(z.string()).default([]),
+  kernel: z.string().default('')
+});
+
+/**
+ * The reply of an adoption.
+ */
+export type Adopted = z.infer<typeof AdoptedSchema>;

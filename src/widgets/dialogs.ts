@@ -43,23 +43,32 @@ export function removalBody(plan: readonly string[], trans: TranslationBundle): 
  * @param env - The environment.
  * @param partition - The partition.
  * @param trans - The translation bundle.
+ * @param conda - Whether the environment is a conda environment (`conda remove`).
  * @returns The body.
  */
 export function uninstallBody(
   pkg: string,
   env: string,
   partition: string,
-  trans: TranslationBundle
+  trans: TranslationBundle,
+  conda = false
 ): Widget {
   const body = new Widget();
   body.addClass('jp-HpcEnvs-uninstall');
   const text = document.createElement('p');
-  text.textContent = trans.__(
-    'Uninstall %1 from the %2 build of %3 (pip uninstall)? It is also removed from the packages recorded for the environment.',
-    pkg,
-    partition,
-    env
-  );
+  text.textContent = conda
+    ? trans.__(
+        'Remove %1 from the %2 build of %3 (conda remove)? Packages that only it needed go too, and it is removed from the packages recorded for the environment.',
+        pkg,
+        partition,
+        env
+      )
+    : trans.__(
+        'Uninstall %1 from the %2 build of %3 (pip uninstall)? It is also removed from the packages recorded for the environment.',
+        pkg,
+        partition,
+        env
+      );
   body.node.append(text);
   return body;
 }

@@ -3,7 +3,7 @@
  * never calls the server: the model loads the catalogs and sends the form.
  */
 import { ITranslator, nullTranslator, TranslationBundle } from '@jupyterlab/translation';
-import { closeIcon, ReactWidget } from '@jupyterlab/ui-components';
+import { addIcon, caretUpIcon, closeIcon, ReactWidget } from '@jupyterlab/ui-components';
 import React, { useId, useMemo, useState } from 'react';
 
 import { CreateFormModel, FormField, PIP_OPTIONS } from '../formmodel';
@@ -166,7 +166,8 @@ function FormView(props: IFormViewProps): React.ReactElement {
     );
   }
 
-  const conda = site.conda;
+  const conda = model.condaStatus;
+  const isConda = model.kind === 'conda';
   const partition = site.partitions.find(p => p.name === model.partition);
 
   return (
@@ -195,17 +196,28 @@ function FormView(props: IFormViewProps): React.ReactElement {
           />{' '}
           {trans.__('venv on modules (pip)')}
         </label>
-        <label className="jp-mod-disabled">
-          <input type="radio" name={ids('kind')} value="conda" disabled checked={false} />{' '}
-          {trans.__('conda')}
+        <label className={conda.available ? '' : 'jp-mod-disabled'}>
+          <input
+            type="radio"
+            name={ids('kind')}
+            value="conda"
+            disabled={!conda.available}
+            checked={isConda}
+            aria-describedby={conda.available ? undefined : ids('conda-reason')}
+            onChange={() => model.setKind('conda')}
+          />{' '}
+          {trans.__('conda (no modules)')}
         </label>
-        <div className="jp-HpcEnvs-note">
-          {trans.__('Conda environments cannot be created from here yet.')}
-          {conda.message ? ` ${conda.message}` : ''}
-          {conda.policy !== 'allowed'
-            ? ` ${trans.__('Site policy on conda: %1.', conda.policy)}`
-            : ''}
-        </div>
+        {conda.available ? null : (
+          <div
+            id={ids('conda-reason')}
+            className="jp-HpcEnvs-note jp-HpcEnvs-condaReason"
+            role={conda.loading ? 'status' : undefined}
+          >
+            {conda.reason}
+          </div>
+        )}
+        {isConda ? <CondaNotes model={model} trans={trans} /> : null}
         <FieldError id={ids('kind-error')} message={errors.kind} />
       </fieldset>
 
@@ -257,7 +269,9 @@ function FormView(props: IFormViewProps): React.ReactElement {
         <FieldError id={ids('partition-error')} message={errors.partition} />
       </div>
 
-      {model.hasModules ? (
+      {isConda ? (
+        <CondaFields model={model} trans={trans} ids={ids} describe={describe} />
+      ) : model.hasModules ? (
         <>
           <div className="jp-HpcEnvs-field">
             <label htmlFor={ids('python')}>{trans.__('Python module')}</label>
@@ -411,13 +425,23 @@ function FormView(props: IFormViewProps): React.ReactElement {
       </fieldset>
 
       <div className="jp-HpcEnvs-field">
-        <label htmlFor={ids('packages')}>{trans.__('Packages to install with pip')}</label>
+        <label htmlFor={ids('packages')}>
+          {isConda
+            ? trans.__('Packages to install with conda')
+            : trans.__('Packages to install with pip')}
+        </label>
         <textarea
           id={ids('packages')}
           className="jp-mod-styled jp-HpcEnvs-packages"
           rows={3}
           spellCheck={false}
-          placeholder={trans.__('e.g. icecream tqdm>=4.66 (spaces or lines between them)')}
+          placeholder={
+            isConda
+              ? trans.__(
+                  'e.g. numpy scipy>=1.11 matplotlib (conda specs; spaces or lines between them)'
+                )
+              : trans.__('e.g. icecream tqdm>=4.66 (spaces or lines between them)')
+          }
           value={model.packagesText}
           aria-invalid={errors.packages ? true : undefined}
           aria-describedby={describe('packages')}
@@ -453,40 +477,49 @@ function FormView(props: IFormViewProps): React.ReactElement {
             </span>
           ) : null}
         </div>
+        {isConda ? (
+          <div className="jp-HpcEnvs-note">
+            {trans.__(
+              'A package none of the channels has is installed with pip after the conda packages (conda first, pip last).'
+            )}
+          </div>
+        ) : null}
         <FieldError id={ids('packages-error')} message={errors.packages} />
       </div>
 
-      <details className="jp-HpcEnvs-field jp-HpcEnvs-advanced">
-        <summary>{trans.__('Advanced options')}</summary>
-        <label>
-          <input
-            type="checkbox"
-            checked={model.systemSitePackages}
-            onChange={event => model.setSystemSitePackages(event.target.checked)}
-          />{' '}
-          {trans.__('See the packages of the modules (--system-site-packages, recommended)')}
-        </label>
-        <fieldset>
-          <legend>{trans.__('pip options')}</legend>
-          {PIP_OPTIONS.map(option => (
-            <label key={option} className="jp-HpcEnvs-pipOption">
-              <input
-                type="checkbox"
-                value={option}
-                checked={model.pipOptions.includes(option)}
-                onChange={event => model.setPipOption(option, event.target.checked)}
-              />{' '}
-              <code>{option}</code>
-            </label>
-          ))}
-          <div className="jp-HpcEnvs-note">
-            {trans.__(
-              'pip always runs with --no-cache-dir --no-build-isolation, as the site advises.'
-            )}
-          </div>
-        </fieldset>
-        <FieldError id={ids('options-error')} message={errors.options} />
-      </details>
+      {isConda ? null : (
+        <details className="jp-HpcEnvs-field jp-HpcEnvs-advanced">
+          <summary>{trans.__('Advanced options')}</summary>
+          <label>
+            <input
+              type="checkbox"
+              checked={model.systemSitePackages}
+              onChange={event => model.setSystemSitePackages(event.target.checked)}
+            />{' '}
+            {trans.__('See the packages of the modules (--system-site-packages, recommended)')}
+          </label>
+          <fieldset>
+            <legend>{trans.__('pip options')}</legend>
+            {PIP_OPTIONS.map(option => (
+              <label key={option} className="jp-HpcEnvs-pipOption">
+                <input
+                  type="checkbox"
+                  value={option}
+                  checked={model.pipOptions.includes(option)}
+                  onChange={event => model.setPipOption(option, event.target.checked)}
+                />{' '}
+                <code>{option}</code>
+              </label>
+            ))}
+            <div className="jp-HpcEnvs-note">
+              {trans.__(
+                'pip always runs with --no-cache-dir --no-build-isolation, as the site advises.'
+              )}
+            </div>
+          </fieldset>
+          <FieldError id={ids('options-error')} message={errors.options} />
+        </details>
+      )}
 
       {model.formError ? (
         <div className="jp-HpcEnvs-error" role="alert">
@@ -519,5 +552,226 @@ function FormView(props: IFormViewProps): React.ReactElement {
         </button>
       </div>
     </form>
+  );
+}
+
+/**
+ * What the user is told when choosing conda: the site's message and warnings, and the engine.
+ */
+function CondaNotes(props: {
+  model: CreateFormModel;
+  trans: TranslationBundle;
+}): React.ReactElement {
+  const { model, trans } = props;
+  const engine = model.condaInfo?.engine;
+  return (
+    <div className="jp-HpcEnvs-condaNotes">
+      {model.condaWarnings.map(w => (
+        <div key={w} className="jp-HpcEnvs-warning jp-HpcEnvs-condaWarning" role="note">
+          {w}
+        </div>
+      ))}
+      <div className="jp-HpcEnvs-note">
+        {trans.__(
+          'A conda environment brings its own Python and libraries: no module is loaded with it (its kernel purges them), and it is activated as conda does, with its activate.d scripts.'
+        )}
+        {engine
+          ? ` ${trans.__('Made with %1 %2 (%3).', engine.kind, engine.version, engine.source)}`
+          : ''}
+      </div>
+    </div>
+  );
+}
+
+/**
+ * Versions offered for the Python of a conda environment (any other can be typed).
+ */
+const CONDA_PYTHONS = ['3.13', '3.12', '3.11', '3.10'];
+
+/**
+ * The fields of a conda environment: its Python version, its channels, and the environments made
+ * by hand that can be adopted instead.
+ */
+function CondaFields(props: {
+  model: CreateFormModel;
+  trans: TranslationBundle;
+  ids: (field: string) => string;
+  describe: (field: FormField, hint?: string) => string | undefined;
+}): React.ReactElement {
+  const { model, trans, ids, describe } = props;
+  const errors = model.fieldErrors;
+  const [extra, setExtra] = useState('');
+  const chosen = model.channels;
+  const others = model.channelChoices.filter(c => !chosen.includes(c.name));
+  const described = new Map(model.channelChoices.map(c => [c.name, c.description]));
+  const addExtra = (): void => {
+    if (extra.trim()) {
+      model.setChannel(extra.trim(), true);
+      setExtra('');
+    }
+  };
+  return (
+    <>
+      <div className="jp-HpcEnvs-field">
+        <label htmlFor={ids('condaPython')}>{trans.__('Python version')}</label>
+        <input
+          id={ids('condaPython')}
+          className="jp-mod-styled jp-HpcEnvs-condaPython"
+          list={ids('condaPythons')}
+          value={model.condaPython}
+          autoComplete="off"
+          spellCheck={false}
+          placeholder={trans.__("e.g. 3.11 (empty: the channels' newest)")}
+          aria-invalid={errors.python ? true : undefined}
+          aria-describedby={describe('python')}
+          onChange={event => model.setCondaPython(event.target.value)}
+        />
+        <datalist id={ids('condaPythons')}>
+          {CONDA_PYTHONS.map(v => (
+            <option key={v} value={v} />
+          ))}
+        </datalist>
+        <FieldError id={ids('python-error')} message={errors.python} />
+      </div>
+
+      <fieldset
+        className="jp-HpcEnvs-field jp-HpcEnvs-channels"
+        aria-describedby={describe('channels')}
+      >
+        <legend>{trans.__('Channels')}</legend>
+        <div className="jp-HpcEnvs-note">
+          {chosen.length
+            ? trans.__('Packages are taken from the first channel that has them.')
+            : trans.__("No channel chosen: the site's default channels are used.")}
+        </div>
+        {chosen.length ? (
+          <ol
+            className="jp-HpcEnvs-selectedModules jp-HpcEnvs-selectedChannels"
+            aria-label={trans.__('Channels, by priority')}
+          >
+            {chosen.map((c, index) => (
+              <li
+                key={c}
+                className="jp-HpcEnvs-moduleChip jp-HpcEnvs-channelChip"
+                title={described.get(c) ?? ''}
+              >
+                {c}
+                {index > 0 ? (
+                  <IconButton
+                    icon={caretUpIcon}
+                    label={trans.__('Try %1 earlier', c)}
+                    onClick={() => model.raiseChannel(c)}
+                  />
+                ) : null}
+                <IconButton
+                  icon={closeIcon}
+                  label={trans.__('Do not use %1', c)}
+                  onClick={() => model.setChannel(c, false)}
+                />
+              </li>
+            ))}
+          </ol>
+        ) : null}
+        {others.map(c => (
+          <div key={c.name} className="jp-HpcEnvs-channelChoice">
+            <IconButton
+              icon={addIcon}
+              label={trans.__('Use the channel %1', c.name)}
+              onClick={() => model.setChannel(c.name, true)}
+            />{' '}
+            <code>{c.name}</code>
+            {c.description ? <span className="jp-HpcEnvs-note"> — {c.description}</span> : null}
+          </div>
+        ))}
+        <div className="jp-HpcEnvs-channelAdd">
+          <input
+            className="jp-mod-styled jp-HpcEnvs-channelInput"
+            value={extra}
+            spellCheck={false}
+            autoComplete="off"
+            placeholder={trans.__('Another channel: a name, a URL or a folder')}
+            aria-label={trans.__('Another channel')}
+            onChange={event => setExtra(event.target.value)}
+            onKeyDown={event => {
+              if (event.key === 'Enter') {
+                event.preventDefault();
+                addExtra();
+              }
+            }}
+          />
+          <button
+            type="button"
+            className="jp-Button jp-mod-styled jp-mod-reject"
+            disabled={!extra.trim()}
+            onClick={addExtra}
+          >
+            {trans.__('Add')}
+          </button>
+        </div>
+        <FieldError id={ids('channels-error')} message={errors.channels} />
+      </fieldset>
+
+      <AdoptList model={model} trans={trans} />
+    </>
+  );
+}
+
+/**
+ * The conda environments made by hand on the server's node, each with "Adopt" when it can be.
+ */
+function AdoptList(props: {
+  model: CreateFormModel;
+  trans: TranslationBundle;
+}): React.ReactElement {
+  const { model, trans } = props;
+  const found = model.condaEnvironments;
+  const result = model.adoptResult;
+  const free = (found ?? []).filter(e => !e.managed_as);
+  return (
+    <details className="jp-HpcEnvs-field jp-HpcEnvs-adopt" open={free.length > 0}>
+      <summary>
+        {found === null
+          ? trans.__('Conda environments made by hand: looking…')
+          : trans._n(
+              '%1 conda environment made by hand',
+              '%1 conda environments made by hand',
+              free.length
+            )}
+      </summary>
+      <div className="jp-HpcEnvs-note">
+        {trans.__(
+          'Made with conda create (in the storage roots, e.g. $VSC_DATA/miniconda3/envs): adopt one to get a kernel for it, instead of creating a new environment.'
+        )}
+      </div>
+      <ul className="jp-HpcEnvs-adoptList">
+        {free.map(e => (
+          <li key={e.prefix} className="jp-HpcEnvs-adoptItem" data-prefix={e.prefix}>
+            <span className="jp-HpcEnvs-adoptItem-name">{e.name}</span>{' '}
+            <span className="jp-HpcEnvs-root-path">{e.prefix}</span>
+            {e.python ? ` · Python ${e.python}` : ''}
+            {e.adoptable ? (
+              <button
+                type="button"
+                className="jp-Button jp-mod-styled jp-mod-reject jp-HpcEnvs-adoptButton"
+                disabled={model.adopting !== null}
+                onClick={() => void model.adopt(e.prefix)}
+              >
+                {model.adopting === e.prefix ? trans.__('Adopting…') : trans.__('Adopt')}
+              </button>
+            ) : (
+              <span className="jp-HpcEnvs-note"> — {e.reason}</span>
+            )}
+          </li>
+        ))}
+      </ul>
+      {result ? (
+        <div
+          className={result.ok ? 'jp-HpcEnvs-note jp-HpcEnvs-adoptResult' : 'jp-HpcEnvs-error'}
+          role={result.ok ? 'status' : 'alert'}
+        >
+          {result.message}
+        </div>
+      ) : null}
+    </details>
   );
 }

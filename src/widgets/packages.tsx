@@ -12,7 +12,7 @@ import { Package } from '../api';
 import { CommandIDs } from '../commands';
 import { splitSpecs } from '../formmodel';
 import { hpcEnvsIcon } from '../icons';
-import { PackagesModel, SourceFilter } from '../packagesmodel';
+import { ICondaRow, Listing, PackagesModel, SourceFilter } from '../packagesmodel';
 import { IconButton, useSignals, VirtualList } from './common';
 
 /**
@@ -145,7 +145,10 @@ function PackagesBody(props: {
   const [installing, setInstalling] = useState(false);
   const data = model.data;
   const busy = model.busy;
+  const isConda = model.kind === 'conda';
+  const listing = model.listing;
   const rows = model.rows;
+  const shown = listing === 'conda' ? model.condaRows.length : rows.length;
   const name = model.name;
   const partition = model.partition;
 
@@ -201,6 +204,21 @@ function PackagesBody(props: {
           onClick={() => void model.refresh()}
           disabled={model.isLoading}
         />
+        {isConda ? (
+          <button
+            type="button"
+            className="jp-Button jp-mod-styled jp-mod-reject jp-HpcEnvs-updateAll"
+            disabled={busy !== null}
+            title={
+              busy
+                ? trans.__('Busy: %1', busy.title)
+                : trans.__('Update every package to the newest the channels allow')
+            }
+            onClick={() => void commands.execute(CommandIDs.updateAllPackages, { name, partition })}
+          >
+            {trans.__('Update all…')}
+          </button>
+        ) : null}
         <button
           type="button"
           className="jp-Button jp-mod-styled jp-mod-reject jp-HpcEnvs-export"
@@ -211,12 +229,19 @@ function PackagesBody(props: {
       </div>
       {data ? (
         <div className="jp-HpcEnvs-note jp-HpcEnvs-packages-summary">
-          {trans.__(
-            'Python %1 · %2 · modules: %3',
-            data.python,
-            data.prefix,
-            data.loaded_modules.join(' ') || trans.__('none')
-          )}
+          {isConda
+            ? trans.__(
+                'conda environment · Python %1 · %2 · no modules · %3 requested',
+                data.python,
+                data.prefix,
+                data.requested.join(' ') || trans.__('nothing')
+              )
+            : trans.__(
+                'Python %1 · %2 · modules: %3',
+                data.python,
+                data.prefix,
+                data.loaded_modules.join(' ') || trans.__('none')
+              )}
         </div>
       ) : null}
       {model.error ? (
@@ -251,7 +276,11 @@ function PackagesBody(props: {
         <input
           id={`${uid}-install`}
           className="jp-mod-styled jp-HpcEnvs-install-specs"
-          placeholder={trans.__('e.g. icecream tqdm>=4.66')}
+          placeholder={
+            isConda
+              ? trans.__('e.g. numpy scipy>=1.11 (conda specs)')
+              : trans.__('e.g. icecream tqdm>=4.66')
+          }
           spellCheck={false}
           autoComplete="off"
           value={specs}
@@ -263,7 +292,7 @@ function PackagesBody(props: {
             checked={upgrade}
             onChange={event => setUpgrade(event.target.checked)}
           />{' '}
-          {trans.__('upgrade')}
+          {isConda ? trans.__('update') : trans.__('upgrade')}
         </label>
         <button
           type="submit"
@@ -276,6 +305,17 @@ function PackagesBody(props: {
       </form>
 
       <div className="jp-HpcEnvs-packages-filters">
+        {isConda ? (
+          <select
+            className="jp-mod-styled jp-HpcEnvs-packages-listing"
+            aria-label={trans.__('What to list')}
+            value={listing}
+            onChange={event => model.setListing(event.target.value as Listing)}
+          >
+            <option value="conda">{trans.__('conda packages')}</option>
+            <option value="python">{trans.__('Python distributions')}</option>
+          </select>
+        ) : null}
         <input
           type="search"
           className="jp-mod-styled jp-HpcEnvs-packages-filter"
@@ -284,28 +324,52 @@ function PackagesBody(props: {
           value={model.query}
           onChange={event => model.setQuery(event.target.value)}
         />
-        <select
-          className="jp-mod-styled jp-HpcEnvs-packages-source"
-          aria-label={trans.__('Show the packages of one source')}
-          value={model.source}
-          onChange={event => model.setSource(event.target.value as SourceFilter)}
-        >
-          <option value="all">{trans.__('every source')}</option>
-          {model.sources.map(s => (
-            <option key={s} value={s}>
-              {s}
-            </option>
-          ))}
-        </select>
+        {listing === 'python' ? (
+          <select
+            className="jp-mod-styled jp-HpcEnvs-packages-source"
+            aria-label={trans.__('Show the packages of one source')}
+            value={model.source}
+            onChange={event => model.setSource(event.target.value as SourceFilter)}
+          >
+            <option value="all">{trans.__('every source')}</option>
+            {model.sources.map(s => (
+              <option key={s} value={s}>
+                {s}
+              </option>
+            ))}
+          </select>
+        ) : null}
         <span className="jp-HpcEnvs-packages-count" role="status">
           {data
-            ? trans.__('%1 of %2', rows.length, data.packages.length)
+            ? trans.__('%1 of %2', shown, model.total)
             : model.isLoading
               ? trans.__('Listing the packages (inside the environment)…')
               : ''}
         </span>
       </div>
 
+      {listing === 'conda' ? (
+        <CondaList model={model} commands={commands} trans={trans} busy={busy !== null} />
+      ) : (
+        <PythonList model={model} commands={commands} trans={trans} busy={busy !== null} />
+      )}
+    </div>
+  );
+}
+
+/**
+ * The Python distributions of a build, with where each comes from (a venv's only listing).
+ */
+function PythonList(props: {
+  model: PackagesModel;
+  commands: CommandRegistry;
+  trans: TranslationBundle;
+  busy: boolean;
+}): React.ReactElement {
+  const { model, commands, trans, busy } = props;
+  const { name, partition, rows } = model;
+  return (
+    <>
       <div className="jp-HpcEnvs-packages-head" aria-hidden="true">
         <span>{trans.__('Name')}</span>
         <span>{trans.__('Version')}</span>
@@ -321,8 +385,9 @@ function PackagesBody(props: {
         renderRow={row => (
           <PackageRow
             row={row}
-            busy={busy !== null}
+            busy={busy}
             trans={trans}
+            conda={model.kind === 'conda'}
             onUninstall={() =>
               void commands.execute(CommandIDs.uninstallPackage, {
                 name,
@@ -333,8 +398,136 @@ function PackagesBody(props: {
           />
         )}
       />
-    </div>
+    </>
   );
+}
+
+/**
+ * Packages of a conda environment the kernel needs: the server refuses to remove them.
+ */
+const CONDA_KEPT = new Set(['python', 'pip', 'ipykernel']);
+
+/**
+ * The conda packages of a conda environment's build (and what pip installed), with the ones the
+ * user asked for marked, each with "update" and "remove".
+ */
+function CondaList(props: {
+  model: PackagesModel;
+  commands: CommandRegistry;
+  trans: TranslationBundle;
+  busy: boolean;
+}): React.ReactElement {
+  const { model, commands, trans, busy } = props;
+  const { name, partition } = model;
+  return (
+    <>
+      <div className="jp-HpcEnvs-packages-head jp-HpcEnvs-condaPackages-head" aria-hidden="true">
+        <span>{trans.__('Name')}</span>
+        <span>{trans.__('Version')}</span>
+        <span>{trans.__('Build')}</span>
+        <span>{trans.__('Channel')}</span>
+        <span />
+      </div>
+      <VirtualList
+        className="jp-HpcEnvs-packages-list"
+        label={trans.__('conda packages')}
+        items={model.condaRows}
+        rowHeight={PACKAGE_ROW_HEIGHT}
+        rowKey={row => `${row.pip ? 'pip' : 'conda'}:${row.name}`}
+        renderRow={row => (
+          <CondaRow
+            row={row}
+            busy={busy}
+            trans={trans}
+            onUpdate={() =>
+              void commands.execute(CommandIDs.installPackages, {
+                name,
+                partition,
+                packages: [row.name],
+                upgrade: true
+              })
+            }
+            onRemove={() =>
+              void commands.execute(CommandIDs.uninstallPackage, {
+                name,
+                partition,
+                package: row.name
+              })
+            }
+          />
+        )}
+      />
+    </>
+  );
+}
+
+const CondaRow = React.memo(
+  (props: {
+    row: ICondaRow;
+    busy: boolean;
+    trans: TranslationBundle;
+    onUpdate: () => void;
+    onRemove: () => void;
+  }): React.ReactElement => {
+    const { row, trans } = props;
+    return (
+      <div
+        className={`jp-HpcEnvs-package jp-HpcEnvs-condaPackage${row.requested ? ' jp-mod-requested' : ''}`}
+        data-package={row.name}
+        data-source={row.pip ? 'pip' : 'conda'}
+        data-requested={row.requested ? 'true' : 'false'}
+      >
+        <span className="jp-HpcEnvs-package-name">
+          {row.name}
+          {row.requested ? (
+            <span
+              className="jp-HpcEnvs-package-tag jp-mod-requested"
+              title={trans.__('Asked for when the environment was made or changed')}
+            >
+              {trans.__('requested')}
+            </span>
+          ) : null}
+        </span>
+        <span className="jp-HpcEnvs-package-version">{row.version}</span>
+        <span className="jp-HpcEnvs-package-build">{row.build}</span>
+        <span
+          className={`jp-HpcEnvs-badge jp-HpcEnvs-package-channel jp-mod-${row.pip ? 'venv' : 'conda'}`}
+          title={row.channel}
+        >
+          {row.pip ? 'pip' : channelLabel(row.channel)}
+        </span>
+        <span className="jp-HpcEnvs-package-actions">
+          {row.pip ? null : (
+            <IconButton
+              icon={refreshIcon}
+              label={trans.__('Update %1', row.name)}
+              disabled={props.busy}
+              onClick={props.onUpdate}
+            />
+          )}
+          {CONDA_KEPT.has(row.name) ? null : (
+            <IconButton
+              icon={deleteIcon}
+              label={trans.__('Remove %1', row.name)}
+              disabled={props.busy}
+              onClick={props.onRemove}
+            />
+          )}
+        </span>
+      </div>
+    );
+  }
+);
+
+/**
+ * A short name of a channel: its name, or the last part of its URL.
+ *
+ * @param channel - A channel name or URL.
+ * @returns The label.
+ */
+export function channelLabel(channel: string): string {
+  const trimmed = channel.replace(/\/+$/, '');
+  return trimmed.includes('/') ? trimmed.slice(trimmed.lastIndexOf('/') + 1) : trimmed;
 }
 
 /**
@@ -347,9 +540,12 @@ const PackageRow = React.memo(
     row: Package;
     busy: boolean;
     trans: TranslationBundle;
+    conda?: boolean;
     onUninstall: () => void;
   }): React.ReactElement => {
     const { row, trans } = props;
+    // In a conda environment, packages are removed from the conda listing (conda remove).
+    const removable = props.conda ? false : row.source === 'venv';
     const badge = sourceBadge(row, trans);
     const shadowed = row.shadowed_by !== null;
     return (
@@ -383,7 +579,7 @@ const PackageRow = React.memo(
           {badge.text}
         </span>
         <span className="jp-HpcEnvs-package-actions">
-          {row.source === 'venv' && !shadowed && !KEPT.has(row.key) ? (
+          {removable && !shadowed && !KEPT.has(row.key) ? (
             <IconButton
               icon={deleteIcon}
               label={trans.__('Uninstall %1', row.name)}

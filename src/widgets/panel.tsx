@@ -320,7 +320,14 @@ const EnvRow = React.memo(
         onClick={props.onSelect}
         title={env.modules.join(', ')}
       >
-        <span className="jp-HpcEnvs-envRow-name">{env.name}</span>
+        <span className="jp-HpcEnvs-envRow-name">
+          {env.name}
+          {env.kind !== 'venv' ? (
+            <span className="jp-HpcEnvs-envRow-kind" title={trans.__('Kind')}>
+              {env.kind}
+            </span>
+          ) : null}
+        </span>
         <span className="jp-HpcEnvs-envRow-builds">
           {statuses.map(s => (
             <Chip
@@ -363,6 +370,7 @@ function EnvDetails(props: {
       <div className="jp-HpcEnvs-details-modules">
         {env.modules.length ? env.modules.join(' · ') : trans.__('no modules')}
       </div>
+      {env.kind === 'conda' ? <CondaSummary env={env} trans={trans} /> : null}
       {env.packages.length ? (
         <div className="jp-HpcEnvs-details-packages" title={trans.__('Requested packages')}>
           {env.packages.join(' ')}
@@ -419,6 +427,35 @@ function EnvDetails(props: {
       </div>
     </section>
   );
+}
+
+/**
+ * What a conda environment was made from: its Python, channels and engine.
+ */
+function CondaSummary(props: { env: Environment; trans: TranslationBundle }): React.ReactElement {
+  const { env, trans } = props;
+  const options = env.options;
+  const channels = Array.isArray(options.channels)
+    ? options.channels.filter((c): c is string => typeof c === 'string')
+    : [];
+  const engine =
+    options.engine && typeof options.engine === 'object'
+      ? (options.engine as Record<string, unknown>)
+      : null;
+  const parts: string[] = [];
+  if (typeof options.python === 'string' && options.python) {
+    parts.push(trans.__('Python %1', options.python));
+  }
+  if (channels.length) {
+    parts.push(trans.__('channels: %1', channels.join(', ')));
+  }
+  if (engine && typeof engine.kind === 'string') {
+    parts.push(trans.__('made with %1', engine.kind));
+  }
+  if (options.adopted === true) {
+    parts.push(trans.__('adopted (made by hand)'));
+  }
+  return <div className="jp-HpcEnvs-details-conda">{parts.join(' · ')}</div>;
 }
 
 /**

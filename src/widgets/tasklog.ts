@@ -8,7 +8,7 @@ import { ITranslator, nullTranslator, TranslationBundle } from '@jupyterlab/tran
 import { Message } from '@lumino/messaging';
 import { Widget } from '@lumino/widgets';
 
-import { isFinal } from '../api';
+import { isFinal, Task } from '../api';
 import { ITaskLog } from '../tokens';
 import { taskStateLabel } from './common';
 
@@ -54,6 +54,18 @@ export class TaskLogView extends Widget {
     this._error.className = 'jp-HpcEnvs-error';
     this._error.setAttribute('role', 'alert');
 
+    // What the server wants the user to know about this task (e.g. the site's word on conda).
+    this._warnings = document.createElement('div');
+    this._warnings.className = 'jp-HpcEnvs-taskLog-warnings';
+    for (const warning of taskWarnings(this._log.task)) {
+      const note = document.createElement('div');
+      note.className = 'jp-HpcEnvs-warning';
+      note.setAttribute('role', 'note');
+      note.textContent = warning;
+      this._warnings.append(note);
+    }
+    this._warnings.hidden = !this._warnings.childElementCount;
+
     this._output = document.createElement('pre');
     this._output.className = 'jp-HpcEnvs-taskLog-output';
     this._output.setAttribute('role', 'log');
@@ -68,7 +80,7 @@ export class TaskLogView extends Widget {
     this._message = document.createElement('div');
     this._message.className = 'jp-HpcEnvs-taskLog-message';
 
-    this.node.append(header, this._error, this._output, this._message);
+    this.node.append(header, this._warnings, this._error, this._output, this._message);
 
     this.title.label = this._log.task.title;
     this.title.caption = this._trans.__('Log of %1', this._log.task.title);
@@ -167,6 +179,7 @@ export class TaskLogView extends Widget {
   private _step: HTMLElement;
   private _cancel: HTMLButtonElement;
   private _error: HTMLElement;
+  private _warnings: HTMLElement;
   private _output: HTMLElement;
   private _message: HTMLElement;
   private _pending: Text;
@@ -188,6 +201,20 @@ export function plain(line: string): string {
   );
   const parts = text.replace(/\r+$/, '').split('\r');
   return parts[parts.length - 1];
+}
+
+/**
+ * The warnings the server attached to a task (`params.warnings`: for a conda environment, the
+ * site's policy message and a stray `~/.local/lib`).
+ *
+ * @param task - The task.
+ * @returns The warnings, possibly none.
+ */
+export function taskWarnings(task: Task): string[] {
+  const warnings = task.params.warnings;
+  return Array.isArray(warnings)
+    ? warnings.filter((w): w is string => typeof w === 'string' && w.length > 0)
+    : [];
 }
 
 /**
