@@ -45,7 +45,12 @@ def write_results() -> None:
         ]
         table = entry.get("table")
         if table:
-            first = next(iter(table))
+            # The candidate the ratios are to: the one named "ours", else the one at 1.0 (the
+            # table's keys come back sorted from results.json, so it is not always the first).
+            first = entry.get("ours") or next(
+                (name for name, row in table.items() if row.get("ours_over_this") == 1.0),
+                next(iter(table)),
+            )
             lines += [
                 f"| candidate | median ms | min ms | max ms | runs | {first} / this |",
                 "| --- | ---: | ---: | ---: | ---: | ---: |",
@@ -57,7 +62,9 @@ def write_results() -> None:
                 )
             lines.append("")
         extra = {
-            k: v for k, v in entry.items() if k not in ("table", "machine", "when", "bar", "met")
+            k: v
+            for k, v in entry.items()
+            if k not in ("table", "machine", "when", "bar", "met", "ours")
         }
         if extra:
             lines += ["```json", json.dumps(extra, indent=1), "```", ""]

@@ -79,7 +79,9 @@ class Packages:
             probe = f.read()
         argv = self._in_env(env, part, build, ["python", "-"])
         try:
-            code, out, err = await proc.run(argv, timeout=300, env=self.envs.environ_for(part), stdin=probe)
+            code, out, err = await proc.run(
+                argv, timeout=300, env=self.envs.environ_for(part), stdin=probe
+            )
         except proc.CommandError as error:
             raise names.Conflict(f"Listing the packages of {env.name} failed: {error}") from None
         if code != 0:
@@ -152,7 +154,9 @@ class Packages:
         async def run(task: Task) -> dict[str, Any]:
             before = await self._freeze(env, part, build, task)
             task.set_step("pip install")
-            code = await task.run(self._in_env(env, part, build, argv), env=self.envs.environ_for(part))
+            code = await task.run(
+                self._in_env(env, part, build, argv), env=self.envs.environ_for(part)
+            )
             if code != 0:
                 await self._roll_back(env, part, build, task, before)
                 raise TaskFailed(
@@ -205,7 +209,9 @@ class Packages:
 
         async def run(task: Task) -> dict[str, Any]:
             task.set_step("pip uninstall")
-            code = await task.run(self._in_env(env, part, build, argv), env=self.envs.environ_for(part))
+            code = await task.run(
+                self._in_env(env, part, build, argv), env=self.envs.environ_for(part)
+            )
             if code != 0:
                 raise TaskFailed(f"pip uninstall failed (exit {code}); see the log.")
             with manifest.updating(env.home) as m:
@@ -348,7 +354,9 @@ class Packages:
             if argv is not None:
                 task.set_step(f"conda {action}")
                 job = f"{slurm.JOB_PREFIX}-packages"
-                code = await task.run(envs.on_partition(part, argv, job), env=self.envs.environ_for(part))
+                code = await task.run(
+                    envs.on_partition(part, argv, job), env=self.envs.environ_for(part)
+                )
                 if code != 0:
                     raise TaskFailed(
                         f"The conda engine could not {action.replace('-', ' ')} "
@@ -370,7 +378,9 @@ class Packages:
             if pip_removed:
                 task.set_step("pip uninstall")
                 argv_pip = ["python", "-m", "pip", "uninstall", "--yes", *pip_removed]
-                code = await task.run(self._in_env(env, part, build, argv_pip), env=self.envs.environ_for(part))
+                code = await task.run(
+                    self._in_env(env, part, build, argv_pip), env=self.envs.environ_for(part)
+                )
                 if code != 0:
                     raise TaskFailed(f"pip uninstall failed (exit {code}); see the log.")
             task.set_step("activation")
