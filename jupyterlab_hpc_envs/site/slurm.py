@@ -14,7 +14,7 @@ from typing import Any
 
 from .. import proc
 
-JOB_PREFIX = "hpc-envs"
+JOB_PREFIX = "hpc-envs"  # job names: hpc-envs-build:<env>:…, hpc-envs-kernel:<env>:…
 # What must not reach an srun that is to start a job of its own: the variables of a Slurm job this
 # process may itself run in (inside a job, srun would start a step of *that* job, on its node and
 # with its limits: Open OnDemand and batchspawner run JupyterLab in a job). SLURM_CONF and a user's
@@ -30,7 +30,9 @@ def job_environ(env: dict[str, str], drop: tuple[str, ...] = ()) -> dict[str, st
     out = {k: v for k, v in env.items() if not k.startswith(_SLURM_PREFIXES) or k in _KEEP_SLURM}
     for name in drop:
         out.pop(name, None)
-    return out  # job names: hpc-envs-build:<env>, hpc-envs-kernel:<env>
+    return out
+
+
 # Job states (squeue %T) of a job that still holds or waits for resources; any other is final.
 ACTIVE_STATES = frozenset(
     {
