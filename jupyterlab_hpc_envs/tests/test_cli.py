@@ -1,0 +1,139 @@
+"""``jupyter hpc-envs``: the command line against the demo site, as a user types it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+
+import pytest
+
+from jupyterlab_hpc_envs import cli
+
+from .helpers import run_code
+from .test_envs_rest import IPYTHON, PYTHON, SCIPY, our_kernels, tree
+
+
+async def hpc(*args: str, stdin: bytes | None = None) -> tuple[int, str, str]:
+    """Run ``jupyter hpc-envs ARGS`` in a process of its own; exit status, stdout, stderr."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "jupyterlab_hpc_envs.cli",
+        *args,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=dict(os.environ),
+    )
+    out, err = await asyncio.wait_for(proc.communicate(stdin), 600)
+    return proc.returncode or 0, out.decode(), err.decode()
+
+
+async def test_create_from_the_command_line_gives_a_kernel_that_reproduces_the_environment(
+    site_env, demo_site
+):
+    code, out, err = await hpc(
+        "create", "clitool", "-m", PYTHON, "-m", SCIPY, "--package", "icecream", "-p", "zen4"
+    )
+    assert code == 0, out + err
+    assert "::hpc-envs::step smoke-test" in out, "the build log streams to the terminal"
+    assert "Kernel hpcenv-clitool-zen4 registered." in out
+
+    code, out, _ = await hpc("list", "--json")
+    assert code == 0
+    (env,) = json.loads(out)
+    assert env["name"] == "clitool"
+    assert env["builds"]["zen4"]["state"] == "ready"
+
+    kernel_out = await run_code(
+        "hpcenv-clitool-zen4", "import sys, numpy, icecream; print(sys.prefix, numpy.__file__)"
+    )
+    prefix, numpy_file = kernel_out.split()
+    assert prefix == env["builds"]["zen4"]["path"]
+    assert f"/software/zen4/{SCIPY}/" in numpy_file
+
+    code, out, _ = await hpc("activate", "clitool")
+    assert code == 0
+    shell = demo_site.run(out + 'python -c "import sys; print(sys.prefix)"').stdout.strip()
+    assert shell == prefix
+
+    code, out, _ = await hpc("packages", "clitool", "--json")
+    rows = {r["key"]: r for r in json.loads(out)["packages"] if not r["shadowed_by"]}
+    assert rows["numpy"]["module"] == SCIPY
+    assert rows["icecream"]["source"] == "venv"
+
+    code, out, _ = await hpc("remove", "clitool")
+    assert code == cli.EXIT_INPUT, "without --yes it only says what it would remove"
+    assert "kernel hpcenv-clitool-zen4" in out
+    code, out, _ = await hpc("remove", "clitool", "--yes")
+    assert code == 0
+    assert our_kernels() == []
+    assert tree(site_env["VSC_DATA"]) == ["hpc-envs"]
+
+
+@pytest.mark.parametrize(
+    ("args", "status", "text"),
+    [
+        (["create", "x", "-m", "Pythn/3.11", "-p", "zen4"], cli.EXIT_NOT_FOUND, "not available"),
+        (["create", "x;id", "-m", PYTHON], cli.EXIT_INPUT, "not a valid environment name"),
+        (["create", "x", "-m", PYTHON, "-p", "zen9"], cli.EXIT_NOT_FOUND, "no partition"),
+        (["create", "x", "-m", PYTHON, "--root", "/etc"], cli.EXIT_INPUT, "storage roots"),
+        (["create", "x", "-m", "$(id)"], cli.EXIT_INPUT, "not a module name"),
+        (["create", "x", "-m", PYTHON, "--package=--index-url=x"], cli.EXIT_INPUT, "option"),
+        (
+            ["create", "x", "-m", PYTHON, "-m", "SciPy-bundle/2022.05-foss-2022a"],
+            cli.EXIT_INPUT,
+            "2022a",
+        ),
+        (["activate", "nosuch"], cli.EXIT_NOT_FOUND, "no environment"),
+        (["packages", "../../etc"], cli.EXIT_INPUT, "not a valid environment name"),
+        (["register", "--path", "/etc"], cli.EXIT_INPUT, "not a venv"),
+        (["remove", "nosuch", "--yes"], cli.EXIT_NOT_FOUND, "no environment"),
+    ],
+)
+async def test_bad_input_on_the_command_line_says_why_with_its_exit_status_and_creates_nothing(
+    site_env, args, status, text
+):
+    code, out, err = await hpc(*args)
+    assert code == status, out + err
+    assert text in err
+    assert "Traceback" not in err
+    assert tree(site_env["VSC_DATA"]) in ([], ["hpc-envs"])
+    assert our_kernels() == []
+
+
+async def test_a_second_create_of_a_name_is_a_conflict(site_env):
+    code, out, err = await hpc("create", "twice", "-m", PYTHON, "-m", IPYTHON, "-p", "zen4", "-q")
+    assert code == 0, out + err
+    code, _, err = await hpc("create", "Twice", "-m", PYTHON, "-p", "zen4")
+    assert code == cli.EXIT_CONFLICT
+    assert "exists already" in err
+
+
+async def test_a_failed_build_exits_1_with_the_reason(site_env):
+    code, out, err = await hpc(
+        "create",
+        "bad",
+        "-m",
+        PYTHON,
+        "-m",
+        IPYTHON,
+        "-p",
+        "zen4",
+        "--package",
+        "no-such-distribution-hpc-envs==1",
+    )
+    assert code == cli.EXIT_TASK
+    assert "installing the requested packages failed" in err
+    assert "no-such-distribution-hpc-envs" in out, "pip's own words are in the streamed log"
+    assert our_kernels() == []
+
+
+async def test_the_doctor_reports_the_stray_user_site_and_exits_0_without_errors(site_env):
+    code, out, _ = await hpc("doctor", "--json")
+    assert code == 0
+    problems = json.loads(out)["problems"]
+    assert "user-site" in [p["code"] for p in problems]
+    assert all(p["level"] != "error" for p in problems)
