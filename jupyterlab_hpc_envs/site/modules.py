@@ -113,13 +113,24 @@ class ModuleSystem:
             tree = json.loads(out or "{}")
         except ValueError as err:
             raise ModuleSystemError(f"modulecmd avail --json printed no JSON: {err}") from err
+        # Descriptions come from `whatis --json` (it reads every modulefile: the catalog cache
+        # runs this in the background); a modulefile that fails there still counts as available.
+        try:
+            described = json.loads(
+                await _run([*self.command, "bash", "whatis", "--json"], env, stream="stderr")
+                or "{}"
+            )
+        except (ModuleSystemError, ValueError):
+            described = {}
         found: list[ModuleInfo] = []
         for directory, entries in tree.items():
+            whatis = described.get(directory, {})
             for full, entry in entries.items():
                 if entry.get("type") not in (None, "modulefile"):
                     continue
-                whatis = entry.get("whatis") or [""]
-                found.append(_module_info(full, os.path.join(directory, full), str(whatis[0])))
+                lines = whatis.get(full, {}).get("whatis") or [""]
+                path = entry.get("pathname") or os.path.join(directory, full)
+                found.append(_module_info(full, path, str(lines[0])))
         return found
 
 
@@ -147,14 +158,21 @@ def _lmod_root() -> str | None:
     return next((c for c in LMOD_CANDIDATES if os.path.isdir(c)), None)
 
 
-def _tcl_root() -> str | None:
-    home = os.environ.get("MODULESHOME")
-    if home and os.path.exists(os.path.join(home, "libexec", "modulecmd.tcl")):
-        return home
-    return next(
-        (c for c in TCL_CANDIDATES if os.path.exists(os.path.join(c, "libexec", "modulecmd.tcl"))),
-        None,
-    )
+def _tcl_command() -> tuple[str, str] | None:
+    """Environment Modules' ``modulecmd.tcl`` and the bash init beside it, where they are.
+
+    Version 4 and later export ``MODULES_CMD`` (Debian puts the command under /usr/lib, the init
+    under /usr/share/modules); otherwise the classic ``$MODULESHOME/libexec`` layout.
+    """
+    home = os.environ.get("MODULESHOME", "")
+    cmd = os.environ.get("MODULES_CMD", "")
+    if cmd and os.path.exists(cmd):
+        return cmd, os.path.join(home, "init", "bash") if home else ""
+    for root in ([home] if home else []) + list(TCL_CANDIDATES):
+        candidate = os.path.join(root, "libexec", "modulecmd.tcl")
+        if os.path.exists(candidate):
+            return candidate, os.path.join(root, "init", "bash")
+    return None
 
 
 def detect(preferred: str = "auto") -> ModuleSystem:
@@ -173,14 +191,14 @@ def detect(preferred: str = "auto") -> ModuleSystem:
         if preferred == "lmod":
             raise ModuleSystemError("Lmod is configured but was not found (set $LMOD_PKG).")
     if preferred in ("auto", "tcl"):
-        root = _tcl_root()
-        tclsh = shutil.which("tclsh")
-        if root and tclsh:
+        found = _tcl_command()
+        tclsh = shutil.which("tclsh") or shutil.which("tclsh8.6")
+        if found and tclsh:
             return ModuleSystem(
                 kind="tcl",
                 version=os.environ.get("MODULES_VERSION", ""),
-                init_bash=os.path.join(root, "init", "bash"),
-                command=[tclsh, os.path.join(root, "libexec", "modulecmd.tcl")],
+                init_bash=found[1],
+                command=[tclsh, found[0]],
             )
         if preferred == "tcl":
             raise ModuleSystemError(
