@@ -3,14 +3,20 @@
  * notifications, settings).
  */
 import { ILayoutRestorer, JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
-import { ICommandPalette, MainAreaWidget, WidgetTracker } from '@jupyterlab/apputils';
+import {
+  ICommandPalette,
+  ISessionContext,
+  MainAreaWidget,
+  WidgetTracker
+} from '@jupyterlab/apputils';
 import { ILauncher } from '@jupyterlab/launcher';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
+import { Widget } from '@lumino/widgets';
 
 import { addCommands, CommandIDs, IHpcEnvsTrackers } from './commands';
 import { DEFAULT_REFRESH_INTERVAL, HpcEnvsModel } from './model';
-import { TaskNotifier } from './notifications';
+import { KernelJobNotifier, TaskNotifier } from './notifications';
 import { IHpcEnvsModel, PLUGIN_ID } from './tokens';
 import { CreateEnvironmentForm } from './widgets/form';
 import { PackagesView } from './widgets/packages';
@@ -98,6 +104,13 @@ const panelPlugin: JupyterFrontEndPlugin<void> = {
       trans,
       showLog: task => void app.commands.execute(CommandIDs.showLog, { task })
     });
+    new KernelJobNotifier({
+      model,
+      trans,
+      cancel: kernelId =>
+        void app.commands.execute(CommandIDs.cancelKernelJob, { kernel_id: kernelId })
+    });
+    followKernelStarts(app, model);
 
     if (restorer) {
       restorer.add(panel, 'hpc-envs-panel');
@@ -126,12 +139,47 @@ const panelPlugin: JupyterFrontEndPlugin<void> = {
     for (const command of [
       CommandIDs.createEnvironment,
       CommandIDs.openPanel,
-      CommandIDs.refresh
+      CommandIDs.refresh,
+      CommandIDs.kernelResources
     ]) {
       palette?.addItem({ command, category });
     }
   }
 };
+
+/**
+ * Keep the model's kernel jobs in step with the kernels of the application: a kernel start (from
+ * a notebook, a console… that becomes the current widget) makes the model follow the kernel jobs
+ * closely, so that a start waiting in the Slurm queue is shown within seconds; a kernel or session
+ * started or shut down makes it ask again once.
+ *
+ * @param app - The application.
+ * @param model - The model.
+ */
+function followKernelStarts(app: JupyterFrontEnd, model: IHpcEnvsModel): void {
+  const seen = new WeakSet<ISessionContext>();
+  const follow = (widget: Widget | null): void => {
+    // Notebook and console panels (and other session widgets) have a `sessionContext`.
+    const context = (widget as { sessionContext?: ISessionContext } | null)?.sessionContext;
+    if (!context?.statusChanged || seen.has(context)) {
+      return;
+    }
+    seen.add(context);
+    context.statusChanged.connect((_, status) => {
+      if (status === 'starting' || status === 'restarting') {
+        model.watchKernelJobs();
+      }
+    });
+    if (['initializing', 'starting', 'restarting'].includes(context.kernelDisplayStatus)) {
+      model.watchKernelJobs();
+    }
+  };
+  app.shell.currentChanged?.connect((_, change) => follow(change.newValue));
+  follow(app.shell.currentWidget);
+  const changed = (): void => void model.refreshKernelJobs();
+  app.serviceManager.kernels.runningChanged.connect(changed);
+  app.serviceManager.sessions.runningChanged.connect(changed);
+}
 
 const plugins: JupyterFrontEndPlugin<unknown>[] = [modelPlugin, panelPlugin];
 

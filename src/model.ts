@@ -12,6 +12,7 @@ import {
   Adopted,
   ApiError,
   Build,
+  cancelKernelJob,
   cancelTask,
   CondaEnvironment,
   CondaInfo,
@@ -21,6 +22,7 @@ import {
   getActivation,
   getCondaInfo,
   getInfo,
+  getKernelResources,
   getModules,
   getPackages,
   getRemovalPlan,
@@ -28,12 +30,17 @@ import {
   getSite,
   getTask,
   ICreateRequest,
+  IKernelResourcesRequest,
   Info,
   installPackages,
   isFinal,
+  isWaitingJob,
+  KernelJob,
   KernelRef,
+  KernelResources,
   listCondaEnvironments,
   listEnvironments,
+  listKernelJobs,
   listTasks,
   Modules,
   Packages,
@@ -42,6 +49,7 @@ import {
   rebuildEnvironment,
   registerKernels,
   removeEnvironment,
+  setKernelResources,
   Site,
   Task,
   uninstallPackages,
@@ -53,6 +61,18 @@ import { IHpcEnvsModel, ITaskLog } from './tokens';
  * The default number of seconds between two background refreshes.
  */
 export const DEFAULT_REFRESH_INTERVAL = 60;
+
+/**
+ * The default number of milliseconds between two looks at the kernel jobs while one waits in the
+ * queue.
+ */
+export const DEFAULT_KERNEL_JOBS_INTERVAL = 3000;
+
+/**
+ * The default number of milliseconds the kernel jobs are followed closely after a kernel start
+ * was noticed (its job shows up in the record within a second or two).
+ */
+export const DEFAULT_KERNEL_JOBS_WATCH = 30000;
 
 /**
  * What the kernel spec manager of the service manager offers that the model needs.
@@ -255,6 +275,8 @@ export class HpcEnvsModel implements IHpcEnvsModel {
     this._serverSettings = options.serverSettings;
     this._kernelSpecs = options.kernelSpecs ?? null;
     this._retryDelay = options.retryDelay;
+    this._kernelJobsInterval = options.kernelJobsInterval ?? DEFAULT_KERNEL_JOBS_INTERVAL;
+    this._kernelJobsWatch = options.kernelJobsWatch ?? DEFAULT_KERNEL_JOBS_WATCH;
     this._refreshInterval = 0;
     if (options.refreshInterval !== undefined) {
       this.refreshInterval = options.refreshInterval;
@@ -275,6 +297,14 @@ export class HpcEnvsModel implements IHpcEnvsModel {
 
   get tasks(): readonly Task[] {
     return this._tasks;
+  }
+
+  get kernelJobs(): readonly KernelJob[] {
+    return this._kernelJobs;
+  }
+
+  get kernelJobsChanged(): ISignal<IHpcEnvsModel, readonly KernelJob[]> {
+    return this._kernelJobsChanged;
   }
 
   get error(): string | null {
@@ -349,6 +379,8 @@ export class HpcEnvsModel implements IHpcEnvsModel {
     const call = ++this._calls;
     this._pending++;
     this._emit();
+    // The kernel jobs on the side: a server without them still shows its environments.
+    const jobs = this.refreshKernelJobs();
     try {
       const settings = this._serverSettings;
       const [info, site, environments, tasks] = await Promise.all([
@@ -373,9 +405,66 @@ export class HpcEnvsModel implements IHpcEnvsModel {
         this._error = errorMessage(reason);
       }
     } finally {
+      await jobs;
       this._pending--;
       this._emit();
     }
+  }
+
+  refreshKernelJobs(): Promise<void> {
+    if (this._isDisposed) {
+      return Promise.resolve();
+    }
+    if (!this._jobsFetch) {
+      const fetch = this._fetchKernelJobs().finally(() => {
+        if (this._jobsFetch === fetch) {
+          this._jobsFetch = null;
+        }
+      });
+      this._jobsFetch = fetch;
+      return fetch;
+    }
+    // One is under way: it may have left before what the caller wants to see; ask once more
+    // after it (however many calls come in meanwhile).
+    if (!this._jobsNext) {
+      this._jobsNext = this._jobsFetch.then(() => {
+        this._jobsNext = null;
+        return this.refreshKernelJobs();
+      });
+    }
+    return this._jobsNext;
+  }
+
+  watchKernelJobs(): void {
+    if (this._isDisposed) {
+      return;
+    }
+    this._watchUntil = Date.now() + this._kernelJobsWatch;
+    void this.refreshKernelJobs();
+  }
+
+  async cancelKernelJob(kernelId: string): Promise<void> {
+    try {
+      await cancelKernelJob(kernelId, this._serverSettings);
+    } finally {
+      await this.refreshKernelJobs();
+    }
+  }
+
+  kernelResources(kernel: string): Promise<KernelResources> {
+    return getKernelResources(kernel, this._serverSettings);
+  }
+
+  async setKernelResources(
+    kernel: string,
+    request: IKernelResourcesRequest
+  ): Promise<KernelResources> {
+    const reply = await setKernelResources(kernel, request, this._serverSettings);
+    // The kernelspec changed: the frontend's copy of the specs follows.
+    await this._kernelSpecs?.refreshSpecs().catch(reason => {
+      console.warn('jupyterlab-hpc-envs: cannot refresh the kernel specs', reason);
+    });
+    return reply;
   }
 
   async taskLog(id: string): Promise<ITaskLog> {
@@ -507,6 +596,10 @@ export class HpcEnvsModel implements IHpcEnvsModel {
     this._isDisposed = true;
     this._poll?.dispose();
     this._poll = null;
+    if (this._jobsTimer !== null) {
+      clearTimeout(this._jobsTimer);
+      this._jobsTimer = null;
+    }
     for (const log of this._logs.values()) {
       log.dispose();
     }
@@ -609,6 +702,38 @@ export class HpcEnvsModel implements IHpcEnvsModel {
     }
   }
 
+  /**
+   * Ask for the kernel jobs (one request), then look again soon if one waits in the queue or a
+   * kernel start was noticed a moment ago.
+   */
+  private async _fetchKernelJobs(): Promise<void> {
+    try {
+      const jobs = await listKernelJobs(this._serverSettings);
+      if (!this._isDisposed && !sameJobs(this._kernelJobs, jobs)) {
+        this._kernelJobs = jobs;
+        this._kernelJobsChanged.emit(jobs);
+        this._emit();
+      }
+    } catch (reason) {
+      console.warn('jupyterlab-hpc-envs: cannot list the kernel jobs', reason);
+    } finally {
+      this._scheduleKernelJobs();
+    }
+  }
+
+  private _scheduleKernelJobs(): void {
+    if (this._isDisposed || this._jobsTimer !== null) {
+      return;
+    }
+    const closely = Date.now() < this._watchUntil || this._kernelJobs.some(isWaitingJob);
+    if (closely) {
+      this._jobsTimer = setTimeout(() => {
+        this._jobsTimer = null;
+        void this.refreshKernelJobs();
+      }, this._kernelJobsInterval);
+    }
+  }
+
   private _emit(): void {
     if (!this._isDisposed) {
       this._stateChanged.emit();
@@ -622,6 +747,13 @@ export class HpcEnvsModel implements IHpcEnvsModel {
   private _site: Site | null = null;
   private _environments: Environment[] = [];
   private _tasks: Task[] = [];
+  private _kernelJobs: KernelJob[] = [];
+  private _kernelJobsInterval: number;
+  private _kernelJobsWatch: number;
+  private _jobsFetch: Promise<void> | null = null;
+  private _jobsNext: Promise<void> | null = null;
+  private _jobsTimer: ReturnType<typeof setTimeout> | null = null;
+  private _watchUntil = 0;
   private _logs = new Map<string, TaskLog>();
   private _catalogs = new Map<string, Promise<Modules>>();
   private _condaInfo: Promise<CondaInfo> | null = null;
@@ -636,6 +768,7 @@ export class HpcEnvsModel implements IHpcEnvsModel {
   private _stateChanged = new Signal<IHpcEnvsModel, void>(this);
   private _taskStarted = new Signal<IHpcEnvsModel, ITaskLog>(this);
   private _taskFinished = new Signal<IHpcEnvsModel, Task>(this);
+  private _kernelJobsChanged = new Signal<IHpcEnvsModel, readonly KernelJob[]>(this);
 }
 
 /**
@@ -665,7 +798,29 @@ export namespace HpcEnvsModel {
      * Milliseconds before a task's log is asked for again after a failure (doubling).
      */
     retryDelay?: number;
+
+    /**
+     * Milliseconds between two looks at the kernel jobs while one waits in the queue.
+     */
+    kernelJobsInterval?: number;
+
+    /**
+     * Milliseconds the kernel jobs are followed closely after `watchKernelJobs()`.
+     */
+    kernelJobsWatch?: number;
   }
+}
+
+/**
+ * Whether two lists of kernel jobs say the same (the server rewrites its record often; an
+ * unchanged answer changes nothing on screen).
+ *
+ * @param a - A list.
+ * @param b - Another.
+ * @returns `true` when they are equal, field by field.
+ */
+function sameJobs(a: readonly KernelJob[], b: readonly KernelJob[]): boolean {
+  return a.length === b.length && JSON.stringify(a) === JSON.stringify(b);
 }
 
 /**

@@ -1,12 +1,13 @@
 /**
  * Long work as JupyterLab notifications: one in-progress notification per running task, with a
- * "Show log" action, that ends with the task's outcome.
+ * "Show log" action, that ends with the task's outcome; one per kernel start waiting in the Slurm
+ * queue, with its reason and estimated start, gone when the job runs or ends.
  */
 import { Notification } from '@jupyterlab/apputils';
 import { TranslationBundle } from '@jupyterlab/translation';
 import { IDisposable } from '@lumino/disposable';
 
-import { isFinal, Task } from './api';
+import { isFinal, KernelJob, Task } from './api';
 import { IHpcEnvsModel, ITaskLog } from './tokens';
 
 /**
@@ -145,6 +146,127 @@ export namespace TaskNotifier {
      * Open the log view of a task (the "Show log" action).
      */
     showLog: (taskId: string) => void;
+
+    /**
+     * The translation bundle.
+     */
+    trans: TranslationBundle;
+  }
+}
+
+/**
+ * Shows an in-progress notification for every kernel job waiting in the queue (`science (zen2):
+ * pending (Resources), estimated start 14:05`), updated as its message changes and dismissed
+ * when the job runs, ends or is gone.
+ */
+export class KernelJobNotifier implements IDisposable {
+  /**
+   * Start notifying.
+   *
+   * @param options - The model whose kernel jobs are shown, how to cancel one, the translations.
+   */
+  constructor(options: KernelJobNotifier.IOptions) {
+    this._model = options.model;
+    this._cancel = options.cancel;
+    this._trans = options.trans;
+    this._model.kernelJobsChanged.connect(this._onJobsChanged, this);
+    this._onJobsChanged(this._model, this._model.kernelJobs);
+  }
+
+  get isDisposed(): boolean {
+    return this._isDisposed;
+  }
+
+  /**
+   * The id of the notification of a kernel's job, while one is shown.
+   *
+   * @param kernelId - The kernel's id.
+   * @returns The notification's id, or `undefined`.
+   */
+  notificationOf(kernelId: string): string | undefined {
+    return this._shown.get(kernelId)?.id;
+  }
+
+  dispose(): void {
+    if (this._isDisposed) {
+      return;
+    }
+    this._isDisposed = true;
+    this._model.kernelJobsChanged.disconnect(this._onJobsChanged, this);
+    for (const { id } of this._shown.values()) {
+      Notification.dismiss(id);
+    }
+    this._shown.clear();
+  }
+
+  private _onJobsChanged(_: IHpcEnvsModel, jobs: readonly KernelJob[]): void {
+    if (this._isDisposed) {
+      return;
+    }
+    const queued = new Map(jobs.filter(j => j.state === 'PENDING').map(j => [j.kernel_id, j]));
+    for (const [kernelId, shown] of [...this._shown]) {
+      if (!queued.has(kernelId)) {
+        Notification.dismiss(shown.id);
+        this._shown.delete(kernelId);
+      }
+    }
+    for (const job of queued.values()) {
+      const message = this._message(job);
+      const shown = this._shown.get(job.kernel_id);
+      if (!shown) {
+        const id = Notification.emit(message, 'in-progress', {
+          autoClose: false,
+          actions: [
+            {
+              label: this._trans.__('Cancel job'),
+              caption: this._trans.__('Cancel the Slurm job; the kernel does not start'),
+              displayType: 'warn',
+              callback: event => {
+                // Keep the notification until the job is gone (the user may keep waiting).
+                event.preventDefault();
+                this._cancel(job.kernel_id);
+              }
+            }
+          ],
+          data: { kernelJob: job.kernel_id }
+        });
+        this._shown.set(job.kernel_id, { id, message });
+      } else if (shown.message !== message) {
+        shown.message = message;
+        Notification.update({ id: shown.id, message });
+      }
+    }
+  }
+
+  private _message(job: KernelJob): string {
+    const what = job.env ? `${job.env} (${job.partition})` : job.job_name;
+    return this._trans.__('%1: %2', what, job.message || job.state.toLowerCase());
+  }
+
+  private _model: IHpcEnvsModel;
+  private _cancel: (kernelId: string) => void;
+  private _trans: TranslationBundle;
+  private _shown = new Map<string, { id: string; message: string }>();
+  private _isDisposed = false;
+}
+
+/**
+ * The namespace of {@link KernelJobNotifier}'s types.
+ */
+export namespace KernelJobNotifier {
+  /**
+   * The options of the constructor.
+   */
+  export interface IOptions {
+    /**
+     * The model whose kernel jobs are shown.
+     */
+    model: IHpcEnvsModel;
+
+    /**
+     * Cancel a kernel's job (the notification's "Cancel job" action; it asks first).
+     */
+    cancel: (kernelId: string) => void;
 
     /**
      * The translation bundle.

@@ -11,7 +11,10 @@ import {
   CondaInfo,
   Environment,
   ICreateRequest,
+  IKernelResourcesRequest,
   Info,
+  KernelJob,
+  KernelResources,
   Modules,
   Packages,
   Site,
@@ -88,6 +91,12 @@ export interface IHpcEnvsModel extends IDisposable {
   readonly tasks: readonly Task[];
 
   /**
+   * The user's kernel jobs (the Slurm jobs of kernels), newest first: refreshed with the rest,
+   * and every few seconds while one waits in the queue or a kernel start was noticed.
+   */
+  readonly kernelJobs: readonly KernelJob[];
+
+  /**
    * The message of the last failed refresh, or `null` when the last refresh succeeded.
    */
   readonly error: string | null;
@@ -113,9 +122,15 @@ export interface IHpcEnvsModel extends IDisposable {
   defaultStorageRoot: string;
 
   /**
-   * Emitted whenever `info`, `site`, `environments`, `tasks`, `error` or `isLoading` change.
+   * Emitted whenever `info`, `site`, `environments`, `tasks`, `kernelJobs`, `error` or
+   * `isLoading` change.
    */
   readonly stateChanged: ISignal<IHpcEnvsModel, void>;
+
+  /**
+   * Emitted with the kernel jobs whenever an answer of the server changed them.
+   */
+  readonly kernelJobsChanged: ISignal<IHpcEnvsModel, readonly KernelJob[]>;
 
   /**
    * Emitted when a task starts, or a running task is found (after a page reload, or one started
@@ -280,6 +295,45 @@ export interface IHpcEnvsModel extends IDisposable {
    * @param id - The task's id.
    */
   cancelTask(id: string): Promise<void>;
+
+  /**
+   * Ask the server for the kernel jobs again now (calls made while one is under way are answered
+   * by one more request).
+   *
+   * @returns A promise that resolves when `kernelJobs` is up to date; it never rejects (a failure
+   *   is logged, and the jobs stay as they were).
+   */
+  refreshKernelJobs(): Promise<void>;
+
+  /**
+   * A kernel is starting (somewhere in the application): follow the kernel jobs every few seconds
+   * for a while, and for as long as one waits in the queue.
+   */
+  watchKernelJobs(): void;
+
+  /**
+   * Cancel the Slurm job of a kernel (a start waiting in the queue then fails).
+   *
+   * @param kernelId - The kernel's id.
+   */
+  cancelKernelJob(kernelId: string): Promise<void>;
+
+  /**
+   * A kernel's resource choice, its partition's defaults and limits.
+   *
+   * @param kernel - The kernel's name.
+   */
+  kernelResources(kernel: string): Promise<KernelResources>;
+
+  /**
+   * Choose a kernel's resources (checked against the limits by the server, kept in the
+   * kernelspec); the kernel specs are refreshed afterwards.
+   *
+   * @param kernel - The kernel's name.
+   * @param request - The values; `null` goes back to the site's default.
+   * @returns The kernel's resources as stored.
+   */
+  setKernelResources(kernel: string, request: IKernelResourcesRequest): Promise<KernelResources>;
 }
 
 /**

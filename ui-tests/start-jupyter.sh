@@ -27,4 +27,7 @@ export HPC_ENVS_UI_CONDA_CHANNEL="file://$channel"
 # shellcheck disable=SC1091
 source "$HPC_ENVS_DEMO_DIR/env.sh"
 mkdir -p "$HOME"
-exec jupyter lab --config jupyter_server_test_config.py
+# Limits of kernel resources, as a site would set them (the demo site's description sets none):
+# tests/kernels.spec.ts has a value over a limit refused beside its field.
+exec jupyter lab --config jupyter_server_test_config.py \
+    '--HpcEnvs.kernel_limits={"time": "4:00:00", "cpus": 2, "memory": "4G", "gpus": 0, "accounts": ["hpcdemo", "hpcdemo-ai"]}'

@@ -395,3 +395,173 @@ export const CONDA_PACKAGES: Packages = {
   pip_packages: [],
   warnings: []
 };
+
+// --- kernels ------------------------------------------------------------------------------------
+// Recorded on the demo site with `--HpcEnvs.kernel_limits={"time": "4:00:00", "cpus": 2, "memory":
+// "4G", "gpus": 0, "accounts": ["hpcdemo", "hpcdemo-ai"]}` (the site's defaults are the built-in
+// ones), for an environment built on zen4 and zen2 (renamed `science` here). Kernel-job records
+// come as the server sends them, with the fields the frontend drops (owner, cancel, updated…).
+
+const LIMITS = {
+  time: '4:00:00',
+  cpus: 2,
+  memory: '4G',
+  gpus: 0,
+  accounts: ['hpcdemo', 'hpcdemo-ai']
+};
+
+const DEFAULTS = { time: '1:00:00', cpus: 1, memory: '', gpus: 0, account: '' };
+
+/**
+ * `GET kernels/hpcenv-science-zen2/resources` before any choice.
+ */
+export const KERNEL_RESOURCES = {
+  partition: 'zen2',
+  defaults: DEFAULTS,
+  limits: LIMITS,
+  kernel: 'hpcenv-science-zen2',
+  env: 'science',
+  arch: 'zen2',
+  chosen: {},
+  mode: 'auto',
+  effective: { partition: 'zen2', time: '1:00:00', cpus: 1, memory: '', gpus: 0, account: '' },
+  problem: null
+};
+
+/**
+ * `PUT kernels/hpcenv-science-zen2/resources` with `{"time": "2:00:00"}`.
+ */
+export const KERNEL_RESOURCES_TIME = {
+  ...KERNEL_RESOURCES,
+  chosen: { time: '2:00:00' },
+  effective: { partition: 'zen2', time: '2:00:00', cpus: 1, memory: '', gpus: 0, account: '' }
+};
+
+/**
+ * `GET kernels/hpcenv-science-zen4/resources` after `{"cpus": 2, "mode": "slurm"}` was chosen
+ * and the site lowered the CPU limit to 1.
+ */
+export const KERNEL_RESOURCES_PROBLEM = {
+  partition: 'zen4',
+  defaults: DEFAULTS,
+  limits: { ...LIMITS, cpus: 1 },
+  kernel: 'hpcenv-science-zen4',
+  env: 'science',
+  arch: 'zen4',
+  chosen: { cpus: 2, mode: 'slurm' },
+  mode: 'slurm',
+  effective: null,
+  problem: { field: 'cpus', message: 'A kernel may use at most 1 CPUs on partition zen4.' }
+};
+
+/**
+ * The 400 reply of `PUT kernels/hpcenv-science-zen2/resources` with `{"cpus": 64}`.
+ */
+export const CPUS_OVER_LIMIT = {
+  message: 'A kernel may use at most 2 CPUs on partition zen2.',
+  field: 'cpus'
+};
+
+const JOB_RESOURCES = {
+  account: '',
+  cpus: 1,
+  gpus: 0,
+  memory: '',
+  partition: 'zen2',
+  time: '2:00:00'
+};
+
+/**
+ * A kernel job of `GET kernel-jobs` right after srun was started (no job id yet).
+ */
+export const KERNEL_JOB_SUBMITTING = {
+  cancel: false,
+  ended: null,
+  env: 'science',
+  job_name: 'hpc-envs-kernel:science:d9d4b2b8',
+  kernel_id: 'd9d4b2b8-32f3-4730-9644-4040c71a0536',
+  message: 'submitting',
+  owner: 'vm:6376:917408',
+  partition: 'zen2',
+  reason: '',
+  resources: JOB_RESOURCES,
+  start: '',
+  state: 'SUBMITTING',
+  submitted: 1795559146.724269,
+  updated: 1795559146.7243257
+};
+
+/**
+ * The same job waiting in the queue (another job held the node's CPUs).
+ */
+export const KERNEL_JOB_PENDING = {
+  ...KERNEL_JOB_SUBMITTING,
+  job_id: '3',
+  message: 'pending (Resources), estimated start 22:35',
+  reason: 'Resources',
+  start: '2026-11-24T22:35:45',
+  state: 'PENDING',
+  updated: 1795559150.7625022
+};
+
+/**
+ * The same job once the kernel runs.
+ */
+export const KERNEL_JOB_RUNNING = {
+  ...KERNEL_JOB_PENDING,
+  host: 'vm',
+  message: 'running on vm',
+  reason: '',
+  started: 1795559158.6295772,
+  state: 'RUNNING',
+  step: '3.0',
+  updated: 1795559158.6298065
+};
+
+/**
+ * The same job after `DELETE kernel-jobs/<id>` cancelled it while the kernel ran.
+ */
+export const KERNEL_JOB_CANCELLED = {
+  ...KERNEL_JOB_RUNNING,
+  ended: 1795559162.2314317,
+  message: "science (zen2): the kernel's job 3 on vm was cancelled outside of Jupyter (scancel).",
+  reason: 'None',
+  state: 'CANCELLED',
+  updated: 1795559162.2315514
+};
+
+/**
+ * The reply of `DELETE kernel-jobs/<id>`.
+ */
+export const KERNEL_JOB_CANCEL_REPLY = {
+  kernel_id: 'd9d4b2b8-32f3-4730-9644-4040c71a0536',
+  job_id: '3',
+  job_name: 'hpc-envs-kernel:science:d9d4b2b8',
+  cancelled: true
+};
+
+/**
+ * An environment built for zen4 and zen2, with a kernel on each.
+ *
+ * @param name - Its name.
+ * @returns The environment.
+ */
+export function twoPartitionEnvironment(name = 'science'): Environment {
+  const base = environment(name);
+  const zen4 = base.builds.zen4;
+  return {
+    ...base,
+    builds: {
+      ...base.builds,
+      zen2: {
+        ...zen4,
+        arch: 'zen2',
+        path: `/site/data/hpc-envs/${name}/venv-zen2`,
+        partitions: ['zen2'],
+        built_partition: 'zen2',
+        log: `/site/data/hpc-envs/${name}/logs/zen2-20261124-222410.log`
+      }
+    },
+    kernels: [...base.kernels, { name: `hpcenv-${name}-zen2`, partition: 'zen2', arch: 'zen2' }]
+  };
+}

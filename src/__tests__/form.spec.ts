@@ -27,6 +27,7 @@ describe('CreateEnvironmentForm', () => {
       'GET site': json(SITE),
       'GET envs': json({ environments: [environment('science')] }),
       'GET tasks': json({ tasks: [] }),
+      'GET kernel-jobs': json({ jobs: [] }),
       'GET conda': json({
         ...CONDA_INFO,
         engine: null,

@@ -97,6 +97,7 @@ describe('CreateFormModel', () => {
       'GET site': json(SITE),
       'GET envs': json({ environments: [environment('science')] }),
       'GET tasks': json({ tasks: [] }),
+      'GET kernel-jobs': json({ jobs: [] }),
       'GET modules': request => {
         const python = request.query.get('python');
         return json({
@@ -280,6 +281,7 @@ describe('CreateFormModel with conda', () => {
       'GET site': json(SITE),
       'GET envs': json({ environments: [environment('science')] }),
       'GET tasks': json({ tasks: [] }),
+      'GET kernel-jobs': json({ jobs: [] }),
       'GET modules': json({ partition: 'zen4', module_system: 'lmod', modules: MODULES }),
       'GET conda': json(CONDA_INFO),
       'GET conda/environments': json({ environments: [] })

@@ -20,6 +20,7 @@ function server(routes: ConstructorParameters<typeof RoutedServer>[0] = {}): Rou
     'GET site': json(SITE),
     'GET envs': json({ environments: [] }),
     'GET tasks': json({ tasks: [] }),
+    'GET kernel-jobs': json({ jobs: [] }),
     ...routes
   });
 }

@@ -30,6 +30,7 @@ describe('PackagesView', () => {
       'GET site': json(SITE),
       'GET envs': json({ environments: [env] }),
       'GET tasks': json({ tasks: [] }),
+      'GET kernel-jobs': json({ jobs: [] }),
       [`GET envs/${name}/packages`]: json(packages)
     });
     model = new HpcEnvsModel({ serverSettings: fake.settings() });

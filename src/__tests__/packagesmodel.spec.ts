@@ -51,6 +51,7 @@ describe('PackagesModel', () => {
       'GET site': json(SITE),
       'GET envs': json({ environments: [env] }),
       'GET tasks': json({ tasks: [] }),
+      'GET kernel-jobs': json({ jobs: [] }),
       'GET envs/science/packages': json(PACKAGES)
     });
     model = new HpcEnvsModel({ serverSettings: fake.settings() });
@@ -192,6 +193,7 @@ describe('PackagesModel of a conda environment', () => {
       'GET site': json(SITE),
       'GET envs': json({ environments: [condaEnvironment('forge')] }),
       'GET tasks': json({ tasks: [] }),
+      'GET kernel-jobs': json({ jobs: [] }),
       'GET envs/forge/packages': json(CONDA_PACKAGES)
     });
     model = new HpcEnvsModel({ serverSettings: fake.settings() });

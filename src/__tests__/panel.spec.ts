@@ -39,6 +39,7 @@ describe('HpcEnvsPanel', () => {
       'GET site': json(SITE),
       'GET envs': json({ environments: [environment('science')] }),
       'GET tasks': json({ tasks: [] }),
+      'GET kernel-jobs': json({ jobs: [] }),
       ...routes
     });
     model = new HpcEnvsModel({ serverSettings: fake.settings() });

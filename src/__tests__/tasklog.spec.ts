@@ -121,6 +121,7 @@ describe('TaskNotifier', () => {
       'GET site': json(SITE),
       'GET envs': json({ environments: [] }),
       'GET tasks': json({ tasks: [task()] }),
+      'GET kernel-jobs': json({ jobs: [] }),
       [`GET tasks/${ID}/log`]: logRoute(['one\n'], 'failed'),
       [`GET tasks/${ID}`]: json(task({ state: 'failed', message: 'pip could not install x' }))
     });
@@ -164,6 +165,7 @@ describe('TaskNotifier, created after the model found a running task', () => {
       'GET site': json(SITE),
       'GET envs': json({ environments: [] }),
       'GET tasks': json({ tasks: [task()] }),
+      'GET kernel-jobs': json({ jobs: [] }),
       [`GET tasks/${ID}/log`]: logRoute(['one\n'], 'running')
     });
     const model = new HpcEnvsModel({ serverSettings: fake.settings() });

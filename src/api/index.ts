@@ -21,6 +21,13 @@ import {
   EnvironmentsSchema,
   Info,
   InfoSchema,
+  KernelJob,
+  KernelJobCancelled,
+  KernelJobCancelledSchema,
+  KernelJobsSchema,
+  KernelMode,
+  KernelResources,
+  KernelResourcesSchema,
   KernelsReplySchema,
   Modules,
   ModulesSchema,
@@ -522,6 +529,92 @@ export function readTaskLog(
     `tasks/${seg(id)}/log${query({ offset, wait: wait ? '' : '0' })}`,
     TaskLogSchema,
     {},
+    settings
+  );
+}
+
+/**
+ * What `PUT kernels/<kernel>/resources` takes: the values to choose; `null` or `''` goes back to
+ * the site's default, a value left out stays as it was.
+ */
+export interface IKernelResourcesRequest {
+  /**
+   * A Slurm time limit: minutes (`90`), `H:MM:SS` or `D-HH:MM:SS`.
+   */
+  time?: string | null;
+  cpus?: number | string | null;
+  /**
+   * An amount of memory: `4G`, `500M`, or MiB without a unit.
+   */
+  memory?: string | null;
+  gpus?: number | string | null;
+  account?: string | null;
+  mode?: KernelMode | null;
+}
+
+/**
+ * A kernel's resource choice, its partition's defaults and limits, and what its next start asks
+ * Slurm for.
+ *
+ * @param kernel - The kernel's name (`hpcenv-<env>-<partition>`).
+ * @param settings - The server settings.
+ * @returns The kernel's resources.
+ * @throws {ApiError} 404 when it is not a kernel of an HPC environment.
+ */
+export function getKernelResources(kernel: string, settings?: Settings): Promise<KernelResources> {
+  return requestAPI(`kernels/${seg(kernel)}/resources`, KernelResourcesSchema, {}, settings);
+}
+
+/**
+ * Choose a kernel's resources: the server checks them against the partition's limits and keeps
+ * them in the kernelspec, so that every later start (from any front end) asks for them.
+ *
+ * @param kernel - The kernel's name.
+ * @param request - The values to choose.
+ * @param settings - The server settings.
+ * @returns The kernel's resources, as stored (normalised: `90` becomes `1:30:00`).
+ * @throws {ApiError} 400 with the `field` a value breaks a limit of, or is not valid for.
+ */
+export function setKernelResources(
+  kernel: string,
+  request: IKernelResourcesRequest,
+  settings?: Settings
+): Promise<KernelResources> {
+  return requestAPI(
+    `kernels/${seg(kernel)}/resources`,
+    KernelResourcesSchema,
+    json('PUT', request),
+    settings
+  );
+}
+
+/**
+ * The user's kernel jobs: their state in the queue (with the reason and the estimated start),
+ * where they run, why they ended.
+ *
+ * @param settings - The server settings.
+ * @returns The jobs, newest first.
+ */
+export async function listKernelJobs(settings?: Settings): Promise<KernelJob[]> {
+  return (await requestAPI('kernel-jobs', KernelJobsSchema, {}, settings)).jobs;
+}
+
+/**
+ * Cancel the job of a kernel (scancel); a start waiting in the queue then fails, saying so.
+ *
+ * @param kernelId - The kernel's id.
+ * @param settings - The server settings.
+ * @returns The job that was cancelled.
+ * @throws {ApiError} 404 when no job is recorded for the kernel.
+ */
+export function cancelKernelJob(
+  kernelId: string,
+  settings?: Settings
+): Promise<KernelJobCancelled> {
+  return requestAPI(
+    `kernel-jobs/${seg(kernelId)}`,
+    KernelJobCancelledSchema,
+    { method: 'DELETE' },
     settings
   );
 }

@@ -572,3 +572,174 @@ export const AdoptedSchema = z.object({
  * The reply of an adoption.
  */
 export type Adopted = z.infer<typeof AdoptedSchema>;
+
+// --- kernels ----------------------------------------------------------------------------------
+
+/**
+ * A resource value as the site's description gives it (`4`, `'4'`, `'4:00:00'`), as text.
+ */
+const ResourceTextSchema = z.union([z.string(), z.number()]).transform(value => String(value));
+
+/**
+ * Where a kernel runs: on this node when it has the kernel's arch, else as a Slurm job (`auto`),
+ * always on this node (`local`), or always as a Slurm job (`slurm`). A mode this version does not
+ * know is shown as `auto`: the server still decides.
+ */
+export const KernelModeSchema = z.enum(['auto', 'local', 'slurm']).catch('auto');
+
+/**
+ * Where a kernel runs.
+ */
+export type KernelMode = z.infer<typeof KernelModeSchema>;
+
+/**
+ * What a kernel's Slurm job asks for, validated and normalised by the server (`time` as
+ * `H:MM:SS`, `memory` as `4G` or `''` for the partition's default, `account` `''` for none).
+ */
+export const JobResourcesSchema = z.object({
+  partition: z.string().default(''),
+  time: z.string().default(''),
+  cpus: z.number().default(1),
+  memory: z.string().default(''),
+  gpus: z.number().default(0),
+  account: z.string().default('')
+});
+
+/**
+ * The resources of a kernel's job.
+ */
+export type JobResources = z.infer<typeof JobResourcesSchema>;
+
+/**
+ * `GET|PUT /hpc-envs/api/kernels/<kernel>/resources`: a kernel's resource choice (kept in its
+ * kernelspec), its partition's defaults and limits, and what its next start asks Slurm for.
+ */
+export const KernelResourcesSchema = z.object({
+  kernel: z.string(),
+  env: z.string().nullable().default(null),
+  arch: z.string().nullable().default(null),
+  partition: z.string(),
+  /**
+   * The partition's defaults, as the site describes them.
+   */
+  defaults: z
+    .object({
+      time: ResourceTextSchema.default(''),
+      cpus: ResourceTextSchema.default(''),
+      memory: ResourceTextSchema.default(''),
+      gpus: ResourceTextSchema.default(''),
+      account: ResourceTextSchema.default('')
+    })
+    .default({ time: '', cpus: '', memory: '', gpus: '', account: '' }),
+  /**
+   * The partition's limits; a missing one is no limit of the site's (Slurm has its own).
+   */
+  limits: z
+    .object({
+      time: ResourceTextSchema.optional(),
+      cpus: ResourceTextSchema.optional(),
+      memory: ResourceTextSchema.optional(),
+      gpus: ResourceTextSchema.optional(),
+      accounts: z.array(z.string()).optional()
+    })
+    .default({}),
+  /**
+   * What the user chose (the fields they set, and `mode`).
+   */
+  chosen: z
+    .object({
+      time: ResourceTextSchema.optional(),
+      cpus: ResourceTextSchema.optional(),
+      memory: ResourceTextSchema.optional(),
+      gpus: ResourceTextSchema.optional(),
+      account: ResourceTextSchema.optional(),
+      mode: KernelModeSchema.optional()
+    })
+    .default({}),
+  /**
+   * The kernel's mode: the one chosen, else the site's.
+   */
+  mode: KernelModeSchema,
+  /**
+   * What the next start asks Slurm for; `null` when the choice breaks a limit (see `problem`).
+   */
+  effective: JobResourcesSchema.nullable(),
+  /**
+   * A stored choice that breaks a limit lowered since, or `null`.
+   */
+  problem: z.object({ field: z.string(), message: z.string() }).nullable().default(null)
+});
+
+/**
+ * A kernel's resources.
+ */
+export type KernelResources = z.infer<typeof KernelResourcesSchema>;
+
+/**
+ * The job of one of the user's kernels. `state` is `SUBMITTING`, a Slurm state (`PENDING`,
+ * `RUNNING`, `TIMEOUT`, `CANCELLED`…) or `CANCELLING`; `message` is what to show the user
+ * (`pending (Resources), estimated start 14:05`, `running on node12`, why it ended).
+ */
+export const KernelJobSchema = z.object({
+  kernel_id: z.string(),
+  env: z.string().default(''),
+  partition: z.string().default(''),
+  job_name: z.string().default(''),
+  /**
+   * `''` until Slurm gave the job an id.
+   */
+  job_id: z.string().default(''),
+  host: z.string().default(''),
+  state: z.string().default(''),
+  reason: z.string().default(''),
+  /**
+   * squeue's estimated start (`2024-05-02T14:05:00`, or `N/A`), `''` when unknown.
+   */
+  start: z.string().default(''),
+  message: z.string().default(''),
+  resources: JobResourcesSchema.nullable().catch(null).default(null),
+  submitted: z.number().nullable().default(null),
+  started: z.number().nullable().default(null),
+  ended: z.number().nullable().default(null)
+});
+
+/**
+ * A kernel job.
+ */
+export type KernelJob = z.infer<typeof KernelJobSchema>;
+
+/**
+ * `GET /hpc-envs/api/kernel-jobs`: the user's kernel jobs, newest first.
+ */
+export const KernelJobsSchema = z.object({ jobs: z.array(KernelJobSchema) });
+
+/**
+ * `DELETE /hpc-envs/api/kernel-jobs/<kernel id>`: the job that was cancelled.
+ */
+export const KernelJobCancelledSchema = z.object({
+  kernel_id: z.string(),
+  job_id: z.string().default(''),
+  job_name: z.string().default(''),
+  cancelled: z.boolean()
+});
+
+/**
+ * The reply of a cancellation of a kernel job.
+ */
+export type KernelJobCancelled = z.infer<typeof KernelJobCancelledSchema>;
+
+/**
+ * The states of a kernel job that wait for the queue (the kernel is not running yet): the UI
+ * follows them closely and offers to cancel them.
+ */
+export const WAITING_JOB_STATES: readonly string[] = ['SUBMITTING', 'PENDING', 'CONFIGURING'];
+
+/**
+ * Whether a kernel job waits for the queue (submitted, pending, or its node being configured).
+ *
+ * @param job - A kernel job.
+ * @returns `true` while the kernel's start waits for Slurm.
+ */
+export function isWaitingJob(job: KernelJob): boolean {
+  return WAITING_JOB_STATES.includes(job.state);
+}

@@ -212,6 +212,31 @@ export function taskStateLabel(state: TaskState, trans: TranslationBundle): stri
 }
 
 /**
+ * The chip state (colour) of a kernel job's state.
+ *
+ * @param state - `SUBMITTING`, a Slurm state, or `CANCELLING`.
+ * @returns `pending` while it waits, `running`, `succeeded` when it completed, `cancelled`, or
+ *   `failed` for the other ends (a walltime, a node failure…).
+ */
+export function jobStateChip(state: string): string {
+  switch (state) {
+    case 'SUBMITTING':
+    case 'PENDING':
+    case 'CONFIGURING':
+      return 'pending';
+    case 'RUNNING':
+    case 'COMPLETING':
+      return 'running';
+    case 'COMPLETED':
+      return 'succeeded';
+    case 'CANCELLING':
+      return 'cancelled';
+    default:
+      return state.startsWith('CANCELLED') ? 'cancelled' : 'failed';
+  }
+}
+
+/**
  * A small coloured label of a state (`jp-HpcEnvs-chip jp-mod-<state>`).
  *
  * @param props - The state (a modifier) and its label.

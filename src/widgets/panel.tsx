@@ -11,6 +11,7 @@ import {
   listIcon,
   ReactWidget,
   refreshIcon,
+  settingsIcon,
   terminalIcon,
   buildIcon
 } from '@jupyterlab/ui-components';
@@ -18,12 +19,19 @@ import { CommandRegistry } from '@lumino/commands';
 import { ReadonlyJSONObject } from '@lumino/coreutils';
 import React, { useMemo, useState } from 'react';
 
-import { Environment, Site } from '../api';
+import { Environment, isWaitingJob, JobResources, KernelJob, Site } from '../api';
 import { CommandIDs } from '../commands';
 import { filterEnvironments, IPartitionStatus, partitionStatuses } from '../model';
 import { hpcEnvsIcon } from '../icons';
 import { IHpcEnvsModel } from '../tokens';
-import { buildStatusLabel, Chip, IconButton, useSignals, VirtualList } from './common';
+import {
+  buildStatusLabel,
+  Chip,
+  IconButton,
+  jobStateChip,
+  useSignals,
+  VirtualList
+} from './common';
 
 /**
  * The side panel's DOM id (also used by the layout restorer and in UI tests).
@@ -181,6 +189,7 @@ function PanelView(props: IViewProps): React.ReactElement {
           ? ''
           : trans.__('The server extension did not answer: %1', model.error)}
       </div>
+      <KernelJobsView jobs={model.kernelJobs} commands={commands} trans={trans} />
       <input
         type="search"
         className="jp-HpcEnvs-filter jp-mod-styled"
@@ -297,6 +306,92 @@ function SiteView(props: {
       ) : null}
     </section>
   );
+}
+
+/**
+ * The user's kernel jobs (only when there are any): where each kernel runs or waits, and a
+ * Cancel button for the ones waiting in the queue.
+ */
+function KernelJobsView(props: {
+  jobs: readonly KernelJob[];
+  commands: CommandRegistry;
+  trans: TranslationBundle;
+}): React.ReactElement | null {
+  const { jobs, commands, trans } = props;
+  if (!jobs.length) {
+    return null;
+  }
+  return (
+    <section className="jp-HpcEnvs-kernelJobs" aria-label={trans.__('Kernel jobs')}>
+      <h3 className="jp-HpcEnvs-kernelJobs-title">{trans.__('Kernel jobs')}</h3>
+      <ul className="jp-HpcEnvs-kernelJobs-list">
+        {jobs.map(job => {
+          const what = job.env ? `${job.env} (${job.partition})` : job.job_name;
+          return (
+            <li
+              key={job.kernel_id}
+              className="jp-HpcEnvs-kernelJob"
+              data-kernel-id={job.kernel_id}
+              data-state={job.state}
+            >
+              <span className="jp-HpcEnvs-kernelJob-name" title={job.job_name}>
+                {what}
+              </span>
+              <Chip
+                state={jobStateChip(job.state)}
+                label={job.state}
+                title={job.job_id ? trans.__('Slurm job %1', job.job_id) : undefined}
+              />
+              {isWaitingJob(job) ? (
+                <button
+                  type="button"
+                  className="jp-HpcEnvs-button jp-mod-warn jp-HpcEnvs-kernelJob-cancel"
+                  aria-label={trans.__('Cancel the kernel job of %1', what)}
+                  onClick={() =>
+                    run(commands, CommandIDs.cancelKernelJob, { kernel_id: job.kernel_id })
+                  }
+                >
+                  {trans.__('Cancel')}
+                </button>
+              ) : null}
+              <span className="jp-HpcEnvs-kernelJob-message" title={job.message}>
+                {job.message}
+              </span>
+              {job.resources ? (
+                <span
+                  className="jp-HpcEnvs-kernelJob-resources"
+                  title={trans.__('What the job asked Slurm for')}
+                >
+                  {jobResourcesText(job.resources, trans)}
+                </span>
+              ) : null}
+            </li>
+          );
+        })}
+      </ul>
+    </section>
+  );
+}
+
+/**
+ * What a kernel job asked for, in a few words (`1:30:00 · 1 CPU · 4G`).
+ *
+ * @param resources - The job's resources.
+ * @param trans - The translation bundle.
+ * @returns The words.
+ */
+function jobResourcesText(resources: JobResources, trans: TranslationBundle): string {
+  const parts = [resources.time, trans._n('%1 CPU', '%1 CPUs', resources.cpus)];
+  if (resources.memory) {
+    parts.push(resources.memory);
+  }
+  if (resources.gpus) {
+    parts.push(trans._n('%1 GPU', '%1 GPUs', resources.gpus));
+  }
+  if (resources.account) {
+    parts.push(resources.account);
+  }
+  return parts.filter(Boolean).join(' · ');
 }
 
 /**
@@ -468,7 +563,7 @@ function BuildRow(props: {
   trans: TranslationBundle;
 }): React.ReactElement {
   const { env, status, commands, trans } = props;
-  const { partition, build, task } = status;
+  const { partition, build, task, kernel } = status;
   const args = { name: env.name, partition: partition.name };
   const label = buildStatusLabel(status.status, trans);
   let detail = '';
@@ -526,6 +621,14 @@ function BuildRow(props: {
               onClick={() => run(commands, CommandIDs.showPackages, args)}
             />
           </>
+        ) : null}
+        {kernel ? (
+          <IconButton
+            icon={settingsIcon}
+            className="jp-HpcEnvs-resourcesButton"
+            label={trans.__('Kernel resources of %1 on %2…', env.name, partition.name)}
+            onClick={() => run(commands, CommandIDs.kernelResources, { kernel: kernel.name })}
+          />
         ) : null}
         {status.status === 'ready' || status.status === 'unregistered' ? (
           <IconButton

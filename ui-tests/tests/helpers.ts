@@ -7,10 +7,12 @@ import { APIRequestContext, Locator } from '@playwright/test';
 import * as path from 'path';
 
 /**
- * The Python module and the SciPy-bundle of the same toolchain generation on the demo site.
+ * The Python module, and the SciPy-bundle and IPython (with ipykernel: nothing to install) of the
+ * same toolchain generation on the demo site.
  */
 export const PYTHON = 'Python/3.11.7-GCCcore-12.3.0';
 export const SCIPY = 'SciPy-bundle/2023.07-gfbf-2023a';
+export const IPYTHON = 'IPython/8.14.0-GCCcore-12.3.0';
 
 /**
  * Where the screenshots for the README go.
