@@ -380,10 +380,17 @@ async def sweep_orphans(config: HpcEnvs, logger: logging.Logger | None = None) -
 async def cancel_kernel_job(config: HpcEnvs, kernel_id: str) -> dict[str, Any]:
     """Cancel the job of one of the user's kernels (e.g. a start waiting in the queue: the start
     then fails with a message saying so). Only jobs in the user's record can be cancelled here."""
-    entry = KernelJobs(config.data_dir).read().get(kernel_id)
+    record = KernelJobs(config.data_dir)
+    entry = record.read().get(kernel_id)
     if entry is None:
         raise names.NotFound(f"No kernel job is recorded for kernel {kernel_id!r}.")
     job_id, name = str(entry.get("job_id") or ""), str(entry.get("job_name") or "")
+    if entry.get("ended"):
+        # Nothing to cancel any more: the user is clearing an ended job from the list.
+        record.remove(kernel_id)
+        return {"kernel_id": kernel_id, "job_id": job_id, "job_name": name, "cancelled": False}
+    # Said before scancel, so that the kernel's end is reported as the user's doing.
+    record.update(kernel_id, cancelled_by="user")
     if job_id:
         await slurm.cancel(job_id)
     elif name.startswith(JOB_NAME_PREFIX):

@@ -685,9 +685,12 @@ class HpcEnvsProvisioner(LocalProvisioner):  # type: ignore[misc]
             )
             self._stop_auto_restart()
         elif state.startswith("CANCELLED"):
-            message = (
-                f"{job.label}: the kernel's {where} was cancelled outside of Jupyter (scancel)."
-            )
+            try:
+                asked = KernelJobs(job.data_dir).read().get(self.kernel_id, {}).get("cancelled_by")
+            except OSError:
+                asked = None
+            by = "from JupyterLab (Kernel jobs)" if asked else "outside of Jupyter (scancel)"
+            message = f"{job.label}: the kernel's {where} was cancelled {by}."
             self._stop_auto_restart()
         else:
             message = (

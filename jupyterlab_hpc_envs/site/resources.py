@@ -174,7 +174,9 @@ def resolve(
         )
     cpus = _count(values["cpus"], "cpus", "The number of CPUs", 1)
     if "cpus" in limit and cpus > int(limit["cpus"]):
-        raise names.InvalidInput("cpus", f"A kernel may use at most {limit['cpus']} CPUs {where}.")
+        raise names.InvalidInput(
+            "cpus", f"A kernel may use at most {_plural(limit['cpus'], 'CPU')} {where}."
+        )
     memory = ""
     if values.get("memory") not in (None, ""):
         mb = parse_memory_mb(values["memory"])
@@ -185,7 +187,9 @@ def resolve(
         memory = format_memory(mb)
     gpus = _count(values.get("gpus") or 0, "gpus", "The number of GPUs", 0)
     if gpus and "gpus" in limit and gpus > int(limit["gpus"]):
-        raise names.InvalidInput("gpus", f"A kernel may use at most {limit['gpus']} GPUs {where}.")
+        raise names.InvalidInput(
+            "gpus", f"A kernel may use at most {_plural(limit['gpus'], 'GPU')} {where}."
+        )
     account = values.get("account") or ""
     if account:
         if not isinstance(account, str) or not _ACCOUNT.match(account):
@@ -211,3 +215,8 @@ def describe(config: HpcEnvs, partition: str) -> dict[str, Any]:
     """What a resource form needs: the partition's defaults and limits (the REST reply)."""
     part = names.partition(partition)
     return {"partition": part, "defaults": defaults(config, part), "limits": limits(config, part)}
+
+
+def _plural(number: object, noun: str) -> str:
+    """``1 CPU``, ``4 CPUs``."""
+    return f"{number} {noun}" if str(number) == "1" else f"{number} {noun}s"

@@ -490,6 +490,24 @@ async def test_a_one_minute_walltime_is_reported_as_expired_and_not_resubmitted(
         assert [(j["id"], j["state"]) for j in jobs] == [(job_id, "TIMEOUT")], "no second job"
 
 
+async def test_a_running_kernel_job_cancelled_from_jupyterlab_is_reported_as_such(kernel):
+    from jupyterlab_hpc_envs.config import HpcEnvs
+    from jupyterlab_hpc_envs.kernel_jobs import cancel_kernel_job
+
+    events: list[str] = []
+    async with running() as (km, _):
+        km.add_restart_callback(lambda: events.append("dead"), "dead")
+        reply = await cancel_kernel_job(HpcEnvs(), km.kernel_id)
+        assert reply["cancelled"] is True
+        assert await async_wait_until(lambda: "dead" in events, 60), squeue("--states=all")
+        assert "was cancelled from JupyterLab" in km.provisioner.ended["message"]
+    entry = KernelJobs(str(Path(jupyter_data_dir()) / "hpc_envs")).read().get(km.kernel_id)
+    if entry is not None:  # an ended job stays listed until cleared: clearing removes it
+        reply = await cancel_kernel_job(HpcEnvs(), km.kernel_id)
+        assert reply["cancelled"] is False
+        assert km.kernel_id not in KernelJobs(str(Path(jupyter_data_dir()) / "hpc_envs")).read()
+
+
 def _slurmctld_pid(demo_site) -> int:
     return int((demo_site.dir / "slurm" / "run" / "slurmctld.pid").read_text().split()[0])
 
