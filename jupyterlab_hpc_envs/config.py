@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from typing import Any
 
 from jupyter_core.paths import jupyter_data_dir
-from traitlets import Bool, Dict, Enum, Float, List, Unicode, default, validate
+from traitlets import Bool, Dict, Enum, Float, List, TraitError, Unicode, default, validate
 from traitlets.config import Configurable
 
 PRODUCT = "jupyterlab-hpc-envs"
@@ -226,6 +227,14 @@ class HpcEnvs(Configurable):
         return (
             os.path.expanduser(os.path.expandvars(proposal["value"])) if proposal["value"] else ""
         )
+
+    @validate("arch_variable")
+    def _check_arch_variable(self, proposal: Any) -> str:
+        """It is expanded in bash scripts: a variable name and nothing else."""
+        value = proposal["value"]
+        if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", value):
+            raise TraitError(f"arch_variable must be an environment variable's name, not {value!r}")
+        return value
 
     @validate("storage_roots")
     def _expand_roots(self, proposal: Any) -> list[str]:

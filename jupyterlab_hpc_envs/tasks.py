@@ -15,10 +15,11 @@ import json
 import logging
 import os
 import signal
+import socket
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from . import names
@@ -59,8 +60,8 @@ class TaskRecord:
     started: float | None = None
     finished: float | None = None
     server_pid: int = field(default_factory=os.getpid)
+    host: str = field(default_factory=socket.gethostname)  # where server_pid and pids live
     pids: list[int] = field(default_factory=list)  # process groups of running children
-    job_id: str = ""
     params: dict[str, Any] = field(default_factory=dict)
     result: dict[str, Any] = field(default_factory=dict)
 
@@ -68,6 +69,7 @@ class TaskRecord:
         data = asdict(self)
         data.pop("server_pid")
         data.pop("pids")
+        data.pop("host")
         return data
 
 
@@ -201,10 +203,12 @@ class TaskManager:
             return live.record
         try:
             with open(self.record_path(task_id), encoding="utf-8") as f:
-                return TaskRecord(**json.load(f))
+                data = json.load(f)
+            known = {item.name for item in fields(TaskRecord)}
+            return TaskRecord(**{k: v for k, v in data.items() if k in known})
         except FileNotFoundError:
             raise names.NotFound(f"There is no task {task_id}.") from None
-        except (ValueError, TypeError) as err:
+        except (ValueError, TypeError, AttributeError) as err:
             raise names.NotFound(f"Task {task_id} is unreadable: {err}") from None
 
     def list(self) -> list[TaskRecord]:
@@ -240,6 +244,10 @@ class TaskManager:
         records = self.list()
         for record in records:
             if record.state in FINAL or record.id in self._live:
+                continue
+            if record.host != socket.gethostname():
+                # The data folder is shared by every node: a task of a server on another host
+                # (an Open OnDemand job, another login node) is not ours to judge from here.
                 continue
             if (
                 record.server_pid != os.getpid()
@@ -300,10 +308,14 @@ class TaskManager:
             record.state, record.message = FAILED, f"Unexpected error: {err}"
         record.finished = time.time()
         record.pids = []
-        with contextlib.suppress(OSError):
-            task.log(f"==> {record.state}: {record.message}")
-        self.save(record)
-        self._live.pop(record.id, None)
+        try:
+            with contextlib.suppress(OSError):
+                task.log(f"==> {record.state}: {record.message}")
+            self.save(record)
+        except OSError as err:  # e.g. the home quota full: the task still ends here
+            log.error("Cannot save the end of task %s: %s", record.id, err)
+        finally:
+            self._live.pop(record.id, None)
 
     async def cancel(self, task_id: str) -> TaskRecord:
         record = self.load(task_id)

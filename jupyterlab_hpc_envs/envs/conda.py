@@ -307,25 +307,42 @@ class Engine:
             argv = [self.executable, "-m", RATTLER_RUNNER, "missing"]
             argv += [a for ch in channels for a in ("--channel", ch)]
             argv += ["--cache", cache] if cache else []
+            code, err, gone = 1, "", None
             try:
                 code, out, err = await proc.run([*argv, *specs], timeout=600)
                 lines = out.strip().splitlines()
                 gone = json.loads(lines[-1]) if code == 0 and lines else None
-            except (proc.CommandError, ValueError):
-                gone = None
+            except proc.CommandError as error:
+                err = str(error)
+            except ValueError:
+                err = "the channel reader printed no JSON"
             if not isinstance(gone, list):
-                raise names.Conflict(
-                    f"Cannot read the channels {', '.join(channels)}: {err.strip() if code else ''}"
-                )
+                said = err.strip().splitlines()[-1] if err.strip() else f"exit status {code}"
+                raise names.Conflict(f"Cannot read the channels {', '.join(channels)}: {said}")
             return [s for s in specs if s in gone]
         out_specs = []
         chans = ["--override-channels", *[a for ch in channels for a in ("-c", ch)]]
         for spec in specs:
             argv = [self.executable, "search", "--json", *chans, spec_name(spec)]
-            with contextlib.suppress(proc.CommandError):
-                code, _, _ = await proc.run(argv, timeout=600)
-                if code != 0:
-                    out_specs.append(spec)
+            try:
+                code, out, err = await proc.run(argv, timeout=600)
+            except proc.CommandError as error:
+                raise names.Conflict(f"Cannot search the channels: {error}") from None
+            if code == 0:
+                continue
+            # Only "no such package" sends a spec to pip; a network or channel error is said.
+            try:
+                reply = json.loads(out or "{}")
+            except ValueError:
+                reply = {}
+            if isinstance(reply, dict) and reply.get("exception_name") == "PackagesNotFoundError":
+                out_specs.append(spec)
+                continue
+            said = (reply.get("message") if isinstance(reply, dict) else "") or err.strip()
+            raise names.Conflict(
+                f"Searching {', '.join(channels)} for {spec_name(spec)} failed: "
+                f"{(said or f'exit status {code}').splitlines()[-1]}"
+            )
         return out_specs
 
     def env_list_command(self) -> list[str] | None:

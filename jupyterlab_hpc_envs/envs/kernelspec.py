@@ -20,7 +20,8 @@ LOGO = os.path.join(os.path.dirname(__file__), "..", "resources")
 
 def kernel_name(env: str, partition: str) -> str:
     """``hpcenv-<env>-<partition>``, lower case (kernel names are case-insensitive on some file
-    systems); environment names are unique regardless of case, so this never collides."""
+    systems). Both names may contain ``-``, so two pairs can meet on one name: registering checks
+    that an existing spec of that name is its own before it overwrites it."""
     return f"{KERNEL_PREFIX}{env}-{partition}".lower()
 
 
@@ -94,6 +95,16 @@ def write(kernels_dir: str, name: str, content: dict[str, Any]) -> str:
     return final
 
 
+def read(kernels_dir: str, name: str) -> dict[str, Any] | None:
+    """The kernelspec ``name`` as written, or ``None`` (missing or unreadable)."""
+    try:
+        with open(os.path.join(kernels_dir, name, "kernel.json"), encoding="utf-8") as f:
+            data = json.load(f)
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
 def remove(kernels_dir: str, name: str) -> bool:
     path = os.path.join(kernels_dir, name)
     if not os.path.isdir(path):
@@ -109,11 +120,8 @@ def ours(kernels_dir: str) -> dict[str, dict[str, Any]]:
         for entry in os.scandir(kernels_dir):
             if not entry.name.startswith(KERNEL_PREFIX):
                 continue
-            try:
-                with open(os.path.join(entry.path, "kernel.json"), encoding="utf-8") as f:
-                    meta = json.load(f).get("metadata", {}).get("hpc_envs")
-            except (OSError, ValueError):
-                continue
+            metadata = (read(kernels_dir, entry.name) or {}).get("metadata")
+            meta = metadata.get("hpc_envs") if isinstance(metadata, dict) else None
             if isinstance(meta, dict):
                 found[entry.name] = meta
     return found

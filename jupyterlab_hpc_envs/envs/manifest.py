@@ -79,12 +79,6 @@ class Manifest:
     def manifest_path(self) -> str:
         return os.path.join(self.home, MANIFEST)
 
-    def build_for_partition(self, partition: str) -> Build | None:
-        for build in self.builds.values():
-            if partition in build.partitions:
-                return build
-        return None
-
 
 def migrate(data: dict[str, Any]) -> dict[str, Any]:
     """Bring a manifest written by an older version to the current format."""
@@ -112,7 +106,12 @@ def read(home: str) -> Manifest:
         raise names.NotFound(f"No environment at {home} (no {MANIFEST}).") from None
     except ValueError as err:
         raise names.Conflict(f"The manifest {path} is damaged: {err}") from None
-    return Manifest.from_json(data, home)
+    try:
+        if not isinstance(data, dict):
+            raise TypeError("it holds no JSON object")
+        return Manifest.from_json(data, home)
+    except (TypeError, ValueError, AttributeError) as err:
+        raise names.Conflict(f"The manifest {path} is damaged: {err}") from None
 
 
 def write(manifest: Manifest) -> None:

@@ -167,6 +167,8 @@ class Packages:
                 m.packages = merge_specs(m.packages, wanted)
             return {"installed": wanted}
 
+        # Checked again with no await in between: the awaits above let another request in.
+        self._no_task_running(env)
         return self.tasks.start(
             "packages",
             f"{verb} {', '.join(wanted)} in {env.name} ({part.name})",
@@ -221,6 +223,8 @@ class Packages:
                 ]
             return {"uninstalled": wanted}
 
+        # Checked again with no await in between: the awaits above let another request in.
+        self._no_task_running(env)
         return self.tasks.start(
             "packages",
             f"Uninstall {', '.join(wanted)} from {env.name} ({part.name})",
@@ -398,6 +402,8 @@ class Packages:
                 m.options["pip_packages"] = merge_specs(kept, pip_specs) if pip_specs else kept
             return {"action": action, "packages": wanted, "pip": pip_specs}
 
+        # Checked again with no await in between: the awaits above let another request in.
+        self._no_task_running(env)
         return self.tasks.start(
             "packages",
             title,

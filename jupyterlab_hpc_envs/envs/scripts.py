@@ -429,7 +429,7 @@ _hpc_envs_reset || fail "purging the modules failed: see the module system's mes
 info loaded_modules "${{LOADEDMODULES:-}}"
 
 step create
-echo "Engine: {engine}"
+echo Engine: {q(engine)}
 {shlex.join(create)} || fail "the conda engine could not create the environment: see its output above (a package or version missing from the channels, or a channel that cannot be reached)"
 
 step activation

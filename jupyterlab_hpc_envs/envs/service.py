@@ -7,6 +7,7 @@ its input before anything is created, and every long operation runs as a task.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import fcntl
 import os
@@ -129,7 +130,9 @@ class Environments:
         if missing:
             raise names.NotFound(
                 f"These modules are not available on partition {partition.name!r}: "
-                + "; ".join(e.message for e in missing)
+                + "; ".join(e.message for e in missing),
+                [s for e in missing for s in e.suggestions],
+                field="modules",
             )
         python = modules[0]
         if toolchains.python_version(python) is None:
@@ -321,14 +324,19 @@ class Environments:
                         field="name",
                     )
             folder = os.path.join(root, ENVS_FOLDER)
-            os.makedirs(folder, exist_ok=True)
             home = os.path.join(folder, env_name)
             try:
+                os.makedirs(folder, exist_ok=True)
                 os.mkdir(home, 0o755)
             except FileExistsError:
                 raise names.Conflict(
                     f"The folder {home} exists already but holds no environment: move it away "
-                    "or choose another name."
+                    "or choose another name.",
+                    field="name",
+                ) from None
+            except OSError as err:  # a VO folder made by another member, a full quota, ...
+                raise names.InvalidInput(
+                    "root", f"Cannot create {home}: {err.strerror or err}. Choose another root."
                 ) from None
             env = Manifest(
                 name=env_name,
@@ -339,7 +347,13 @@ class Environments:
                 builds=dict(builds or {}),
                 home=home,
             )
-            manifest.write(env)
+            try:
+                manifest.write(env)
+            except OSError as err:
+                shutil.rmtree(home, ignore_errors=True)
+                raise names.InvalidInput(
+                    "root", f"Cannot write in {home}: {err.strerror or err}. Free some space."
+                ) from None
         return env
 
     async def conda_info(self, refresh: bool = False) -> dict[str, Any]:
@@ -393,18 +407,22 @@ class Environments:
         arch is ready already and only the kernel had to be registered."""
         env = self.get(name)
         part = await self.site.partition(partition)
-        if env.kind == "conda":
-            if env.options.get("adopted"):
-                raise names.Conflict(
-                    f"{env.name} was made by hand and adopted: it cannot be built for another "
-                    "partition here. Create a conda environment with the same packages instead."
-                )
-        else:
+        arch = await self.resolve_arch(part)
+        existing = env.builds.get(arch)
+        adopted_here = existing is not None and existing.adopted
+        if env.options.get("adopted") and not (
+            adopted_here and existing.state == READY and not force
+        ):
+            # Its packages were never recorded: a build here would be an empty environment.
+            raise names.Conflict(
+                f"{env.name} was made by hand and adopted: it cannot be built again here. Create "
+                "an environment with the same modules and packages (export its requirements) "
+                "instead."
+            )
+        if env.kind != "conda":
             await self._check_modules(
                 part, env.modules, env.options.get("allow_incompatible", False)
             )
-        arch = await self.resolve_arch(part)
-        existing = env.builds.get(arch)
         if existing and existing.state == BUILDING:
             raise names.Conflict(f"{env.name} is being built for {arch} already.")
         if existing and existing.state == READY and not force:
@@ -520,12 +538,32 @@ class Environments:
         return path
 
     async def _build(self, task: Task, home: str, part: PartitionInfo, arch: str) -> dict[str, Any]:
+        """The build task: whatever ends it early (a full disk while writing the scripts, a
+        cancel, the server stopping) leaves the build *failed* and its folder removed, never
+        *building* for ever."""
+        loop = asyncio.get_running_loop()
+        try:
+            return await self._build_steps(task, home, part, arch)
+        except BaseException as err:
+            reason = (
+                str(err) if isinstance(err, (TaskFailed, OSError)) else "cancelled or interrupted"
+            )
+            await loop.run_in_executor(None, self._fail_build, home, arch, reason, task)
+            if isinstance(err, OSError):
+                raise TaskFailed(f"Building failed: {err}") from err
+            raise
+
+    async def _build_steps(
+        self, task: Task, home: str, part: PartitionInfo, arch: str
+    ) -> dict[str, Any]:
+        loop = asyncio.get_running_loop()
         env = manifest.read(home)
         build = env.builds[arch]
         prefix = build.path
         if not names.within(prefix, home):
             raise TaskFailed(f"Refusing to build outside the environment's folder: {prefix}")
-        shutil.rmtree(prefix, ignore_errors=True)  # left by an earlier failed try
+        # Left by an earlier failed try; a big venv on a shared file system takes a while.
+        await loop.run_in_executor(None, lambda: shutil.rmtree(prefix, ignore_errors=True))
         logs = os.path.join(home, "logs")
         os.makedirs(logs, exist_ok=True)
         launch = self.write_launch_script(env, build)
@@ -572,7 +610,7 @@ class Environments:
             task.log(f"Running as a Slurm job on partition {part.name}: {shlex.join(argv)}")
 
             async def cancel_job() -> None:
-                for job in await slurm.jobs_named(job_name):
+                for job in await slurm.jobs_with_prefix(job_name):
                     await slurm.cancel(job.job_id)
 
             task.on_cancel.append(cancel_job)
@@ -581,15 +619,20 @@ class Environments:
         started = time.time()
         try:
             code = await task.run(argv, env=self.environ_for(part), on_line=on_line, cwd=home)
-        except BaseException:
-            self._fail_build(home, arch, "cancelled or interrupted", task)
-            raise
         finally:
             with contextlib.suppress(OSError):
                 os.remove(script)
         if code != 0 or info.get("prefix") != prefix:
-            reason = failure[-1] if failure else f"the build exited with status {code}"
-            self._fail_build(home, arch, reason, task)
+            if failure:
+                reason = failure[-1]
+            elif code == 0:
+                reason = (
+                    f"the smoke test started Python in {info.get('prefix') or 'no environment'}, "
+                    f"not in {prefix}"
+                )
+            else:
+                reason = f"the build exited with status {code}"
+            await loop.run_in_executor(None, self._fail_build, home, arch, reason, task)
             raise TaskFailed(
                 f"Building {env.name} for {arch} failed: {reason}. The log is kept; nothing was "
                 "registered. Fix the cause and rebuild, or remove the environment."
@@ -644,8 +687,8 @@ class Environments:
     def _fail_build(self, home: str, arch: str, reason: str, task: Task | None) -> None:
         with contextlib.suppress(names.NotFound), manifest.updating(home) as m:
             build = m.builds.get(arch)
-            if build is None:
-                return
+            if build is None or build.state != BUILDING:
+                return  # not ours to undo, or failed already
             if names.within(build.path, home) and not build.adopted:
                 shutil.rmtree(build.path, ignore_errors=True)
             if not build.partitions:
@@ -663,7 +706,7 @@ class Environments:
         job_name = record.params.get("job_name")
         if job_name and self.site.slurm_enabled:
             with contextlib.suppress(slurm.SlurmError):
-                for job in await slurm.jobs_named(job_name):
+                for job in await slurm.jobs_with_prefix(job_name):
                     await slurm.cancel(job.job_id)
         if home and arch and os.path.isdir(home):
             self._fail_build(home, arch, "interrupted: the server stopped during the build", None)
@@ -681,6 +724,20 @@ class Environments:
             )
         launch = self.write_launch_script(env, build)
         name = kernelspec.kernel_name(env.name, part.name)
+        existing = kernelspec.read(self.config.kernels_dir, name)
+        meta = (existing or {}).get("metadata", {}).get("hpc_envs") or {}
+        if existing is not None and (
+            meta.get("path") != env.home or meta.get("partition") != part.name
+        ):
+            # hpcenv-x-gpu-long is both (x-gpu, long) and (x, gpu-long): never overwrite another's.
+            raise names.Conflict(
+                f"The kernel name {name} is taken by {meta.get('name', 'another kernel')} on "
+                f"{meta.get('partition', '?')}: rename this environment to register it here.",
+                field="name",
+            )
+        # The user's resource choices for this kernel (time, CPUs, …) survive a re-registration.
+        chosen = (existing or {}).get("metadata", {}).get("kernel_provisioner", {}).get("config")
+        config = {**(chosen if isinstance(chosen, dict) else {}), "partition": part.name}
         kernelspec.write(
             self.config.kernels_dir,
             name,
@@ -693,7 +750,7 @@ class Environments:
                 arch=arch,
                 partition=part.name,
                 modules=env.modules,
-                provisioner_config={"partition": part.name},
+                provisioner_config=config,
             ),
         )
         with manifest.updating(env.home) as m:
@@ -706,7 +763,9 @@ class Environments:
         """Reactivate: register again the kernels of every ready build (or of one partition)."""
         env = self.get(name)
         parts = await self.site.partitions()
-        wanted = names.partition(partition) if partition not in (None, "") else None
+        wanted = (
+            (await self.site.partition(partition)).name if partition not in (None, "") else None
+        )
         registered = []
         for part in parts:
             if wanted and part.name != wanted:
@@ -942,24 +1001,34 @@ class Environments:
                 continue
             kernelspec.remove(self.config.kernels_dir, kname)
             removed.append(f"kernel {kname}")
-        if wanted:
-            with manifest.updating(env.home) as m:
-                for arch, build in list(m.builds.items()):
-                    if wanted in build.partitions:
-                        build.partitions.remove(wanted)
-                    if not build.partitions and build.built_partition == wanted:
-                        removed += self._delete_build(m, arch)
-            return {"removed": removed}
-        with manifest.locked(env.home):
-            for arch in list(env.builds):
-                removed += self._delete_build(env, arch)
-            for entry in os.listdir(env.home):
-                path = os.path.join(env.home, entry)
-                if os.path.isdir(path) and not os.path.islink(path):
-                    shutil.rmtree(path)
-                else:
-                    os.remove(path)
-        os.rmdir(env.home)
+        try:
+            if wanted:
+                with manifest.updating(env.home) as m:
+                    for arch, build in list(m.builds.items()):
+                        goes = _goes_with(build, wanted)
+                        if wanted in build.partitions:
+                            build.partitions.remove(wanted)
+                        if goes:
+                            removed += self._delete_build(m, arch)
+                return {"removed": removed}
+            with manifest.locked(env.home):
+                for arch in list(env.builds):
+                    removed += self._delete_build(env, arch)
+                # The manifest goes last: until then, a half-done removal is still an environment
+                # that can be removed again.
+                entries = sorted(os.listdir(env.home), key=lambda e: e == MANIFEST)
+                for entry in entries:
+                    path = os.path.join(env.home, entry)
+                    if os.path.isdir(path) and not os.path.islink(path):
+                        shutil.rmtree(path)
+                    else:
+                        os.remove(path)
+            os.rmdir(env.home)
+        except OSError as err:
+            raise names.Conflict(
+                f"Removing {env.name} stopped at {err.filename or env.home}: {err.strerror or err}. "
+                "A running kernel may hold files there (on NFS): stop its kernels and remove again."
+            ) from None
         removed.append(f"folder {env.home}")
         return {"removed": removed}
 
@@ -990,7 +1059,7 @@ class Environments:
             if meta.get("path") == env.home and (not wanted or meta.get("partition") == wanted)
         ]
         for build in env.builds.values():
-            if wanted and (build.partitions != [wanted] and build.built_partition != wanted):
+            if wanted and not _goes_with(build, wanted):
                 continue
             if build.adopted or not names.within(build.path, env.home):
                 plan.append(f"(kept: {build.path}, made outside this extension)")
@@ -1027,33 +1096,34 @@ class Environments:
             return part.arch
         if not self.site.slurm_enabled:
             return self.site.arch
-        variable = self.config.arch_variable
+        # A login shell, as a user's job would have: sites set their arch variable in the
+        # profile of their nodes. The job gets this node's environment minus its arch and job.
         probe = (
-            f'a="${{{variable}:-}}"; [ -n "$a" ] || a=$({shlex.quote(sys.executable)} -c '
+            f'a="${{{self.config.arch_variable}:-}}"; [ -n "$a" ] || a=$('
+            f"{shlex.quote(sys.executable)} -c "
             '"import archspec.cpu; print(archspec.cpu.host().name)"); echo "$a"'
         )
-        code, out, err = await slurm.run(
-            [
-                "srun",
-                f"--partition={part.name}",
-                f"--job-name={slurm.JOB_PREFIX}-probe",
-                "--nodes=1",
-                "--ntasks=1",
-                "--time=1",
-                "bash",
-                "-c",
-                probe,
-            ],
-            timeout=120,
-        )
+        argv = self.on_partition(part, ["bash", "-lc", probe], f"{slurm.JOB_PREFIX}-probe", "1")
+        try:
+            code, out, err = await proc.run(argv, timeout=300, env=self.environ_for(part))
+        except proc.CommandError as error:
+            code, out, err = 1, "", str(error)
         arch = out.strip().splitlines()[-1] if out.strip() else ""
         if code != 0 or not arch:
+            said = err.strip().splitlines()[-1] if err.strip() else f"exit status {code}"
             raise names.Conflict(
-                f"Cannot tell the CPU architecture of partition {part.name}: {err.strip()}. "
-                "Ask your admins to describe it in the site file (HpcEnvs.partitions)."
+                f"Cannot tell the CPU architecture of partition {part.name} ({said}). Ask your "
+                "admins to describe it in the site file (HpcEnvs.partitions)."
             )
-        part.arch = names.arch(arch)
-        return part.arch
+        self.site.remember_arch(part, names.arch(arch))
+        return part.arch or arch
+
+
+def _goes_with(build: Build, partition: str) -> bool:
+    """Whether removing ``partition``'s kernel removes the build too: when no other partition
+    uses it any more (partitions of one arch share a build)."""
+    others = [p for p in build.partitions if p != partition]
+    return not others and (partition in build.partitions or build.built_partition == partition)
 
 
 def _options(value: object) -> dict[str, Any]:
@@ -1098,7 +1168,7 @@ def _pip_options(value: object) -> list[str]:
         raise names.InvalidInput("options", "pip_options must be a list.")
     out = []
     for item in value:
-        if item not in names.SAFE_PIP_OPTIONS:
+        if not isinstance(item, str) or item not in names.SAFE_PIP_OPTIONS:
             raise names.InvalidInput(
                 "options",
                 f"pip option {item!r} is not accepted; allowed: {', '.join(sorted(names.SAFE_PIP_OPTIONS))}.",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import glob
+import json
 import os
 import socket
 import time
@@ -156,9 +157,10 @@ class Site:
                 ]
         if not found:
             found = [PartitionInfo(name=LOCAL_PARTITION, arch=self.arch, modulepath=[])]
+        probed = self._probed_arches()
         for p in found:
             d = described.get(p.name, {})
-            p.arch = d.get("arch") or p.arch
+            p.arch = d.get("arch") or p.arch or probed.get(p.name)
             if p.arch is None and p.name == self.server_partition:
                 p.arch = self.arch
             p.modulepath = list(d.get("modulepath") or [])
@@ -172,6 +174,32 @@ class Site:
             p.limits = dict(d.get("limits") or {})
             p.local = p.arch == self.arch or p.name == LOCAL_PARTITION
         return found
+
+    def _probed_arches_path(self) -> str:
+        return os.path.join(self.config.data_dir, "partition-arches.json")
+
+    def _probed_arches(self) -> dict[str, str]:
+        """Arches learned by asking a node of a partition the site file does not describe."""
+        try:
+            with open(self._probed_arches_path(), encoding="utf-8") as f:
+                data = json.load(f)
+        except (OSError, ValueError):
+            return {}
+        return (
+            {k: v for k, v in data.items() if isinstance(v, str)} if isinstance(data, dict) else {}
+        )
+
+    def remember_arch(self, partition: PartitionInfo, arch: str) -> None:
+        """Keep a probed arch for later requests, refreshes and command-line runs."""
+        partition.arch = arch
+        known = self._probed_arches()
+        known[partition.name] = arch
+        os.makedirs(self.config.data_dir, mode=0o700, exist_ok=True)
+        path = self._probed_arches_path()
+        tmp = f"{path}.{os.getpid()}.tmp"
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(known, f)
+        os.replace(tmp, path)
 
     async def partition(self, name: object) -> PartitionInfo:
         """A partition by name, or :class:`names.NotFound` listing the ones that exist."""

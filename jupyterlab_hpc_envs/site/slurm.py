@@ -132,39 +132,6 @@ class JobState:
         return asdict(self)
 
 
-async def job_state(job_id: str) -> JobState:
-    """A job's state; ``GONE`` once Slurm no longer knows it (finished and purged)."""
-    code, out, err = await run(
-        ["squeue", "-h", "--states=all", "-j", job_id, "-o", "%i|%T|%r|%S|%j"]
-    )
-    if code != 0:
-        if "Invalid job id" in err:
-            return JobState(job_id, "GONE", "", "")
-        raise SlurmError(f"squeue failed: {err.strip()}")
-    for line in out.splitlines():
-        fields = line.split("|")
-        if len(fields) == 5 and fields[0].split("_")[0] == job_id:
-            return JobState(fields[0], fields[1], fields[2], fields[3], fields[4])
-    return JobState(job_id, "GONE", "", "")
-
-
-async def jobs_named(prefix: str) -> list[JobState]:
-    """The user's live jobs whose name starts with ``prefix``."""
-    user = os.environ.get("USER") or os.environ.get("LOGNAME") or ""
-    argv = ["squeue", "-h", "-o", "%i|%T|%r|%S|%j"]
-    if user:
-        argv += ["-u", user]
-    code, out, err = await run(argv)
-    if code != 0:
-        raise SlurmError(f"squeue failed: {err.strip()}")
-    jobs = []
-    for line in out.splitlines():
-        fields = line.split("|", 4)
-        if len(fields) == 5 and fields[4].startswith(prefix):
-            jobs.append(JobState(*fields))
-    return jobs
-
-
 async def cancel(job_id: str, signal: str | None = None) -> None:
     argv = ["scancel"]
     if signal:

@@ -277,8 +277,21 @@ def site_daemons(site) -> list[str]:
     return found
 
 
+def settled_daemons(site, timeout: float = 60) -> list[str]:
+    """The site's processes once the job steps of earlier tests have ended (slurmstepd lingers
+    for a moment after its job; a step still there after ``timeout`` is a leaked job)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = site_daemons(site)
+        if not any(d.endswith(" slurmstepd") for d in found) or time.monotonic() > deadline:
+            return found
+        time.sleep(0.5)
+
+
 def test_start_stop_idempotent(demo_site):
-    assert len(site_daemons(demo_site)) == 4  # munged, slurmctld (+ its slurmscriptd), slurmd
+    daemons = settled_daemons(demo_site)
+    jobs = demo_site.run("squeue -h -o '%i %j %T'", check=False).stdout
+    assert len(daemons) == 4, (daemons, jobs)  # munged, slurmctld (+ its slurmscriptd), slurmd
     again = demo_site.ctl("start")
     assert "already running" in again.stderr
     status = demo_site.ctl("status").stdout

@@ -448,7 +448,7 @@ async def test_a_job_that_does_not_report_the_kernel_in_time_is_cancelled_saying
 async def test_a_request_above_the_sites_limit_is_refused_before_anything_is_submitted(kernel):
     set_kernel_config(cpus=2)
     km = manager({"HpcEnvs": {"kernel_limits": {"cpus": 1}}})
-    with pytest.raises(KernelStartError, match="at most 1 CPUs on partition zen2"):
+    with pytest.raises(KernelStartError, match="at most 1 CPU on partition zen2"):
         await km.start_kernel()
     assert squeue("--states=all", f"--name={JOB_NAME_PREFIX}{ENV}:{km.kernel_id[:8]}") == []
 
