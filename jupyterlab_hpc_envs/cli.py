@@ -100,9 +100,7 @@ async def cmd_site(core: Core, args: argparse.Namespace) -> int:
 
 async def cmd_modules(core: Core, args: argparse.Namespace) -> int:
     site = core.site
-    part = (
-        await site.partition(args.partition) if args.partition else await site.default_partition()
-    )
+    part = await site.partition_or_default(args.partition)
     if args.python:
         names.module_name(args.python)
     modules = await site.catalog_with_compatibility(part, args.python)

@@ -23,6 +23,7 @@ from .core import Core
 from .envs import kernel_resources
 from .site.modules import ModuleSystemError
 from .site.slurm import SlurmError
+from .tasks import FINAL
 
 ENV = r"(?P<name>[^/]+)"
 TASK = r"(?P<task_id>[^/]+)"
@@ -115,7 +116,7 @@ class ModulesHandler(BaseHandler):
     async def get(self) -> None:
         site = self.core.site
         partition = self.get_query_argument("partition", "")
-        part = await site.partition(partition) if partition else await site.default_partition()
+        part = await site.partition_or_default(partition)
         python = self.get_query_argument("python", "") or None
         if python:
             names.module_name(python)
@@ -309,7 +310,7 @@ class TaskLogHandler(BaseHandler):
         while True:
             text, next_offset = tasks.read_log(task_id, offset)
             record = tasks.load(task_id)
-            final = record.state in ("succeeded", "failed", "cancelled", "interrupted")
+            final = record.state in FINAL
             if text or final or not wait or loop.time() > deadline:
                 break
             await asyncio.sleep(0.25)

@@ -27,7 +27,6 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
-import fcntl
 import json
 import logging
 import os
@@ -39,7 +38,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from . import names
+from . import files, names
 from .config import HpcEnvs
 from .site import slurm
 
@@ -127,12 +126,8 @@ class KernelJobs:
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
         os.makedirs(self.data_dir, mode=0o700, exist_ok=True)
-        fd = os.open(self.path + ".lock", os.O_WRONLY | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+        with files.locked(self.path + ".lock"):
             yield
-        finally:
-            os.close(fd)
 
     def _read(self) -> dict[str, dict[str, Any]]:
         try:
@@ -146,12 +141,8 @@ class KernelJobs:
         )
 
     def _write(self, jobs: dict[str, dict[str, Any]]) -> None:
-        tmp = f"{self.path}.{os.getpid()}.tmp"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump({"version": 1, "jobs": jobs}, f, indent=1, sort_keys=True)
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, self.path)
+        text = json.dumps({"version": 1, "jobs": jobs}, indent=1, sort_keys=True)
+        files.write_atomic(self.path, text, 0o600)
 
     def read(self) -> dict[str, dict[str, Any]]:
         with self._locked():

@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-from . import names
+from . import files, names
 
 log = logging.getLogger(__name__)
 
@@ -189,12 +189,7 @@ class TaskManager:
         return os.path.join(self.dir, f"{task_id}.log")
 
     def save(self, record: TaskRecord) -> None:
-        path = self.record_path(record.id)
-        tmp = f"{path}.{os.getpid()}.tmp"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(asdict(record), f)
-        os.replace(tmp, path)
+        files.write_atomic(self.record_path(record.id), json.dumps(asdict(record)), 0o600)
 
     def load(self, task_id: str) -> TaskRecord:
         names.task_id(task_id)

@@ -9,7 +9,6 @@ sees half a manifest and two writers never lose each other's change.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import time
@@ -17,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-from .. import __version__, names
+from .. import __version__, files, names
 from ..config import MANIFEST
 
 FORMAT = 1
@@ -115,24 +114,15 @@ def read(home: str) -> Manifest:
 
 
 def write(manifest: Manifest) -> None:
-    path = manifest.manifest_path
-    tmp = f"{path}.{os.getpid()}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        json.dump(manifest.to_json(), f, indent=1, sort_keys=True)
-        f.write("\n")
-    os.replace(tmp, path)
+    text = json.dumps(manifest.to_json(), indent=1, sort_keys=True) + "\n"
+    files.write_atomic(manifest.manifest_path, text, 0o644)
 
 
 @contextlib.contextmanager
 def locked(home: str) -> Iterator[None]:
     """Hold the environment's lock (a file beside the manifest) for a read-modify-write."""
-    fd = os.open(os.path.join(home, ".lock"), os.O_WRONLY | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+    with files.locked(os.path.join(home, ".lock")):
         yield
-    finally:
-        os.close(fd)
 
 
 @contextlib.contextmanager

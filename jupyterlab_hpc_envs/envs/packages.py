@@ -49,11 +49,7 @@ class Packages:
     ) -> tuple[Manifest, PartitionInfo, Build]:
         env = self.envs.get(name)
         site = self.envs.site
-        part = (
-            await site.partition(partition)
-            if partition not in (None, "")
-            else await site.default_partition()
-        )
+        part = await site.partition_or_default(partition)
         build = env.builds.get(part.arch or "")
         if build is None or build.state != READY:
             ready = [

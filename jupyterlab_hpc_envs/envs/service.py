@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
 import os
 import re
 import shlex
@@ -19,7 +18,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from .. import names, proc
+from .. import files, names, proc
 from ..config import ENVS_FOLDER, MANIFEST, HpcEnvs
 from ..site import PartitionInfo, Site, StorageRoot, slurm, toolchains
 from ..tasks import Task, TaskFailed, TaskManager, TaskRecord
@@ -149,14 +148,8 @@ class Environments:
     @contextlib.contextmanager
     def _user_lock(self) -> Iterator[None]:
         os.makedirs(self.config.data_dir, mode=0o700, exist_ok=True)
-        fd = os.open(
-            os.path.join(self.config.data_dir, ".envs.lock"), os.O_WRONLY | os.O_CREAT, 0o600
-        )
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+        with files.locked(os.path.join(self.config.data_dir, ".envs.lock")):
             yield
-        finally:
-            os.close(fd)
 
     # --- create -------------------------------------------------------------------------------
 
@@ -294,11 +287,7 @@ class Environments:
 
     async def _where(self, partition: object, root: object) -> tuple[PartitionInfo, StorageRoot]:
         """The partition (default: this server's) and the writable storage root of a request."""
-        part = (
-            await self.site.partition(partition)
-            if partition not in (None, "")
-            else await self.site.default_partition()
-        )
+        part = await self.site.partition_or_default(partition)
         storage = self.site.storage_root(root)
         if not storage.writable:
             raise names.InvalidInput("root", f"The storage root {storage.path} is not writable.")
@@ -523,7 +512,7 @@ class Environments:
                 activation_file=self.activation_path(env, build.arch),
                 activation=engine.activation_bash(),
             )
-            _write_file(path, text, 0o755)
+            files.write_atomic(path, text, 0o755)
             return path
         text = scripts.launch_script(
             self._context(),
@@ -534,7 +523,7 @@ class Environments:
             launch=path,
             modules=env.modules,
         )
-        _write_file(path, text, 0o755)
+        files.write_atomic(path, text, 0o755)
         return path
 
     async def _build(self, task: Task, home: str, part: PartitionInfo, arch: str) -> dict[str, Any]:
@@ -583,7 +572,7 @@ class Environments:
                 pip_options=env.options.get("pip_options") or [],
                 upgrade_pip=self.config.upgrade_pip,
             )
-        _write_file(script, text, 0o700)
+        files.write_atomic(script, text, 0o700)
         for warning in env.options.get("warnings") or []:
             task.log(f"Note: {warning}")
         task.log(f"Building {env.name} for {arch} on partition {part.name} into {prefix}")
@@ -890,11 +879,7 @@ class Environments:
             for build in env.builds.values():
                 if os.path.realpath(build.path) == os.path.realpath(prefix):
                     raise names.Conflict(f"{prefix} is the environment {env.name} already.")
-        part = (
-            await self.site.partition(partition)
-            if partition not in (None, "")
-            else await self.site.default_partition()
-        )
+        part = await self.site.partition_or_default(partition)
         arch = await self.resolve_arch(part)
         if name in (None, ""):
             base = os.path.basename(prefix.rstrip("/"))
@@ -1074,11 +1059,7 @@ class Environments:
     async def activation(self, name: object, partition: object = None) -> str:
         """Shell code that activates the environment: ``eval "$(jupyter hpc-envs activate X)"``."""
         env = self.get(name)
-        part = (
-            await self.site.partition(partition)
-            if partition not in (None, "")
-            else await self.site.default_partition()
-        )
+        part = await self.site.partition_or_default(partition)
         build = env.builds.get(part.arch or "")
         if build is None or build.state != READY:
             ready = [a for a, b in env.builds.items() if b.state == READY]
@@ -1185,15 +1166,6 @@ def _read_pyvenv(path: str) -> dict[str, str]:
             if sep:
                 settings[key.strip().lower()] = value.strip()
     return settings
-
-
-def _write_file(path: str, text: str, mode: int) -> None:
-    tmp = f"{path}.{os.getpid()}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.chmod(tmp, mode)
-    os.replace(tmp, path)
 
 
 def clean_environ() -> dict[str, str]:

@@ -16,7 +16,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from .. import names
+from .. import files, names
 from ..config import HpcEnvs
 from . import slurm, toolchains
 from .modules import CatalogCache, ModuleInfo, ModuleSystem, detect
@@ -195,11 +195,7 @@ class Site:
         known = self._probed_arches()
         known[partition.name] = arch
         os.makedirs(self.config.data_dir, mode=0o700, exist_ok=True)
-        path = self._probed_arches_path()
-        tmp = f"{path}.{os.getpid()}.tmp"
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump(known, f)
-        os.replace(tmp, path)
+        files.write_atomic(self._probed_arches_path(), json.dumps(known), 0o600)
 
     async def partition(self, name: object) -> PartitionInfo:
         """A partition by name, or :class:`names.NotFound` listing the ones that exist."""
@@ -213,6 +209,12 @@ class Site:
             [p.name for p in parts],
             field="partition",
         )
+
+    async def partition_or_default(self, name: object) -> PartitionInfo:
+        """The partition named, or (no name) the one a request means by default."""
+        if name in (None, ""):
+            return await self.default_partition()
+        return await self.partition(name)
 
     async def default_partition(self) -> PartitionInfo:
         parts = await self.partitions()
