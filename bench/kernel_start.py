@@ -27,7 +27,7 @@ from common import ainterleave, print_table, record, site_environ, summary
 
 PYTHON = "Python/3.11.7-GCCcore-12.3.0"
 SCIPY = "SciPy-bundle/2023.07-gfbf-2023a"
-ROUNDS = int(os.environ.get("BENCH_ROUNDS", "10"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "20"))
 
 
 def write_spec(kernels: Path, name: str, argv: list[str], **extra) -> None:

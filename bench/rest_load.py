@@ -31,7 +31,7 @@ from jupyterlab_hpc_envs.tests.servers import ServerProcess
 PYTHON = "Python/3.11.7-GCCcore-12.3.0"
 IPYTHON = "IPython/8.14.0-GCCcore-12.3.0"
 CLIENTS = 20
-ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
 
 
 async def main_async(base: str, token: str) -> dict:
