@@ -149,9 +149,7 @@ async def cmd_create(core: Core, args: argparse.Namespace) -> int:
 async def _create_conda(core: Core, args: argparse.Namespace, requirements: str | None) -> int:
     """The site's policy and warnings are printed before anything is made (a forbidden policy
     stops here with the site's message)."""
-    site_policy = conda.policy(core.config)
-    if site_policy["policy"] == "forbidden":
-        raise names.InvalidInput("kind", site_policy["message"])
+    conda.require_allowed(core.config)
     for warning in core.envs.conda_warnings():
         print(f"Note: {warning}", file=sys.stderr)
     task = await core.envs.create(

@@ -51,12 +51,12 @@ from traitlets import Float, Int, Unicode, Union
 from . import kernel_jobs, kernel_launcher, names
 from .config import HpcEnvs
 from .envs import manifest
+from .envs.kernel_resources import MODES
 from .kernel_jobs import JobWatch, KernelJobs, Owner, sweep_orphans
 from .site import host_arch, resources, slurm
 
 __all__ = ["HpcEnvsProvisioner", "KernelStartError", "sweep_orphans"]
 
-MODES = ("auto", "local", "slurm")
 # srun's own lines on stderr (informational, printed at its default verbosity).
 _QUEUED = re.compile(r"job (\d+) queued and waiting for resources")
 _ALLOCATED = re.compile(r"job (\d+) has been allocated resources")

@@ -600,6 +600,7 @@ export class HpcEnvsModel implements IHpcEnvsModel {
       clearTimeout(this._jobsTimer);
       this._jobsTimer = null;
     }
+    this._stopAskingWhenShown();
     for (const log of this._logs.values()) {
       log.dispose();
     }
@@ -729,8 +730,34 @@ export class HpcEnvsModel implements IHpcEnvsModel {
     if (closely) {
       this._jobsTimer = setTimeout(() => {
         this._jobsTimer = null;
-        void this.refreshKernelJobs();
+        if (document.hidden) {
+          // Nobody sees the page: ask again as soon as it is shown, not every few moments.
+          this._askWhenShown();
+        } else {
+          void this.refreshKernelJobs();
+        }
       }, this._kernelJobsInterval);
+    }
+  }
+
+  private _askWhenShown(): void {
+    if (this._onShown) {
+      return;
+    }
+    const onShown = (): void => {
+      if (!document.hidden) {
+        this._stopAskingWhenShown();
+        void this.refreshKernelJobs();
+      }
+    };
+    this._onShown = onShown;
+    document.addEventListener('visibilitychange', onShown);
+  }
+
+  private _stopAskingWhenShown(): void {
+    if (this._onShown) {
+      document.removeEventListener('visibilitychange', this._onShown);
+      this._onShown = null;
     }
   }
 
@@ -753,6 +780,7 @@ export class HpcEnvsModel implements IHpcEnvsModel {
   private _jobsFetch: Promise<void> | null = null;
   private _jobsNext: Promise<void> | null = null;
   private _jobsTimer: ReturnType<typeof setTimeout> | null = null;
+  private _onShown: (() => void) | null = null;
   private _watchUntil = 0;
   private _logs = new Map<string, TaskLog>();
   private _catalogs = new Map<string, Promise<Modules>>();

@@ -41,6 +41,7 @@ from typing import Any
 
 from .. import names, proc
 from ..config import HpcEnvs
+from ..site import user_site_dirs
 
 KINDS = ("conda", "mamba", "micromamba", "rattler")
 # Modules that provide a conda engine, as EasyBuild and sites name them.
@@ -189,17 +190,23 @@ def policy(config: HpcEnvs) -> dict[str, str]:
     return {"policy": config.conda_policy, "message": config.conda_message()}
 
 
+def require_allowed(config: HpcEnvs) -> None:
+    """Refuse anything conda on a site whose policy forbids it, with the site's own message."""
+    if config.conda_policy == "forbidden":
+        raise names.InvalidInput("kind", config.conda_message())
+
+
 def user_lib_warning() -> str:
-    """The seed's Genius note: a ``~/.local/lib`` with Python packages conflicts with conda."""
-    home = os.path.expanduser("~")
-    found = sorted(glob.glob(os.path.join(home, ".local", "lib", "python*")))
+    """The seed's Genius note: a ``~/.local/lib`` with Python packages conflicts with conda (the
+    same folders the site's user-site warning names)."""
+    found = user_site_dirs()
     if not found:
         return ""
+    lib = os.path.join(os.path.expanduser("~"), ".local", "lib")
     return (
-        f"{os.path.join(home, '.local', 'lib')} holds Python packages ({', '.join(found)}), which "
-        "conflict with conda environments (the seed's note). Kernels made here run with "
-        "PYTHONNOUSERSITE=1, but conda used by hand does not: move it aside, e.g. "
-        f"'mv {os.path.join(home, '.local', 'lib')} {os.path.join(home, '.local', 'lib.disabled')}'."
+        f"{lib} holds Python packages ({', '.join(found)}), which conflict with conda environments "
+        "(the seed's note). Kernels made here run with PYTHONNOUSERSITE=1, but conda used by hand "
+        f"does not: move it aside, e.g. 'mv {lib} {lib}.disabled'."
     )
 
 

@@ -221,9 +221,7 @@ class Environments:
     ) -> TaskRecord:
         """A conda environment: the site's policy first, no modules, specs and channels checked,
         an engine found; then the same folder, manifest and build per partition as a venv."""
-        site_policy = conda.policy(self.config)
-        if site_policy["policy"] == "forbidden":
-            raise names.InvalidInput("kind", site_policy["message"])
+        conda.require_allowed(self.config)
         if modules not in (None, "", [], ()):
             raise names.InvalidInput("modules", conda.NO_MODULES)
         opts = _conda_options(options)
@@ -865,9 +863,7 @@ class Environments:
     ) -> dict[str, Any]:
         """Register a conda environment made by hand (``conda create -n science …``) as a kernel:
         activated with the engine, no modules; never deleted by remove."""
-        site_policy = conda.policy(self.config)
-        if site_policy["policy"] == "forbidden":
-            raise names.InvalidInput("kind", site_policy["message"])
+        conda.require_allowed(self.config)
         if modules:
             raise names.InvalidInput("modules", conda.NO_MODULES)
         if not any(names.within(prefix, r.path) for r in self.site.storage_roots()):

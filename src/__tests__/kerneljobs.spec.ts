@@ -157,6 +157,23 @@ describe('HpcEnvsModel and the kernel jobs', () => {
     expect(states).toEqual(['PENDING', 'RUNNING']);
   });
 
+  it('pauses following a queued job while the page is hidden, and asks at once when shown', async () => {
+    const hidden = jest.spyOn(document, 'hidden', 'get').mockReturnValue(true);
+    const fake = server(sequence([KERNEL_JOB_PENDING], [KERNEL_JOB_RUNNING]));
+    model = new HpcEnvsModel({ serverSettings: fake.settings(), kernelJobsInterval: 5 });
+
+    await model.refresh();
+    await settle(() => new Promise(resolve => setTimeout(resolve, 50)));
+    const whileHidden = fake.calls('GET kernel-jobs').length;
+    hidden.mockReturnValue(false);
+    document.dispatchEvent(new Event('visibilitychange'));
+    await until(() => model.kernelJobs[0]?.state === 'RUNNING');
+    hidden.mockRestore();
+
+    expect(whileHidden).toBe(1);
+    expect(fake.calls('GET kernel-jobs')).toHaveLength(2);
+  });
+
   it('follows the kernel jobs closely for a while when a kernel start is noticed', async () => {
     const fake = server(sequence([], [KERNEL_JOB_SUBMITTING], [KERNEL_JOB_RUNNING]));
     model = new HpcEnvsModel({
