@@ -263,14 +263,17 @@ step venv
 command -v python3 >/dev/null || fail "no python3 after loading the modules: load a Python module"
 python3 -m venv {ssp} "$hpc_envs_prefix" || fail "python3 -m venv failed"
 . "$hpc_envs_prefix/bin/activate" || fail "the new venv cannot be activated"
-info python "$(python -c 'import platform; print(platform.python_version())')"
+# One Python run for its version and whether the modules bring ipykernel (only looked for here:
+# importing it takes a quarter of a second, and the smoke test imports it).
+found=$(python -c 'import importlib.util as u, platform; print(platform.python_version(), u.find_spec("ipykernel") is not None)') \
+  || fail "the venv's python does not run"
+info python "${{found% *}}"
 
 step pip
 {upgrade}
 
 step ipykernel
-# Only look for it here (importing it takes a quarter of a second): the smoke test imports it.
-if python -c 'import importlib.util as u, sys; sys.exit(u.find_spec("ipykernel") is None)'; then
+if [ "${{found#* }}" = True ]; then
   echo "ipykernel is already provided by the loaded modules: not installed again"
 else
   {pip} ipykernel || fail "installing ipykernel failed"
