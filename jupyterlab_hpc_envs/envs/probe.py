@@ -23,17 +23,11 @@ METADATA_SUFFIXES = (".dist-info", ".egg-info")
 
 
 def _normalise(name):
-    out = []
-    last_dash = False
-    for ch in name.lower():
-        if ch in "-_.":
-            if not last_dash:
-                out.append("-")
-            last_dash = True
-        else:
-            out.append(ch)
-            last_dash = False
-    return "".join(out)
+    """PEP 503: runs of ``-``, ``_`` and ``.`` become one ``-``, lower case."""
+    key = name.lower().replace("_", "-").replace(".", "-")
+    while "--" in key:
+        key = key.replace("--", "-")
+    return key
 
 
 def _eb_var(module_name):
@@ -104,14 +98,11 @@ def _header(path):
 
 def _editable(info_dir):
     """Where an editable install's project lives (PEP 610 direct_url.json), else None."""
-    path = os.path.join(info_dir, "direct_url.json")
-    if not os.path.exists(path):
-        return None
     try:
-        with open(path, encoding="utf-8") as f:
+        with open(os.path.join(info_dir, "direct_url.json"), encoding="utf-8") as f:
             info = json.load(f)
     except (OSError, ValueError):
-        return None
+        return None  # most distributions have none: one failed open, no stat first
     if isinstance(info, dict) and info.get("dir_info", {}).get("editable"):
         url = info.get("url", "")
         return url[7:] if url.startswith("file://") else url
@@ -121,22 +112,21 @@ def _editable(info_dir):
 def _in_folder(entry):
     """(name, version, editable) of the distributions installed in one folder of sys.path."""
     try:
-        names = sorted(os.listdir(entry))
+        with os.scandir(entry) as it:  # file types come with the listing: no stat per entry
+            items = sorted((e.name, e.is_dir()) for e in it if e.name.endswith(METADATA_SUFFIXES))
     except OSError:
         return []
     found = []
-    for filename in names:
-        if not filename.endswith(METADATA_SUFFIXES):
-            continue
+    for filename, is_dir in items:
         path = os.path.join(entry, filename)
         if filename.endswith(".dist-info"):
             header = _header(os.path.join(path, "METADATA"))
-        elif os.path.isdir(path):
+        elif is_dir:
             header = _header(os.path.join(path, "PKG-INFO"))
         else:
             header = _header(path)  # a single-file .egg-info is the PKG-INFO itself
         if header is not None:
-            found.append((header[0], header[1], _editable(path) if os.path.isdir(path) else None))
+            found.append((header[0], header[1], _editable(path) if is_dir else None))
     return found
 
 
