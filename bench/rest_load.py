@@ -186,9 +186,9 @@ def main() -> None:
         "clients": CLIENTS,
         "build_s_quiet": [round(x, 2) for x in data["builds"]["quiet"]],
         **loads,
-        "bar": "no request slower than 500 ms; the build slowed by at most 5% (paced load)",
+        "bar": "no request slower than 500 ms; the build slowed by at most 5% (under either load)",
         "met": max(row["latency_ms"]["max"] for row in loads.values()) <= 500
-        and loads["paced"]["build_slowdown"] <= 1.05,
+        and max(row["build_slowdown"] for row in loads.values()) <= 1.05,
     }
     print(
         f"\nREST under load ({CLIENTS} clients) during builds; quiet builds {result['build_s_quiet']} s"
