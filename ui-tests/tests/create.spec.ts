@@ -1,9 +1,11 @@
 /**
  * The whole life of an environment from JupyterLab, on the demo HPC site: created from the
  * launcher with a Python module and SciPy-bundle, its build streamed live, a notebook on its new
- * kernel, and its removal taking the kernel away.
+ * kernel, a terminal with it activated, and its removal taking the kernel away.
  */
 import { expect, test } from '@jupyterlab/galata';
+import * as fs from 'fs';
+import * as path from 'path';
 
 import {
   openLauncher,
@@ -102,6 +104,34 @@ test.describe('Creating an environment', () => {
     expect(printed).toContain(`/hpc-envs/${name}/venv-zen4`);
     expect(printed).toContain('SciPy-bundle/2023.07-gfbf-2023a');
     await page.menu.clickMenuItem('Kernel>Shut Down Kernel');
+
+    // When the user opens a terminal with the environment from the panel, and asks the shell
+    // where it is (into a file of the site's $HOME, which the shell and this test both reach)
+    await openPanel(page);
+    await details
+      .getByRole('button', { name: `Open a terminal with ${name} activated on zen4` })
+      .click();
+    const terminal = page.locator('.jp-Terminal');
+    await expect(terminal).toBeVisible();
+    const answer = path.join(process.env.HPC_ENVS_DEMO_DIR!, 'home', `terminal-${name}.txt`);
+    await terminal.click();
+    await page.keyboard.type(
+      `echo "$HPC_ENVS_ACTIVE $LOADEDMODULES $(python -c 'import sys; print(sys.prefix)')"` +
+        ` > "$HOME/terminal-${name}.txt"\n`
+    );
+
+    // Then the shell has the environment active: its name and partition, its modules, its venv
+    await expect
+      .poll(() => (fs.existsSync(answer) ? fs.readFileSync(answer, 'utf-8') : ''), {
+        timeout: 30_000
+      })
+      .toContain(`${name}:zen4 `);
+    const shell = fs.readFileSync(answer, 'utf-8');
+    fs.rmSync(answer);
+    expect(shell).toContain(PYTHON);
+    expect(shell).toContain(SCIPY);
+    expect(shell).toContain(`/hpc-envs/${name}/venv-zen4`);
+    await page.keyboard.type('exit\n');
 
     // When the user removes the environment from the panel, after reading what goes
     await openPanel(page);
