@@ -161,14 +161,17 @@ describe('HpcEnvsModel and the kernel jobs', () => {
     const hidden = jest.spyOn(document, 'hidden', 'get').mockReturnValue(true);
     const fake = server(sequence([KERNEL_JOB_PENDING], [KERNEL_JOB_RUNNING]));
     model = new HpcEnvsModel({ serverSettings: fake.settings(), kernelJobsInterval: 5 });
-
-    await model.refresh();
-    await settle(() => new Promise(resolve => setTimeout(resolve, 50)));
-    const whileHidden = fake.calls('GET kernel-jobs').length;
-    hidden.mockReturnValue(false);
-    document.dispatchEvent(new Event('visibilitychange'));
-    await until(() => model.kernelJobs[0]?.state === 'RUNNING');
-    hidden.mockRestore();
+    let whileHidden: number;
+    try {
+      await model.refresh();
+      await settle(() => new Promise(resolve => setTimeout(resolve, 50)));
+      whileHidden = fake.calls('GET kernel-jobs').length;
+      hidden.mockReturnValue(false);
+      document.dispatchEvent(new Event('visibilitychange'));
+      await until(() => model.kernelJobs[0]?.state === 'RUNNING');
+    } finally {
+      hidden.mockRestore();
+    }
 
     expect(whileHidden).toBe(1);
     expect(fake.calls('GET kernel-jobs')).toHaveLength(2);

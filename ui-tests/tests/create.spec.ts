@@ -120,17 +120,21 @@ test.describe('Creating an environment', () => {
         ` > "$HOME/terminal-${name}.txt"\n`
     );
 
-    // Then the shell has the environment active: its name and partition, its modules, its venv
-    await expect
-      .poll(() => (fs.existsSync(answer) ? fs.readFileSync(answer, 'utf-8') : ''), {
-        timeout: 30_000
-      })
-      .toContain(`${name}:zen4 `);
-    const shell = fs.readFileSync(answer, 'utf-8');
-    fs.rmSync(answer);
-    expect(shell).toContain(PYTHON);
-    expect(shell).toContain(SCIPY);
-    expect(shell).toContain(`/hpc-envs/${name}/venv-zen4`);
+    // Then the shell has the environment active: its name and the arch of its build, its
+    // modules, its venv
+    try {
+      await expect
+        .poll(() => (fs.existsSync(answer) ? fs.readFileSync(answer, 'utf-8') : ''), {
+          timeout: 30_000
+        })
+        .toContain(`${name}:zen4 `);
+      const shell = fs.readFileSync(answer, 'utf-8');
+      expect(shell).toContain(PYTHON);
+      expect(shell).toContain(SCIPY);
+      expect(shell).toContain(`/hpc-envs/${name}/venv-zen4`);
+    } finally {
+      fs.rmSync(answer, { force: true });
+    }
     await page.keyboard.type('exit\n');
 
     // When the user removes the environment from the panel, after reading what goes
