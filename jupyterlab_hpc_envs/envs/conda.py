@@ -352,6 +352,24 @@ class Engine:
             )
         return out_specs
 
+    async def split_by_channels(
+        self, specs: list[str], channels: list[str], cache: str = ""
+    ) -> tuple[list[str], list[str]]:
+        """(conda specs, pip requirements): what no channel has goes to pip, if it is a valid
+        requirement; otherwise the user is told to check the name or add the channel."""
+        lacking = await self.missing(specs, channels, cache)
+        pip_specs = []
+        for spec in lacking:
+            try:
+                pip_specs.append(names.package_spec(spec))
+            except names.InvalidInput:
+                raise names.InvalidInput(
+                    "packages",
+                    f"{spec!r} is in none of the channels {', '.join(channels)}, and it is not "
+                    "a pip requirement either: check its name, or add the channel that has it.",
+                ) from None
+        return [s for s in specs if s not in lacking], pip_specs
+
     def env_list_command(self) -> list[str] | None:
         if self.kind == "rattler":
             return None

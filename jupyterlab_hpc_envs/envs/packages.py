@@ -297,17 +297,7 @@ class Packages:
         channels = list(env.options.get("channels") or envs.config.conda_channels)
         cache = envs.conda_cache(os.path.dirname(env.home))
         if action == "install":
-            lacking = await engine.missing(wanted, channels, cache)
-            for spec in lacking:
-                try:
-                    pip_specs.append(names.package_spec(spec))
-                except names.InvalidInput:
-                    raise names.InvalidInput(
-                        "packages",
-                        f"{spec!r} is in none of the channels {', '.join(channels)}, and it is "
-                        "not a pip requirement either: check its name, or add its channel.",
-                    ) from None
-            wanted = [w for w in wanted if w not in lacking]
+            wanted, pip_specs = await engine.split_by_channels(wanted, channels, cache)
         current = _requested(env, build)
         new_packages = list(env.packages)
         if action == "install":

@@ -243,19 +243,7 @@ class Environments:
         part, storage = await self._where(partition, root)
         engine = await self.conda.choose()
         cache = self.conda_cache(os.path.join(storage.path, ENVS_FOLDER))
-        lacking = await engine.missing(specs, opts["channels"], cache)
-        pip_specs = []
-        for spec in lacking:
-            try:
-                pip_specs.append(names.package_spec(spec))
-            except names.InvalidInput:
-                raise names.InvalidInput(
-                    "packages",
-                    f"{spec!r} is in none of the channels {', '.join(opts['channels'])}, and it "
-                    "is not a pip requirement either: check its name, or add the channel that "
-                    "has it.",
-                ) from None
-        specs = [s for s in specs if s not in lacking]
+        specs, pip_specs = await engine.split_by_channels(specs, opts["channels"], cache)
         opts["pip_packages"] = pip_specs
         opts["engine"] = engine.to_json()
         opts["warnings"] = self.conda_warnings()
