@@ -237,6 +237,23 @@ export function jobStateChip(state: string): string {
 }
 
 /**
+ * The message of a field, tied to its control by `aria-describedby` (nothing when there is none).
+ *
+ * @param props - The id its control names, and the message.
+ * @returns The message, or nothing.
+ */
+export function FieldError(props: { id: string; message?: string }): React.ReactElement | null {
+  if (!props.message) {
+    return null;
+  }
+  return (
+    <div id={props.id} className="jp-HpcEnvs-fieldError" role="alert">
+      {props.message}
+    </div>
+  );
+}
+
+/**
  * A small coloured label of a state (`jp-HpcEnvs-chip jp-mod-<state>`).
  *
  * @param props - The state (a modifier) and its label.

@@ -9,7 +9,7 @@ import React, { useId, useMemo, useState } from 'react';
 import { CreateFormModel, FormField, PIP_OPTIONS } from '../formmodel';
 import { hpcEnvsIcon } from '../icons';
 import { ITaskLog } from '../tokens';
-import { IconButton, useSignals, VirtualList } from './common';
+import { FieldError, IconButton, useSignals, VirtualList } from './common';
 
 /**
  * The height of a row of the module list, in pixels.
@@ -103,20 +103,6 @@ interface IFormViewProps {
   trans: TranslationBundle;
   onCreated: (log: ITaskLog) => void;
   onCancel: (() => void) | null;
-}
-
-/**
- * The message of a field, tied to its control by `aria-describedby`.
- */
-function FieldError(props: { id: string; message?: string }): React.ReactElement | null {
-  if (!props.message) {
-    return null;
-  }
-  return (
-    <div id={props.id} className="jp-HpcEnvs-fieldError" role="alert">
-      {props.message}
-    </div>
-  );
 }
 
 function FormView(props: IFormViewProps): React.ReactElement {

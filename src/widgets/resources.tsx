@@ -16,7 +16,7 @@ import {
   ResourceField,
   ResourcesFormField
 } from '../resourcesmodel';
-import { useSignals } from './common';
+import { FieldError, useSignals } from './common';
 
 /**
  * The body of the dialog: the form.
@@ -177,20 +177,6 @@ export namespace KernelResourcesDialog {
 interface IViewProps {
   model: KernelResourcesModel;
   trans: TranslationBundle;
-}
-
-/**
- * The message of a field, tied to its control by `aria-describedby`.
- */
-function FieldError(props: { id: string; message?: string }): React.ReactElement | null {
-  if (!props.message) {
-    return null;
-  }
-  return (
-    <div id={props.id} className="jp-HpcEnvs-fieldError" role="alert">
-      {props.message}
-    </div>
-  );
 }
 
 function ResourcesView(props: IViewProps): React.ReactElement {
