@@ -116,7 +116,12 @@ def test_modulefiles_look_like_easybuild(demo_site):
 
 def test_scipy_bundle_2022_with_python_310(demo_site):
     if not any(PY310.match(m) for m in avail(demo_site, "zen4")):
-        pytest.skip("no Python 3.10 on this machine")
+        # The demo site backs its modules with the interpreters the machine has (pyenv or
+        # Debian's); the 2022a generation needs a Python 3.10 one, which it has here and in CI.
+        pytest.skip(
+            "no Python 3.10 interpreter on this machine, so the demo site has no 2022a Python "
+            "module: install one (pyenv or python3.10) to run this test"
+        )
     out = demo_site.run(
         "module load SciPy-bundle/2022.05-foss-2022a && python -V && "
         'python -c "import numpy; print(numpy.__version__, numpy.__file__)"'
