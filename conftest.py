@@ -12,7 +12,7 @@ import asyncio
 
 import pytest
 
-pytest_plugins = ("pytest_jupyter.jupyter_server",)
+pytest_plugins = ("pytest_jupyter.jupyter_server", "jupyterlab_hpc_envs.tests.users")
 
 
 @pytest.fixture
