@@ -52,6 +52,15 @@ def _print(data: Any, as_json: bool, text: str) -> None:
         print(text.rstrip("\n"))
 
 
+def _home(path: str | None) -> str | None:
+    """A path typed in a shell with ``~`` expanded, as a shell would have (``--path=~/venv``).
+
+    Only ``~``: the core expands nothing, so that the REST API cannot be made to read the server's
+    environment; ``$VARIABLES`` were the shell's to expand.
+    """
+    return os.path.expanduser(path) if path and path.startswith("~") else path
+
+
 async def _follow(core: Core, task_id: str, quiet: bool = False) -> int:
     """Print a task's log as it grows; return 0 when it succeeds, 1 otherwise."""
     offset = 0
@@ -139,7 +148,7 @@ async def cmd_create(core: Core, args: argparse.Namespace) -> int:
         name=args.name,
         modules=args.module or [],
         partition=args.partition,
-        root=args.root,
+        root=_home(args.root),
         packages=args.package or [],
         requirements=requirements,
     )
@@ -157,7 +166,7 @@ async def _create_conda(core: Core, args: argparse.Namespace, requirements: str 
         kind="conda",
         modules=args.module or [],
         partition=args.partition,
-        root=args.root,
+        root=_home(args.root),
         packages=args.package or [],
         requirements=requirements,
         python=args.python,
@@ -216,7 +225,7 @@ async def cmd_rebuild(core: Core, args: argparse.Namespace) -> int:
 async def cmd_register(core: Core, args: argparse.Namespace) -> int:
     if args.path:
         result = await core.envs.adopt(
-            args.path,
+            _home(args.path),
             name=args.adopt_name or args.name,
             modules=args.module or None,
             partition=args.partition,
@@ -289,7 +298,9 @@ def _read_requirements(path: str | None) -> str | None:
         return None
     if path == "-":
         return sys.stdin.read()
-    with open(names.clean_path("requirements", os.path.abspath(path)), encoding="utf-8") as f:
+    with open(
+        names.clean_path("requirements", os.path.abspath(_home(path) or path)), encoding="utf-8"
+    ) as f:
         return f.read()
 
 

@@ -221,17 +221,22 @@ def task_id(value: object) -> str:
 
 
 def clean_path(field: str, value: object) -> str:
-    """An absolute, normalised path without control characters (symlinks resolved later)."""
+    """An absolute, normalised path without control characters (symlinks resolved later).
+
+    Nothing is expanded: ``$VARIABLES`` and ``~`` are the server's environment, which a request
+    must not read (``$HOME/$JUPYTERHUB_API_TOKEN`` would echo the token). A caller that takes paths
+    typed in a shell (the CLI) expands ``~`` itself.
+    """
     if not isinstance(value, str) or not value:
         raise InvalidInput(field, "A path is required.")
     if len(value) > PATH_MAX:
         raise InvalidInput(field, f"A path has at most {PATH_MAX} characters.")
     if any(unicodedata.category(ch)[0] == "C" for ch in value):
         raise InvalidInput(field, "The path contains a control character or a line break.")
-    expanded = os.path.expanduser(os.path.expandvars(value)) if value[0] in "~$" else value
-    if not os.path.isabs(expanded):
-        raise InvalidInput(field, f"{value!r} is not an absolute path.")
-    return os.path.normpath(expanded)
+    if not os.path.isabs(value):
+        hint = " ($VARIABLES and ~ are not expanded)" if value[0] in "~$" else ""
+        raise InvalidInput(field, f"{value!r} is not an absolute path{hint}: give the full path.")
+    return os.path.normpath(value)
 
 
 def within(path: str, root: str) -> bool:
