@@ -126,7 +126,7 @@ class KernelJobs:
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
         os.makedirs(self.data_dir, mode=0o700, exist_ok=True)
-        with files.locked(self.path + ".lock"):
+        with files.locked(self.path + ".lock", "your kernel jobs"):
             yield
 
     def _read(self) -> dict[str, dict[str, Any]]:

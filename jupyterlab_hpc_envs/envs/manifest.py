@@ -121,7 +121,7 @@ def write(manifest: Manifest) -> None:
 @contextlib.contextmanager
 def locked(home: str) -> Iterator[None]:
     """Hold the environment's lock (a file beside the manifest) for a read-modify-write."""
-    with files.locked(os.path.join(home, ".lock")):
+    with files.locked(os.path.join(home, ".lock"), f"the environment {os.path.basename(home)}"):
         yield
 
 

@@ -15,7 +15,7 @@ import shlex
 import shutil
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 from .. import files, names, proc
@@ -145,10 +145,14 @@ class Environments:
                 if not compat.compatible:
                     raise names.InvalidInput("modules", f"{module}: {compat.reason}.")
 
-    @contextlib.contextmanager
-    def _user_lock(self) -> Iterator[None]:
+    @contextlib.asynccontextmanager
+    async def _user_lock(self) -> AsyncIterator[None]:
+        """The user's lock on creating environments, waited for without holding the event loop;
+        still held after a few seconds: a Conflict (another operation holds it)."""
         os.makedirs(self.config.data_dir, mode=0o700, exist_ok=True)
-        with files.locked(os.path.join(self.config.data_dir, ".envs.lock")):
+        async with files.locked_async(
+            os.path.join(self.config.data_dir, ".envs.lock"), "your environments"
+        ):
             yield
 
     # --- create -------------------------------------------------------------------------------
@@ -203,7 +207,7 @@ class Environments:
         part, storage = await self._where(partition, root)
         await self._check_modules(part, module_list, opts["allow_incompatible"])
         arch = await self.resolve_arch(part)
-        env = self._new_home(storage.path, env_name, "venv", module_list, specs, opts)
+        env = await self._new_home(storage.path, env_name, "venv", module_list, specs, opts)
         return self._start_build(env, part, arch, title=f"Create {env_name} on {part.name}")
 
     async def _create_conda(
@@ -253,7 +257,7 @@ class Environments:
                 "after the conda packages (conda first, pip last)."
             )
         arch = await self.resolve_arch(part)
-        env = self._new_home(storage.path, env_name, "conda", [], specs, opts)
+        env = await self._new_home(storage.path, env_name, "conda", [], specs, opts)
         return self._start_build(env, part, arch, title=f"Create {env_name} on {part.name}")
 
     def conda_warnings(self) -> list[str]:
@@ -279,7 +283,7 @@ class Environments:
             raise names.InvalidInput("root", f"The storage root {storage.path} is not writable.")
         return part, storage
 
-    def _new_home(
+    async def _new_home(
         self,
         root: str,
         env_name: str,
@@ -290,7 +294,7 @@ class Environments:
         builds: dict[str, Build] | None = None,
     ) -> Manifest:
         """The environment's folder and first manifest, or Conflict if the name is taken."""
-        with self._user_lock():
+        async with self._user_lock():
             for home in self._homes():
                 if os.path.basename(home).lower() == env_name.lower():
                     raise names.Conflict(
@@ -823,7 +827,7 @@ class Environments:
             python=settings.get("version", ""),
             finished=time.time(),
         )
-        env = self._new_home(
+        env = await self._new_home(
             storage.path, env_name, "venv", module_list, [], {"adopted": True}, {arch: build}
         )
         home = env.home
@@ -879,7 +883,7 @@ class Environments:
             "pip_packages": [],
             "warnings": self.conda_warnings(),
         }
-        env = self._new_home(
+        env = await self._new_home(
             storage.path, env_name, "conda", [], conda.requested_specs(prefix), opts
         )
         env.builds[arch] = Build(
