@@ -25,9 +25,12 @@ BUILTIN_DEFAULTS: dict[str, Any] = {
     "account": "",
 }
 
-# Slurm's time formats: M, M:S, H:M:S, D-H, D-H:M, D-H:M:S.
-_TIME = re.compile(r"^(?:(\d+)-)?(\d+)(?::(\d+))?(?::(\d+))?$")
-_MEMORY = re.compile(r"^(\d+)\s*([KMGT]?)B?$", re.IGNORECASE)
+# Slurm's time formats: M, M:S, H:M:S, D-H, D-H:M, D-H:M:S; ASCII digits, a bounded number of them
+# (a value of thousands of digits is a 400, not Python's integer-conversion error).
+_TIME = re.compile(r"^(?:([0-9]{1,5})-)?([0-9]{1,8})(?::([0-9]{1,8}))?(?::([0-9]{1,8}))?$")
+_MEMORY = re.compile(r"^([0-9]{1,12})\s*([KMGT]?)B?$", re.IGNORECASE)
+_COUNT = re.compile(r"[0-9]{1,6}")
+COUNT_MAX = 999_999  # CPUs or GPUs of one kernel: far above any node, far below a digit limit
 _ACCOUNT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _UNITS_MB = {"K": 1 / 1024, "": 1, "M": 1, "G": 1024, "T": 1024 * 1024}
 
@@ -88,10 +91,12 @@ def format_memory(mb: int) -> str:
 def _count(value: object, field: str, what: str, minimum: int) -> int:
     if isinstance(value, bool):
         value = None
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and _COUNT.fullmatch(value.strip()):
         value = int(value.strip())
-    if not isinstance(value, int) or value < minimum:
-        raise names.InvalidInput(field, f"{what} must be a whole number of at least {minimum}.")
+    if not isinstance(value, int) or not minimum <= value <= COUNT_MAX:
+        raise names.InvalidInput(
+            field, f"{what} must be a whole number from {minimum} to {COUNT_MAX}."
+        )
     return value
 
 
