@@ -1,8 +1,15 @@
 """REST handlers under ``/hpc-envs/api/``: thin skins that parse, call the core, and serialise.
 
-Every verb is ``@tornado.web.authenticated`` (a test walks the routes and checks it). Errors are JSON
-``{"message", "field"?, "suggestions"?}`` with 400 (bad input), 404 (unknown name), 409 (conflict) or
-503 (the module system or Slurm did not answer); long operations answer 202 with the task.
+Every verb is ``@tornado.web.authenticated`` and then authorized by the server's ``Authorizer`` on the
+resource ``hpc_envs`` (:data:`AUTH_RESOURCE`), as jupyter_server's own handlers are, for each action
+it involves (:func:`requires`): ``read`` for what neither changes nor runs anything, ``write`` for
+what changes the user's environments, kernelspecs, tasks or jobs, ``execute`` for what runs code in
+an environment or submits a Slurm job (a build, an install, the package listing, an adoption's smoke
+test). Tests walk every route and verb without a token, as a read-only user and as a user refused
+everything. Errors are JSON ``{"message", "field"?, "suggestions"?}`` with 400 (bad input), 404
+(unknown name), 409 (conflict, or a lock another operation holds), 413 (a body over
+:data:`MAX_BODY`) or 503 (the module system or Slurm did not answer); long operations answer 202
+with the task.
 """
 
 from __future__ import annotations
@@ -10,10 +17,12 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import tornado
+from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
 
@@ -28,6 +37,37 @@ from .tasks import FINAL
 ENV = r"(?P<name>[^/]+)"
 TASK = r"(?P<task_id>[^/]+)"
 LOG_WAIT = 10.0  # seconds a log request waits for new output before answering empty
+AUTH_RESOURCE = "hpc_envs"  # what an Authorizer (JupyterHub's custom scopes) sees for every route
+ACTIONS = ("read", "write", "execute")
+MAX_BODY = 1 << 20  # bytes of a request body, checked before it is parsed
+MAX_SPECS = 500  # packages in one request (a list, or a requirements text)
+MAX_LINES = 5000  # lines of a requirements text, comments and blanks included
+_OFFSET = re.compile(r"[0-9]{1,15}")  # a byte offset: ASCII digits, below any file size here
+
+Method = Callable[..., Awaitable[None]]
+
+
+def requires(*actions: str) -> Callable[[Method], Method]:
+    """jupyter_server's ``@authorized(action)`` for each of ``actions`` on :data:`AUTH_RESOURCE`.
+
+    Every action must be allowed (the first refused one answers 403). The actions are kept on the
+    method as ``auth_actions`` so that tests can check that every verb of every route has them.
+    """
+    if not actions or any(a not in ACTIONS for a in actions):
+        raise ValueError(f"actions must be among {ACTIONS}, not {actions}")
+
+    def decorate(method: Method) -> Method:
+        guarded = method
+        for action in reversed(actions):
+            guarded = authorized(action, resource=AUTH_RESOURCE)(guarded)
+        guarded.auth_actions = actions  # type: ignore[attr-defined]
+        return guarded
+
+    return decorate
+
+
+class TooLarge(names.InvalidInput):
+    """A request body over :data:`MAX_BODY`: answered 413 before it is parsed."""
 
 
 def _errors(method: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:
@@ -37,6 +77,8 @@ def _errors(method: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[N
     async def wrapper(self: BaseHandler, *args: Any, **kwargs: Any) -> None:
         try:
             await method(self, *args, **kwargs)
+        except TooLarge as err:
+            self._error(413, err.message, field=err.field)
         except names.InvalidInput as err:
             self._error(400, err.message, field=err.field)
         except names.NotFound as err:
@@ -50,6 +92,8 @@ def _errors(method: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[N
 
 
 class BaseHandler(APIHandler):
+    auth_resource = AUTH_RESOURCE
+
     @property
     def core(self) -> Core:
         return self.settings["hpc_envs"]
@@ -80,6 +124,13 @@ class BaseHandler(APIHandler):
         self.finish(json.dumps({"message": message, **{k: v for k, v in extra.items() if v}}))
 
     def body(self) -> dict[str, Any]:
+        """The JSON object of the request, refused (413) over :data:`MAX_BODY` before parsing."""
+        if len(self.request.body) > MAX_BODY:
+            raise TooLarge(
+                "body",
+                f"The request body has {len(self.request.body)} bytes; at most {MAX_BODY} are "
+                "accepted. Install a long list of packages from a requirements file in parts.",
+            )
         try:
             data = json.loads(self.request.body or b"{}")
         except ValueError:
@@ -88,6 +139,29 @@ class BaseHandler(APIHandler):
             raise names.InvalidInput("body", "The request body must be a JSON object.")
         return data
 
+    def specs(self, body: dict[str, Any]) -> tuple[Any, Any]:
+        """The ``packages`` and ``requirements`` of a body, refused when they are too many to
+        validate quickly (at most :data:`MAX_SPECS` packages, :data:`MAX_LINES` lines)."""
+        packages, requirements = body.get("packages", []), body.get("requirements")
+        if isinstance(packages, (list, tuple)) and len(packages) > MAX_SPECS:
+            raise names.InvalidInput(
+                "packages", f"{len(packages)} packages were given; at most {MAX_SPECS} at a time."
+            )
+        if isinstance(requirements, str):
+            lines = requirements.count("\n") + 1
+            if lines > MAX_LINES:
+                raise names.InvalidInput(
+                    "requirements",
+                    f"The requirements have {lines} lines; at most {MAX_LINES} are accepted.",
+                )
+            count = sum(1 for line in requirements.splitlines() if line.strip()[:1] not in "#")
+            if count > MAX_SPECS:
+                raise names.InvalidInput(
+                    "requirements",
+                    f"The requirements list {count} packages; at most {MAX_SPECS} at a time.",
+                )
+        return packages, requirements
+
     def reply(self, data: Any, status: int = 200) -> None:
         self.set_status(status)
         self.finish(json.dumps(data))
@@ -95,12 +169,14 @@ class BaseHandler(APIHandler):
 
 class InfoHandler(BaseHandler):
     @tornado.web.authenticated
+    @requires("read")
     async def get(self) -> None:
         self.reply({"name": "jupyterlab-hpc-envs", "version": __version__})
 
 
 class SiteHandler(BaseHandler):
     @tornado.web.authenticated
+    @requires("read")
     @_errors
     async def get(self) -> None:
         refresh = self.flag("refresh")
@@ -112,6 +188,7 @@ class SiteHandler(BaseHandler):
 
 class ModulesHandler(BaseHandler):
     @tornado.web.authenticated
+    @requires("read")
     @_errors
     async def get(self) -> None:
         site = self.core.site
@@ -129,22 +206,25 @@ class ModulesHandler(BaseHandler):
 
 class EnvsHandler(BaseHandler):
     @tornado.web.authenticated
+    @requires("read")
     @_errors
     async def get(self) -> None:
         envs = self.core.envs
         self.reply({"environments": envs.describe_all()})
 
     @tornado.web.authenticated
+    @requires("write", "execute")
     @_errors
     async def post(self) -> None:
         body = self.body()
+        packages, requirements = self.specs(body)
         task = await self.core.envs.create(
             name=body.get("name"),
             modules=body.get("modules", []),
             partition=body.get("partition"),
             root=body.get("root"),
-            packages=body.get("packages", []),
-            requirements=body.get("requirements"),
+            packages=packages,
+            requirements=requirements,
             kind=body.get("kind", "venv"),
             options=body.get("options"),
             python=body.get("python"),
@@ -155,6 +235,7 @@ class EnvsHandler(BaseHandler):
 
 class AdoptHandler(BaseHandler):
     @tornado.web.authenticated
+    @requires("write", "execute")
     @_errors
     async def post(self) -> None:
         body = self.body()
@@ -169,12 +250,14 @@ class AdoptHandler(BaseHandler):
 
 class EnvHandler(BaseHandler):
     @tornado.web.authenticated
+    @requires("read")
     @_errors
     async def get(self, name: str) -> None:
         envs = self.core.envs
         self.reply(envs.describe(envs.get(name)))
 
     @tornado.web.authenticated
+    @requires("write")
     @_errors
     async def delete(self, name: str) -> None:
         partition = self.get_query_argument("partition", "") or None
@@ -186,6 +269,7 @@ class EnvHandler(BaseHandler):
 
 class RemovalPlanHandler(BaseHandler):
     @tornado.web.authenticated
+    @requires("read")
     @_errors
     async def get(self, name: str) -> None:
         partition = self.get_query_argument("partition", "") or None
@@ -194,6 +278,7 @@ class RemovalPlanHandler(BaseHandler):
 
 class BuildsHandler(BaseHandler):
     @tornado.web.authenticated
+    @requires("write", "execute")
     @_errors
     async def post(self, name: str) -> None:
         body = self.body()
@@ -215,6 +300,7 @@ class BuildsHandler(BaseHandler):
 
 class KernelsHandler(BaseHandler):
     @tornado.web.authenticated
+    @requires("write")
     @_errors
     async def post(self, name: str) -> None:
         body = self.body()
@@ -224,51 +310,70 @@ class KernelsHandler(BaseHandler):
 
 class ActivationHandler(BaseHandler):
     @tornado.web.authenticated
+    @requires("read")
     @_errors
     async def get(self, name: str) -> None:
         partition = self.get_query_argument("partition", "") or None
         self.reply({"script": await self.core.envs.activation(name, partition)})
 
 
-class PackagesHandler(BaseHandler):
-    @tornado.web.authenticated
-    @_errors
-    async def get(self, name: str) -> None:
-        partition = self.get_query_argument("partition", "") or None
-        self.reply(await self.core.packages.list(name, partition))
+class PackageListingHandler(BaseHandler):
+    """``envs/<name>/packages/listing``: POST lists the installed packages and where each comes
+    from. A POST, not a GET: the listing runs the environment's Python (as a Slurm job for a build
+    of another partition), which a read-only user may not do and a cross-site link must not."""
 
     @tornado.web.authenticated
+    @requires("read", "execute")
+    @_errors
+    async def post(self, name: str) -> None:
+        self.reply(await self.core.packages.list(name, self.body().get("partition")))
+
+
+class PackagesHandler(BaseHandler):
+    @tornado.web.authenticated
+    @requires("write", "execute")
     @_errors
     async def post(self, name: str) -> None:
         body = self.body()
+        packages, requirements = self.specs(body)
         task = await self.core.packages.install(
             name,
             body.get("partition"),
-            specs=body.get("packages", []),
-            requirements=body.get("requirements"),
+            specs=packages,
+            requirements=requirements,
             upgrade=body.get("upgrade", False),
         )
         self.reply({"task": task.to_json()}, 202)
 
     @tornado.web.authenticated
+    @requires("write", "execute")
     @_errors
     async def delete(self, name: str) -> None:
         partition = self.get_query_argument("partition", "") or None
         packages = self.get_query_arguments("package")
+        if len(packages) > MAX_SPECS:
+            raise names.InvalidInput(
+                "package", f"{len(packages)} packages were given; at most {MAX_SPECS} at a time."
+            )
         task = await self.core.packages.uninstall(name, partition, packages)
         self.reply({"task": task.to_json()}, 202)
 
 
 class RequirementsHandler(BaseHandler):
+    """``envs/<name>/requirements``: POST exports the venv's own packages as a requirements file
+    (it runs the package listing, hence a POST)."""
+
     @tornado.web.authenticated
+    @requires("read", "execute")
     @_errors
-    async def get(self, name: str) -> None:
-        partition = self.get_query_argument("partition", "") or None
+    async def post(self, name: str) -> None:
+        partition = self.body().get("partition")
         self.reply({"text": await self.core.packages.requirements(name, partition)})
 
 
 class TasksHandler(BaseHandler):
     @tornado.web.authenticated
+    @requires("read")
     @_errors
     async def get(self) -> None:
         self.reply({"tasks": [t.to_json() for t in self.core.tasks.list()]})
@@ -276,11 +381,13 @@ class TasksHandler(BaseHandler):
 
 class TaskHandler(BaseHandler):
     @tornado.web.authenticated
+    @requires("read")
     @_errors
     async def get(self, task_id: str) -> None:
         self.reply(self.core.tasks.load(task_id).to_json())
 
     @tornado.web.authenticated
+    @requires("write")
     @_errors
     async def delete(self, task_id: str) -> None:
         record = await self.core.tasks.cancel(task_id)
@@ -295,12 +402,14 @@ class TaskLogHandler(BaseHandler):
     """
 
     @tornado.web.authenticated
+    @requires("read")
     @_errors
     async def get(self, task_id: str) -> None:
         raw = self.get_query_argument("offset", "0")
-        if not raw.isdigit():
+        if not _OFFSET.fullmatch(raw):
             raise names.InvalidInput(
-                "offset", f"offset must be a whole number of bytes, not {raw!r}."
+                "offset",
+                f"offset must be a whole number of bytes (0 to 15 digits), not {raw[:40]!r}.",
             )
         offset = int(raw)
         tasks = self.core.tasks
@@ -324,11 +433,13 @@ class KernelResourcesHandler(BaseHandler):
     limits (GET), and the user's choice, stored in the kernelspec (PUT; null resets a value)."""
 
     @tornado.web.authenticated
+    @requires("read")
     @_errors
     async def get(self, kernel: str) -> None:
         self.reply(kernel_resources.describe(self.core.config, kernel))
 
     @tornado.web.authenticated
+    @requires("write")
     @_errors
     async def put(self, kernel: str) -> None:
         self.reply(kernel_resources.choose(self.core.config, kernel, self.body()))
@@ -338,6 +449,7 @@ class KernelJobsHandler(BaseHandler):
     """``kernel-jobs``: the user's kernel jobs (queue state, reason, estimated start, why one ended)."""
 
     @tornado.web.authenticated
+    @requires("read")
     @_errors
     async def get(self) -> None:
         record = kernel_jobs.KernelJobs(self.core.config.data_dir)
@@ -348,6 +460,7 @@ class KernelJobHandler(BaseHandler):
     """``kernel-jobs/<kernel id>``: DELETE cancels the job (a start waiting in the queue fails)."""
 
     @tornado.web.authenticated
+    @requires("write")
     @_errors
     async def delete(self, kernel_id: str) -> None:
         self.reply(await kernel_jobs.cancel_kernel_job(self.core.config, kernel_id))
@@ -358,6 +471,7 @@ class CondaHandler(BaseHandler):
     default and known channels, and the warnings a user sees before creating a conda environment."""
 
     @tornado.web.authenticated
+    @requires("read")
     @_errors
     async def get(self) -> None:
         refresh = self.flag("refresh")
@@ -368,6 +482,7 @@ class CondaEnvironmentsHandler(BaseHandler):
     """``conda/environments``: conda environments made by hand on this node, for adoption."""
 
     @tornado.web.authenticated
+    @requires("read")
     @_errors
     async def get(self) -> None:
         self.reply({"environments": await self.core.envs.conda_environments()})
@@ -377,6 +492,7 @@ class UpdateAllHandler(BaseHandler):
     """``envs/<name>/packages/update-all``: POST updates every package of a conda environment."""
 
     @tornado.web.authenticated
+    @requires("write", "execute")
     @_errors
     async def post(self, name: str) -> None:
         task = await self.core.packages.update_all(name, self.body().get("partition"))
@@ -397,6 +513,7 @@ def routes(base_url: str) -> list[tuple[str, type[BaseHandler]]]:
         (f"envs/{ENV}/kernels", KernelsHandler),
         (f"envs/{ENV}/activation", ActivationHandler),
         (f"envs/{ENV}/packages", PackagesHandler),
+        (f"envs/{ENV}/packages/listing", PackageListingHandler),
         (f"envs/{ENV}/packages/update-all", UpdateAllHandler),
         (f"envs/{ENV}/requirements", RequirementsHandler),
         (r"kernels/(?P<kernel>[^/]+)/resources", KernelResourcesHandler),

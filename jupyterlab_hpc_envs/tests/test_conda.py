@@ -71,7 +71,9 @@ async def conda_env(jp_fetch, name="science", **body):
 
 
 async def packages(jp_fetch, name):
-    _, data = await call(jp_fetch, "GET", "envs", name, "packages", params={"partition": "zen4"})
+    _, data = await call(
+        jp_fetch, "POST", "envs", name, "packages", "listing", body={"partition": "zen4"}
+    )
     return data
 
 

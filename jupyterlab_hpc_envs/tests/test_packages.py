@@ -23,7 +23,9 @@ async def science(site_env, jp_fetch):
 
 
 async def packages(jp_fetch, partition="zen4"):
-    _, data = await call(jp_fetch, "GET", "envs", "pk", "packages", params={"partition": partition})
+    _, data = await call(
+        jp_fetch, "POST", "envs", "pk", "packages", "listing", body={"partition": partition}
+    )
     return data
 
 
@@ -126,7 +128,7 @@ async def test_install_upgrade_uninstall_are_recorded_in_the_spec(science, jp_fe
 
 async def test_export_and_import_round_trip_into_a_new_environment(science, jp_fetch):
     _, exported = await call(
-        jp_fetch, "GET", "envs", "pk", "requirements", params={"partition": "zen4"}
+        jp_fetch, "POST", "envs", "pk", "requirements", body={"partition": "zen4"}
     )
     text = exported["text"]
     assert "icecream==" in text
@@ -136,7 +138,7 @@ async def test_export_and_import_round_trip_into_a_new_environment(science, jp_f
     )
     assert record["state"] == "succeeded", await task_log(jp_fetch, record["id"])
     _, again = await call(
-        jp_fetch, "GET", "envs", "copy", "requirements", params={"partition": "zen4"}
+        jp_fetch, "POST", "envs", "copy", "requirements", body={"partition": "zen4"}
     )
     assert again["text"].splitlines()[1:] == text.splitlines()[1:]
 

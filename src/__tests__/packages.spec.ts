@@ -31,7 +31,7 @@ describe('PackagesView', () => {
       'GET envs': json({ environments: [env] }),
       'GET tasks': json({ tasks: [] }),
       'GET kernel-jobs': json({ jobs: [] }),
-      [`GET envs/${name}/packages`]: json(packages)
+      [`POST envs/${name}/packages/listing`]: json(packages)
     });
     model = new HpcEnvsModel({ serverSettings: fake.settings() });
     await model.refresh();

@@ -52,7 +52,7 @@ describe('PackagesModel', () => {
       'GET envs': json({ environments: [env] }),
       'GET tasks': json({ tasks: [] }),
       'GET kernel-jobs': json({ jobs: [] }),
-      'GET envs/science/packages': json(PACKAGES)
+      'POST envs/science/packages/listing': json(PACKAGES)
     });
     model = new HpcEnvsModel({ serverSettings: fake.settings() });
     await model.refresh();
@@ -69,7 +69,18 @@ describe('PackagesModel', () => {
 
     expect(packages.rows.length).toBe(4);
     expect(packages.sources).toEqual(['venv', 'module', 'base']);
-    expect(fake.calls('GET envs/science/packages')[0].query.get('partition')).toBe('zen4');
+    expect(JSON.parse(fake.calls('POST envs/science/packages/listing')[0].body)).toEqual({
+      partition: 'zen4'
+    });
+  });
+
+  it('exports the requirements with a POST (it runs the listing) naming the partition', async () => {
+    fake.routes['POST envs/science/requirements'] = json({ text: 'six==1.16.0\n' });
+
+    expect(await model.requirements('science', 'zen4')).toBe('six==1.16.0\n');
+    expect(JSON.parse(fake.calls('POST envs/science/requirements')[0].body)).toEqual({
+      partition: 'zen4'
+    });
   });
 
   it('offers only the partitions with a ready build', () => {
@@ -77,7 +88,7 @@ describe('PackagesModel', () => {
   });
 
   it("holds the server's message when the listing fails", async () => {
-    fake.routes['GET envs/science/packages'] = json(
+    fake.routes['POST envs/science/packages/listing'] = json(
       { message: 'science has no ready build for partition zen4' },
       409
     );
@@ -113,7 +124,7 @@ describe('PackagesModel', () => {
       upgrade: true
     });
     expect(log.task.kind).toBe('packages');
-    expect(fake.calls('GET envs/science/packages').length).toBe(1);
+    expect(fake.calls('POST envs/science/packages/listing').length).toBe(1);
   });
 });
 
@@ -194,7 +205,7 @@ describe('PackagesModel of a conda environment', () => {
       'GET envs': json({ environments: [condaEnvironment('forge')] }),
       'GET tasks': json({ tasks: [] }),
       'GET kernel-jobs': json({ jobs: [] }),
-      'GET envs/forge/packages': json(CONDA_PACKAGES)
+      'POST envs/forge/packages/listing': json(CONDA_PACKAGES)
     });
     model = new HpcEnvsModel({ serverSettings: fake.settings() });
     await model.refresh();

@@ -312,6 +312,9 @@ export async function getActivation(
 /**
  * The packages of an environment's build of a partition, with where each comes from.
  *
+ * A POST: the listing runs the environment's Python (a Slurm job for another partition), which
+ * the server authorizes as "execute" and protects against cross-site requests.
+ *
  * @param name - The environment.
  * @param partition - The partition.
  * @param settings - The server settings.
@@ -323,9 +326,9 @@ export function getPackages(
   settings?: Settings
 ): Promise<Packages> {
   return requestAPI(
-    `envs/${seg(name)}/packages${query({ partition })}`,
+    `envs/${seg(name)}/packages/listing`,
     PackagesSchema,
-    {},
+    json('POST', { partition }),
     settings
   );
 }
@@ -383,7 +386,7 @@ export async function uninstallPackages(
 }
 
 /**
- * The venv's own packages of a build as a requirements file.
+ * The venv's own packages of a build as a requirements file (a POST: it runs the listing).
  *
  * @param name - The environment.
  * @param partition - The partition.
@@ -397,9 +400,9 @@ export async function getRequirements(
 ): Promise<string> {
   return (
     await requestAPI(
-      `envs/${seg(name)}/requirements${query({ partition })}`,
+      `envs/${seg(name)}/requirements`,
       RequirementsSchema,
-      {},
+      json('POST', { partition }),
       settings
     )
   ).text;

@@ -357,7 +357,7 @@ export const RemovedSchema = z.object({ removed: z.array(z.string()) });
 export const ActivationSchema = z.object({ script: z.string() });
 
 /**
- * `GET /hpc-envs/api/envs/<name>/requirements`: the venv's own packages as a requirements file.
+ * `POST /hpc-envs/api/envs/<name>/requirements`: the venv's own packages as a requirements file.
  */
 export const RequirementsSchema = z.object({ text: z.string() });
 
@@ -439,7 +439,7 @@ export const CondaPackageSchema = z.object({
 export type CondaPackage = z.infer<typeof CondaPackageSchema>;
 
 /**
- * `GET /hpc-envs/api/envs/<name>/packages?partition=P`. For a conda environment `kind` is
+ * `POST /hpc-envs/api/envs/<name>/packages/listing` (`{partition}`). For a conda environment `kind` is
  * `conda`, with its conda packages and the specs that only pip could install.
  */
 export const PackagesSchema = z.object({
