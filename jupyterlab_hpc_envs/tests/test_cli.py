@@ -137,3 +137,22 @@ async def test_the_doctor_reports_the_stray_user_site_and_exits_0_without_errors
     problems = json.loads(out)["problems"]
     assert "user-site" in [p["code"] for p in problems]
     assert all(p["level"] != "error" for p in problems)
+
+
+async def test_the_command_line_expands_a_tilde_but_no_variable(site_env, monkeypatch):
+    # Given a path typed with ~ that the shell did not expand (--path=~/...), and one with a variable
+    monkeypatch.setenv("HPC_ENVS_TEST_SECRET", "s3cr3t-cli")
+    home = os.environ["HOME"]
+
+    # When each is adopted
+    code, _, tilde = await hpc("register", "--path=~/no-such-venv")
+    var_code, _, var = await hpc("register", "--path=$HOME/$HPC_ENVS_TEST_SECRET")
+
+    # Then ~ became the home folder (the venv is looked for there), and the variable stayed text
+    assert (code, tilde.strip()) == (
+        cli.EXIT_INPUT,
+        f"hpc-envs: {home}/no-such-venv is not a venv (it has no pyvenv.cfg).",
+    )
+    assert var_code == cli.EXIT_INPUT
+    assert "is not an absolute path" in var
+    assert "s3cr3t-cli" not in var
