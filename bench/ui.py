@@ -17,7 +17,7 @@ The data, made here (kept in ``$HPC_ENVS_DEMO_DIR/bench-ui`` between runs):
 - **3,000+ packages**: one real environment (Python + IPython modules, built once by the server's
   own code), into whose venv 3,000 synthetic distributions are written (a ``.dist-info`` with
   METADATA, INSTALLER and RECORD, as ``bench/packages.py`` does for 250), so that the real
-  ``GET packages`` (the probe inside the environment) returns 3,000 rows plus the real ones.
+  ``POST packages/listing`` (the probe inside the environment) returns 3,000 rows plus the real ones.
 - **Baseline**: JupyterLab's own file browser on a folder of 300 files, in the same page and the
   same rounds: showing it by its tab, and refreshing it (REST included, like our refresh).
 

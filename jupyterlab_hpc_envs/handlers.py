@@ -1,15 +1,18 @@
 """REST handlers under ``/hpc-envs/api/``: thin skins that parse, call the core, and serialise.
 
-Every verb is ``@tornado.web.authenticated`` and then authorized by the server's ``Authorizer`` on the
-resource ``hpc_envs`` (:data:`AUTH_RESOURCE`), as jupyter_server's own handlers are, for each action
-it involves (:func:`requires`): ``read`` for what neither changes nor runs anything, ``write`` for
-what changes the user's environments, kernelspecs, tasks or jobs, ``execute`` for what runs code in
-an environment or submits a Slurm job (a build, an install, the package listing, an adoption's smoke
-test). Tests walk every route and verb without a token, as a read-only user and as a user refused
-everything. Errors are JSON ``{"message", "field"?, "suggestions"?}`` with 400 (bad input), 404
-(unknown name), 409 (conflict, or a lock another operation holds), 413 (a body over
-:data:`MAX_BODY`) or 503 (the module system or Slurm did not answer); long operations answer 202
-with the task.
+Every verb is ``@tornado.web.authenticated`` and then authorized by the server's ``Authorizer`` on
+the resource ``hpc_envs`` (:data:`AUTH_RESOURCE`), as jupyter_server's own handlers are, for each
+action it involves (:func:`requires`): ``read`` for what neither changes nor runs anything,
+``write`` for what changes the user's environments, kernelspecs, tasks or jobs, ``execute`` for what
+runs code in an environment or submits a Slurm job (a build, an install, the package listing, an
+adoption's smoke test). A ``refresh`` of the site or of the conda engines stays ``read``: it asks
+Slurm, the module system and the engines again (``sinfo``, ``module``, ``--version``), runs nothing
+of the user's and changes nothing but a cache. Tests walk every route and verb without a token, as a
+read-only user and as a user refused everything.
+
+Errors are JSON ``{"message", "field"?, "suggestions"?}`` with 400 (bad input), 404 (unknown name),
+409 (conflict, or a lock another operation holds), 413 (a body over :data:`MAX_BODY`) or 503 (the
+module system or Slurm did not answer); long operations answer 202 with the task.
 """
 
 from __future__ import annotations

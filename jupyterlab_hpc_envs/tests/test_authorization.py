@@ -2,10 +2,10 @@
 ``@authorized``) for each action it involves on the resource ``hpc_envs``.
 
 The attack: a JupyterHub user given read-only access to someone's server (shared servers, custom
-scopes, a custom ``Authorizer``) created, installed, removed and cancelled, because the handlers only
-checked authentication. Here the server runs with an ``Authorizer`` that allows only ``read``, and a
-real environment (built on the demo site) is the target of every route and verb, with a body that
-would act if it were allowed: each changing or code-running call must answer 403 and leave the
+scopes, a custom ``Authorizer``) created, installed, removed and cancelled, because the handlers
+only checked authentication. Here the server runs with an ``Authorizer`` that allows only ``read``,
+and a real environment (built on the demo site) is the target of every route and verb, with a body
+that would act if it were allowed: each changing or code-running call must answer 403 and leave the
 storage roots, the kernelspecs and the task records as they were, and each read must still work.
 """
 
