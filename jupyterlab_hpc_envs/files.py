@@ -11,6 +11,7 @@ own records and logs are refused when they are links or belong to someone else.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import os
 import secrets
@@ -19,6 +20,7 @@ from collections.abc import Iterator
 
 # How a new file is opened: never through a link, never an existing file.
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+TRIES = 5  # temporary names tried before giving up (one is taken only by a planted file)
 
 
 class UnsafePath(OSError):
@@ -26,11 +28,14 @@ class UnsafePath(OSError):
 
     def __init__(self, path: str, why: str) -> None:
         super().__init__(
+            errno.EPERM,
             f"Refusing to write in {path}: {why}. Someone else may have planted it; move it away "
-            "(and check who can write in its parent folder), then try again."
+            "(and check who can write in its parent folder), then try again.",
+            path,
         )
-        self.filename = path
-        self.strerror = str(self)
+
+    def __str__(self) -> str:
+        return str(self.strerror)
 
 
 def _open_folder(folder: str) -> int:
@@ -63,6 +68,20 @@ def private_dir(path: str, mode: int = 0o700) -> str:
     return path
 
 
+def _new_file(dir_fd: int, folder: str, name: str) -> tuple[str, int]:
+    """A new file ``.<name>.<random>.tmp`` in the folder: its name and a descriptor. A name that
+    exists (whatever it is, a link included) is never opened; after a few, we give up."""
+    for _ in range(TRIES):
+        tmp = f".{name}.{secrets.token_hex(8)}.tmp"
+        try:
+            return tmp, os.open(tmp, _CREATE, 0o600, dir_fd=dir_fd)
+        except FileExistsError:
+            continue
+    raise UnsafePath(
+        os.path.join(folder, name), f"{TRIES} temporary names in a row were taken already"
+    )
+
+
 def write_atomic(path: str, data: str | bytes, mode: int = 0o644) -> None:
     """Write ``data`` to ``path`` so that no reader ever sees half of it and no planted link
     redirects it: a new temporary file of an unpredictable name in the same folder (``O_EXCL |
@@ -73,8 +92,7 @@ def write_atomic(path: str, data: str | bytes, mode: int = 0o644) -> None:
     raw = data.encode("utf-8") if isinstance(data, str) else data
     dir_fd = _open_folder(folder)
     try:
-        tmp = f".{name}.{secrets.token_hex(8)}.tmp"
-        fd = os.open(tmp, _CREATE, 0o600, dir_fd=dir_fd)
+        tmp, fd = _new_file(dir_fd, folder, name)
         try:
             try:
                 os.fchmod(fd, mode)

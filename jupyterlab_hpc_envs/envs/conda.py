@@ -81,7 +81,7 @@ SPEC_MAX = 300
 _SPEC = re.compile(
     r"^(?:[A-Za-z0-9][A-Za-z0-9_.-]*::)?"  # channel::
     r"[A-Za-z0-9_][A-Za-z0-9_.+-]*"  # name
-    r"(?:(?:\s+|(?=[=<>!~]))[A-Za-z0-9_.*+!=<>~,|]+(?:\s+[A-Za-z0-9_.*+]+)?)?$"  # version [build]
+    r"(?:(?: +|(?=[=<>!~]))[A-Za-z0-9_.*+!=<>~,|]+(?: +[A-Za-z0-9_.*+]+)?)?$"  # version [build]
 )
 _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+-]*$")
 _PYTHON = re.compile(r"^3(?:\.\d{1,2}){1,2}$")
@@ -96,6 +96,10 @@ def conda_spec(value: object) -> str:
     if not isinstance(value, str) or not value.strip():
         raise names.InvalidInput("packages", "A conda package spec must be non-empty text.")
     spec = value.strip()
+    if "\n" in spec or "\t" in spec or "\r" in spec:
+        raise names.InvalidInput(
+            "packages", f"{spec!r} spans lines: give one conda package spec a line."
+        )
     if len(spec) > SPEC_MAX:
         raise names.InvalidInput("packages", f"A package spec has at most {SPEC_MAX} characters.")
     if spec.lower().endswith(names.ARCHIVE_SUFFIXES):
