@@ -69,10 +69,10 @@ def private_dir(path: str, mode: int = 0o700) -> str:
 
 
 def _new_file(dir_fd: int, folder: str, name: str) -> tuple[str, int]:
-    """A new file ``.<name>.<random>.tmp`` in the folder: its name and a descriptor. A name that
+    """A new file ``<name>.<random>.tmp`` in the folder: its name and a descriptor. A name that
     exists (whatever it is, a link included) is never opened; after a few, we give up."""
     for _ in range(TRIES):
-        tmp = f".{name}.{secrets.token_hex(8)}.tmp"
+        tmp = f"{name}.{secrets.token_hex(8)}.tmp"
         try:
             return tmp, os.open(tmp, _CREATE, 0o600, dir_fd=dir_fd)
         except FileExistsError:

@@ -101,7 +101,7 @@ def test_a_link_at_the_very_temporary_name_is_not_followed_and_the_write_says_wh
     # The attacker guessed the name (here: we make it guessable) and planted a link there.
     monkeypatch.setattr(files.secrets, "token_hex", lambda n: "guessed")
     target = shared / "launch-zen4.sh"
-    plant_link(vo, canary, shared / ".launch-zen4.sh.guessed.tmp")
+    plant_link(vo, canary, shared / "launch-zen4.sh.guessed.tmp")
     with pytest.raises(files.UnsafePath, match="temporary names in a row were taken"):
         files.write_atomic(str(target), "echo ours\n", 0o755)
     assert canary.read_text() == "root's own\n"
@@ -248,7 +248,7 @@ async def test_a_task_records_the_start_time_of_each_child_it_runs(tmp_path):
             record = json.loads(Path(tasks.record_path(task.id)).read_text())
             seen.append(record)
 
-        await task.run(["sh", "-c", "echo started"], on_line=on_line)
+        await task.run(["sh", "-c", "echo started; sleep 0.2"], on_line=on_line)
         return {}
 
     record = tasks.start("build", "t", runner)
