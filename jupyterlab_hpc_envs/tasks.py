@@ -349,26 +349,25 @@ class TaskManager:
         slots.waiting.append(task.id)
         said = ""
         try:
-            while True:
-                task.check_cancelled()
-                ahead = slots.waiting.index(task.id)
-                if ahead == 0 and len(slots.holding) < max(1, limit):
-                    break
-                count = len(slots.holding) - max(1, limit) + 1 + ahead
-                text = (
-                    f"waiting for {count} {kind}{'s' if count != 1 else ''} to finish "
-                    f"(at most {max(1, limit)} at a time)"
-                )
-                if text != said:
-                    said = text
-                    record.state, record.step, record.message = (
-                        PENDING,
-                        text,
-                        f"{text[0].upper()}{text[1:]}.",
+            # The state is checked under the condition's lock, so no change is missed between
+            # the check and the wait.
+            async with slots.changed:
+                while True:
+                    task.check_cancelled()
+                    ahead = slots.waiting.index(task.id)
+                    if ahead == 0 and len(slots.holding) < max(1, limit):
+                        break
+                    count = len(slots.holding) - max(1, limit) + 1 + ahead
+                    text = (
+                        f"waiting for {count} {kind}{'s' if count != 1 else ''} to finish "
+                        f"(at most {max(1, limit)} at a time)"
                     )
-                    task.log(f"==> {text}")
-                    self.save(record)
-                async with slots.changed:
+                    if text != said:
+                        said = text
+                        record.state, record.step = PENDING, text
+                        record.message = f"{text[0].upper()}{text[1:]}."
+                        task.log(f"==> {text}")
+                        self.save(record)
                     await slots.changed.wait()
             slots.waiting.remove(task.id)
             slots.holding.add(task.id)
