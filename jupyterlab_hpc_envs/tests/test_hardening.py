@@ -306,7 +306,7 @@ def jp_server_config(jp_server_config):
     return jp_server_config
 
 
-async def test_with_a_cap_of_one_three_creations_build_one_at_a_time_and_all_succeed(
+async def test_with_a_cap_of_one_three_creations_build_one_at_a_time_and_a_fourth_cancelled_waiting(
     site_env, jp_fetch
 ):
     ids = []
@@ -319,6 +319,19 @@ async def test_with_a_cap_of_one_three_creations_build_one_at_a_time_and_all_suc
         )
         assert code == 202, data
         ids.append(data["task"]["id"])
+    # A fourth, cancelled while it waits: it ends at once, its build failed, nothing registered.
+    body = {"name": "four", "modules": [PYTHON, IPYTHON], "partition": "zen4"}
+    code, data = await call(jp_fetch, "POST", "envs", body=body)
+    assert code == 202, data
+    fourth = data["task"]["id"]
+    _, record = await call(jp_fetch, "GET", "tasks", fourth)
+    assert record["state"] == "pending", record
+    assert record["message"] == "Waiting for 3 builds to finish (at most 1 at a time).", record
+    await call(jp_fetch, "DELETE", "tasks", fourth)
+    record = await wait_task(jp_fetch, fourth, timeout=30)
+    assert record["state"] == "cancelled", record
+    _, env = await call(jp_fetch, "GET", "envs", "four")
+    assert env["builds"]["zen4"]["state"] == "failed"
     waiting_seen: set[str] = set()
     while True:
         records = [(await call(jp_fetch, "GET", "tasks", i))[1] for i in ids]
