@@ -13,7 +13,18 @@ import re
 from typing import Any
 
 from jupyter_core.paths import jupyter_data_dir
-from traitlets import Bool, Dict, Enum, Float, List, TraitError, Unicode, default, validate
+from traitlets import (
+    Bool,
+    Dict,
+    Enum,
+    Float,
+    Int,
+    List,
+    TraitError,
+    Unicode,
+    default,
+    validate,
+)
 from traitlets.config import Configurable
 
 PRODUCT = "jupyterlab-hpc-envs"
@@ -180,6 +191,20 @@ class HpcEnvs(Configurable):
         help="Upgrade pip in each new venv, as the seed recommends. Turn off where compute nodes "
         "cannot reach a package index (then only what the modules provide is installed).",
     )
+
+    max_concurrent_builds = Int(
+        2,
+        config=True,
+        help="Builds of a user that run at once in one server (or command-line) process; more "
+        "wait in order, shown as 'waiting for N builds to finish', and can be cancelled while "
+        "they wait. Builds a user starts from two processes are not counted together.",
+    )
+
+    @validate("max_concurrent_builds")
+    def _check_max_builds(self, proposal: Any) -> int:
+        if proposal["value"] < 1:
+            raise TraitError("max_concurrent_builds must be at least 1")
+        return proposal["value"]
 
     catalog_ttl = Float(
         600.0, config=True, help="Seconds a module catalog is served from cache before refresh."

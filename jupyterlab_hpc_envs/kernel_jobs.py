@@ -40,6 +40,7 @@ from typing import Any
 
 from . import files, names
 from .config import HpcEnvs
+from .proc import process_start as _process_start
 from .site import slurm
 
 log = logging.getLogger(__name__)
@@ -56,18 +57,6 @@ def job_name(env: str, kernel_id: str) -> str:
 
 
 # --- owners ---------------------------------------------------------------------------------------
-
-
-def _process_start(pid: int) -> str:
-    """The start time of a process (clock ticks since boot), to tell a pid from a reused one."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
-            stat = f.read()
-    except OSError:
-        return ""
-    # The command name (field 2) may hold spaces and parentheses: count from the last ')'.
-    fields = stat[stat.rfind(")") + 2 :].split()
-    return fields[19] if len(fields) > 19 else ""
 
 
 @dataclass(frozen=True)

@@ -69,6 +69,23 @@ SAFE_PIP_OPTIONS = {
     "--force-reinstall",
 }
 
+# Names pip and conda take as files (a wheel, an sdist, a conda package), never as packages.
+ARCHIVE_SUFFIXES = (
+    ".whl",
+    ".zip",
+    ".tar",
+    ".tar.gz",
+    ".tgz",
+    ".tar.bz2",
+    ".tbz",
+    ".tar.xz",
+    ".txz",
+    ".tlz",
+    ".tar.lz",
+    ".tar.lzma",
+    ".conda",
+)
+
 RESERVED_NAMES = {"adopt"}  # path segments of the REST API under envs/
 _TASK_ID = re.compile(r"^[0-9a-f]{32}$")
 
@@ -170,6 +187,12 @@ def package_spec(value: object) -> str:
             f"{spec!r} is a pip option, not a package: options such as --index-url are not "
             "accepted here. Write a requirement such as 'numpy>=1.26'.",
         )
+    if spec.startswith((".", "~")) or "/" in spec.split(";")[0].split("@")[0] or "\\" in spec:
+        raise InvalidInput(
+            "packages",
+            f"{spec!r} looks like a file path: local files and folders are not installed from "
+            "here. Give the package's name and version, to install it from the package index.",
+        )
     try:
         req = Requirement(spec)
     except InvalidRequirement as err:
@@ -183,6 +206,14 @@ def package_spec(value: object) -> str:
             "packages",
             f"{spec!r} names a URL: direct references are not accepted; install from the "
             "package index by name and version.",
+        )
+    if req.name.lower().endswith(ARCHIVE_SUFFIXES):
+        # pip reads a requirement named like an archive as a file in its working directory.
+        raise InvalidInput(
+            "packages",
+            f"{spec!r} names an archive file, not a package: pip would install whatever file of "
+            "that name is in its working directory. Give the package's name and version "
+            "(for example 'evilpkg==1.0'), to install it from the package index.",
         )
     return str(req)
 

@@ -4,7 +4,13 @@ Each task is a JSON record and a log file in ``<data_dir>/tasks/``. The log is a
 while the task runs and read by offset, so a client that reloads picks up where it was; the record
 is rewritten atomically on every change of state. A server that starts finds tasks that were
 running when the previous server died, marks them ``interrupted`` and calls the recovery hook
-registered for their kind (a build's half-made folder is removed there).
+registered for their kind (a build's half-made folder is removed there). The process groups it
+kills are only those whose leader still has the start time recorded with it: a pid reused by an
+unrelated process is left alone.
+
+Tasks that take a slot (:meth:`TaskManager.slot`, builds) run at most ``limit`` at a time in this
+server process; the others wait in order, *pending* with the message "waiting for N builds to
+finish", and can be cancelled while they wait.
 """
 
 from __future__ import annotations
@@ -18,11 +24,11 @@ import signal
 import socket
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-from . import files, names
+from . import files, names, proc
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +68,8 @@ class TaskRecord:
     server_pid: int = field(default_factory=os.getpid)
     host: str = field(default_factory=socket.gethostname)  # where server_pid and pids live
     pids: list[int] = field(default_factory=list)  # process groups of running children
+    # pid -> its start time (proc.process_start), to tell our child from a reused pid
+    pid_starts: dict[str, str] = field(default_factory=dict)
     params: dict[str, Any] = field(default_factory=dict)
     result: dict[str, Any] = field(default_factory=dict)
 
@@ -69,6 +77,7 @@ class TaskRecord:
         data = asdict(self)
         data.pop("server_pid")
         data.pop("pids")
+        data.pop("pid_starts")
         data.pop("host")
         return data
 
@@ -113,52 +122,70 @@ class Task:
         on_line: Callable[[str], None] | None = None,
         cwd: str | None = None,
     ) -> int:
-        """Run a child in its own process group, streaming its output into the log."""
+        """Run a child in its own process group, streaming its output into the log. It runs in
+        ``cwd``, else in a private empty folder (:func:`proc.private_cwd`), never in the server's
+        working directory."""
         self.check_cancelled()
-        proc = await asyncio.create_subprocess_exec(
+        child = await asyncio.create_subprocess_exec(
             *argv,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
             stdin=asyncio.subprocess.DEVNULL,
             env=env,
-            cwd=cwd,
+            cwd=cwd or proc.private_cwd(),
             start_new_session=True,
         )
-        self._procs.append(proc)
-        self.record.pids.append(proc.pid)
+        self._procs.append(child)
+        self.record.pids.append(child.pid)
+        self.record.pid_starts[str(child.pid)] = proc.process_start(child.pid)
         self.manager.save(self.record)
-        assert proc.stdout is not None
+        assert child.stdout is not None
         with open(self._log_path, "ab") as logfile:
             while True:
-                line = await proc.stdout.readline()
+                line = await child.stdout.readline()
                 if not line:
                     break
                 logfile.write(line)
                 logfile.flush()
                 if on_line is not None:
                     on_line(line.decode(errors="replace").rstrip("\n"))
-        code = await proc.wait()
-        self._procs.remove(proc)
-        self.record.pids.remove(proc.pid)
+        code = await child.wait()
+        self._procs.remove(child)
+        self.record.pids.remove(child.pid)
+        self.record.pid_starts.pop(str(child.pid), None)
         self.manager.save(self.record)
         self.check_cancelled()
         return code
 
     async def cancel(self) -> None:
         self.cancel_requested = True
+        await self.manager._wake_waiting()  # a task waiting for a slot ends now
         for hook in self.on_cancel:
             with contextlib.suppress(Exception):
                 await hook()
-        for proc in list(self._procs):
-            _kill_group(proc.pid, signal.SIGTERM)
+        for child in list(self._procs):
+            _kill_group(child.pid, signal.SIGTERM)
         await asyncio.sleep(0.5)
-        for proc in list(self._procs):
-            _kill_group(proc.pid, signal.SIGKILL)
+        for child in list(self._procs):
+            _kill_group(child.pid, signal.SIGKILL)
 
 
 def _kill_group(pid: int, sig: int) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, sig)
+
+
+def _kill_recorded_group(pid: int, started: str) -> bool:
+    """Kill the process group ``pid`` that a dead server recorded, unless the pid now belongs to
+    another process: a leader whose start time differs from ``started`` (or that was recorded
+    without one) means the pid was reused, so that group is not ours. A leader that is gone
+    while its group lives on is safe to kill: a pid is not reused while its group exists."""
+    now = proc.process_start(pid)
+    if now and (not started or now != started):
+        log.warning("Not killing process group %s: its pid now belongs to another process", pid)
+        return False
+    _kill_group(pid, signal.SIGKILL)
+    return True
 
 
 def _alive(pid: int) -> bool:
@@ -175,10 +202,10 @@ class TaskManager:
     """Starts, lists, persists and cancels tasks."""
 
     def __init__(self, data_dir: str) -> None:
-        self.dir = os.path.join(data_dir, "tasks")
-        os.makedirs(self.dir, mode=0o700, exist_ok=True)
+        self.dir = files.private_dir(os.path.join(data_dir, "tasks"))
         self._live: dict[str, Task] = {}
         self._recovery: dict[str, Recovery] = {}
+        self._slots: dict[str, _Slots] = {}
 
     # --- files --------------------------------------------------------------------------------
 
@@ -251,7 +278,7 @@ class TaskManager:
             ):
                 continue  # another live server of this user owns it
             for pid in record.pids:
-                _kill_group(pid, signal.SIGKILL)
+                _kill_recorded_group(pid, record.pid_starts.get(str(pid), ""))
             record.state = INTERRUPTED
             record.finished = time.time()
             record.message = (
@@ -265,7 +292,7 @@ class TaskManager:
                     record.message += f" Clean-up failed: {err}"
             with open(self.log_path(record.id), "a", encoding="utf-8") as f:
                 f.write(f"==> interrupted: {record.message}\n")
-            record.pids = []
+            record.pids, record.pid_starts = [], {}
             self.save(record)
             recovered.append(record)
         for old in [r for r in records if r.state in FINAL][KEEP_FINISHED:]:
@@ -302,7 +329,7 @@ class TaskManager:
             log.exception("Task %s (%s) failed", record.id, record.kind)
             record.state, record.message = FAILED, f"Unexpected error: {err}"
         record.finished = time.time()
-        record.pids = []
+        record.pids, record.pid_starts = [], {}
         try:
             with contextlib.suppress(OSError):
                 task.log(f"==> {record.state}: {record.message}")
@@ -311,6 +338,60 @@ class TaskManager:
             log.error("Cannot save the end of task %s: %s", record.id, err)
         finally:
             self._live.pop(record.id, None)
+
+    @contextlib.asynccontextmanager
+    async def slot(self, task: Task, kind: str, limit: int) -> AsyncIterator[None]:
+        """Run the ``with`` block when fewer than ``limit`` tasks of ``kind`` hold a slot in this
+        server process; until then the task is *pending*, its step and message say how many must
+        finish first, and it starts in the order it came. Cancelling it while it waits ends it."""
+        slots = self._slots.setdefault(kind, _Slots())
+        record = task.record
+        slots.waiting.append(task.id)
+        said = ""
+        try:
+            # The state is checked under the condition's lock, so no change is missed between
+            # the check and the wait.
+            async with slots.changed:
+                while True:
+                    task.check_cancelled()
+                    ahead = slots.waiting.index(task.id)
+                    if ahead == 0 and len(slots.holding) < max(1, limit):
+                        break
+                    count = len(slots.holding) - max(1, limit) + 1 + ahead
+                    text = (
+                        f"waiting for {count} {kind}{'s' if count != 1 else ''} to finish "
+                        f"(at most {max(1, limit)} at a time)"
+                    )
+                    if text != said:
+                        said = text
+                        record.state, record.step = PENDING, text
+                        record.message = f"{text[0].upper()}{text[1:]}."
+                        task.log(f"==> {text}")
+                        self.save(record)
+                    await slots.changed.wait()
+            slots.waiting.remove(task.id)
+            slots.holding.add(task.id)
+            if said:
+                record.state, record.started, record.step, record.message = (
+                    RUNNING,
+                    time.time(),
+                    "",
+                    "",
+                )
+                self.save(record)
+            yield
+        finally:
+            if task.id in slots.waiting:
+                slots.waiting.remove(task.id)
+            slots.holding.discard(task.id)
+            async with slots.changed:
+                slots.changed.notify_all()
+
+    async def _wake_waiting(self) -> None:
+        """Let tasks waiting for a slot look again (one of them was cancelled)."""
+        for slots in self._slots.values():
+            async with slots.changed:
+                slots.changed.notify_all()
 
     async def cancel(self, task_id: str) -> TaskRecord:
         record = self.load(task_id)
@@ -334,6 +415,15 @@ class TaskManager:
     async def shutdown(self) -> None:
         for task in list(self._live.values()):
             await task.cancel()
+
+
+@dataclass
+class _Slots:
+    """The tasks of one kind that run (``holding``) and wait (``waiting``, in order)."""
+
+    holding: set[str] = field(default_factory=set)
+    waiting: list[str] = field(default_factory=list)
+    changed: asyncio.Condition = field(default_factory=asyncio.Condition)
 
 
 def _is_same_user_server(pid: int) -> bool:

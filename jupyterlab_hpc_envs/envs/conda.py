@@ -29,6 +29,7 @@ import asyncio
 import contextlib
 import glob
 import importlib.util
+import itertools
 import json
 import os
 import re
@@ -36,6 +37,7 @@ import shlex
 import shutil
 import sys
 import time
+import urllib.parse
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -79,7 +81,7 @@ SPEC_MAX = 300
 _SPEC = re.compile(
     r"^(?:[A-Za-z0-9][A-Za-z0-9_.-]*::)?"  # channel::
     r"[A-Za-z0-9_][A-Za-z0-9_.+-]*"  # name
-    r"(?:(?:\s+|(?=[=<>!~]))[A-Za-z0-9_.*+!=<>~,|]+(?:\s+[A-Za-z0-9_.*+]+)?)?$"  # version [build]
+    r"(?:(?: +|(?=[=<>!~]))[A-Za-z0-9_.*+!=<>~,|]+(?: +[A-Za-z0-9_.*+]+)?)?$"  # version [build]
 )
 _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+-]*$")
 _PYTHON = re.compile(r"^3(?:\.\d{1,2}){1,2}$")
@@ -94,8 +96,19 @@ def conda_spec(value: object) -> str:
     if not isinstance(value, str) or not value.strip():
         raise names.InvalidInput("packages", "A conda package spec must be non-empty text.")
     spec = value.strip()
+    if "\n" in spec or "\t" in spec or "\r" in spec:
+        raise names.InvalidInput(
+            "packages", f"{spec!r} spans lines: give one conda package spec a line."
+        )
     if len(spec) > SPEC_MAX:
         raise names.InvalidInput("packages", f"A package spec has at most {SPEC_MAX} characters.")
+    if spec.lower().endswith(names.ARCHIVE_SUFFIXES):
+        # conda installs a spec named like a package file from that file, if it is there.
+        raise names.InvalidInput(
+            "packages",
+            f"{spec!r} names a package file, not a package: give the package's name and version "
+            "(for example 'numpy=1.26'), to install it from the channels.",
+        )
     if not _SPEC.match(spec):
         raise names.InvalidInput(
             "packages",
@@ -162,13 +175,43 @@ def channel(value: object) -> str:
         if not os.path.isdir(path):
             raise names.InvalidInput("channels", f"The channel folder {path} does not exist.")
         return "file://" + path
-    if _CHANNEL_NAME.match(text) or _CHANNEL_URL.match(text):
+    if _CHANNEL_URL.match(text):
+        _no_credentials(text)
+        return text.rstrip("/")
+    if _CHANNEL_NAME.match(text):
         return text.rstrip("/")
     raise names.InvalidInput(
         "channels",
         f"{text!r} is not a channel: give a name such as 'conda-forge' or 'intel', a URL, or a "
         "folder.",
     )
+
+
+CREDENTIALS = (
+    "A channel URL must not carry credentials: they would be written into command lines, logs, "
+    "task records and the environment's manifest, where others may read them. Give the channel's "
+    "URL without them, and store the credentials where your conda engine reads them: for conda, "
+    "its configuration file ~/.condarc (see conda's documentation on channel authentication); "
+    "for micromamba and mamba, 'micromamba auth login'; for py-rattler, 'pixi auth login' or a "
+    "credentials file named by RATTLER_AUTH_FILE."
+)
+
+
+def _no_credentials(url: str) -> None:
+    """Refuse a channel URL with a user name or password (``https://user:pass@host/...``), an
+    anaconda.org-style token (``.../t/<token>/...``), or a query (``?token=...``)."""
+    parts = urllib.parse.urlsplit(url)
+    segments = parts.path.split("/")
+    token = any(a == "t" and b for a, b in itertools.pairwise(segments))
+    if "@" in parts.netloc or token or parts.query or parts.fragment:
+        what = (
+            "a user name or password"
+            if "@" in parts.netloc
+            else "a token (/t/<token>/)"
+            if token
+            else "a query or fragment"
+        )
+        raise names.InvalidInput("channels", f"The channel URL holds {what}. {CREDENTIALS}")
 
 
 def channel_list(values: object) -> list[str]:

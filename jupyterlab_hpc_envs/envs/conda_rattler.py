@@ -25,6 +25,8 @@ import sys
 import time
 from pathlib import Path
 
+from .. import files
+
 EXIT_FAILED, EXIT_USAGE, EXIT_STILL_NEEDED = 1, 2, 3
 # Stands for the PATH of the shell that sources the activation (rattler writes the PATH it is given).
 _PATH_SENTINEL = "/hpc-envs-current-path"
@@ -150,10 +152,8 @@ def activation_script(prefix: Path) -> str:
 
 
 def write_activation(prefix: Path, output: Path) -> None:
-    text = activation_script(prefix)
-    tmp = output.with_name(f"{output.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, output)
+    # Atomically, and never through a link planted at a temporary name (files.write_atomic).
+    files.write_atomic(str(output), activation_script(prefix), 0o644)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,9 +10,11 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import secrets
 import shutil
 from typing import Any
 
+from .. import files
 from ..config import KERNEL_PREFIX, PROVISIONER
 
 LOGO = os.path.join(os.path.dirname(__file__), "..", "resources")
@@ -74,19 +76,19 @@ def write(kernels_dir: str, name: str, content: dict[str, Any]) -> str:
     """Install (or replace) a kernelspec atomically; returns its folder."""
     os.makedirs(kernels_dir, exist_ok=True)
     final = os.path.join(kernels_dir, name)
-    tmp = os.path.join(kernels_dir, f".{name}.tmp-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    os.makedirs(tmp)
-    with open(os.path.join(tmp, "kernel.json"), "w", encoding="utf-8") as f:
-        json.dump(content, f, indent=1)
-        f.write("\n")
+    # A new folder of an unpredictable name (mkdir fails on anything already there, a link
+    # included), written through a descriptor of it: a link planted in a shared kernels folder
+    # cannot redirect what is written.
+    tmp = os.path.join(kernels_dir, f".{name}.tmp-{secrets.token_hex(8)}")
+    os.mkdir(tmp)
+    files.write_atomic(os.path.join(tmp, "kernel.json"), json.dumps(content, indent=1) + "\n")
     for logo in ("logo-32x32.png", "logo-64x64.png", "logo-svg.svg"):
         src = os.path.join(LOGO, logo)
         if os.path.exists(src):
             shutil.copy(src, tmp)
     if os.path.isdir(final):
         # rename() cannot replace a non-empty folder: move the old one aside first.
-        old = os.path.join(kernels_dir, f".{name}.old-{os.getpid()}")
+        old = os.path.join(kernels_dir, f".{name}.old-{secrets.token_hex(8)}")
         os.rename(final, old)
         os.rename(tmp, final)
         shutil.rmtree(old, ignore_errors=True)

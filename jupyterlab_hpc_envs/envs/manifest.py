@@ -4,6 +4,11 @@
 node sees it, so a kernel started anywhere can check what it is about to launch. It is versioned
 (``format``) and rewritten atomically (temporary file + rename) under a lock file, so a reader never
 sees half a manifest and two writers never lose each other's change.
+
+A manifest is also input: it may have been edited by hand or planted. :func:`read` checks every
+field's type and shape with the validators user input goes through (:mod:`..names`, conda's specs and
+channels) and refuses a manifest with a bad value, naming the field, before any of it reaches a
+launch script, a build script or a command line.
 """
 
 from __future__ import annotations
@@ -12,7 +17,8 @@ import contextlib
 import json
 import os
 import time
-from collections.abc import Iterator
+import unicodedata
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
@@ -108,9 +114,175 @@ def read(home: str) -> Manifest:
     try:
         if not isinstance(data, dict):
             raise TypeError("it holds no JSON object")
-        return Manifest.from_json(data, home)
+        env = Manifest.from_json(data, home)
     except (TypeError, ValueError, AttributeError) as err:
         raise names.Conflict(f"The manifest {path} is damaged: {err}") from None
+    validate(env, path)
+    return env
+
+
+# --- validation of what was read ----------------------------------------------------------------
+
+TEXT_MAX = 4096
+STATES = (BUILDING, READY, FAILED, STALE)
+
+
+def _text(field: str, value: object) -> str:
+    """Free text of a manifest (a host, an error): a string without control characters."""
+    if not isinstance(value, str):
+        raise names.InvalidInput(field, f"must be text, not {type(value).__name__}.")
+    if len(value) > TEXT_MAX or any(unicodedata.category(ch) == "Cc" for ch in value):
+        raise names.InvalidInput(field, "holds a line break or a control character.")
+    return value
+
+
+def _string(field: str, value: object) -> str:
+    """Text that never reaches a script (a warning, an error): a string, of any content."""
+    if not isinstance(value, str):
+        raise names.InvalidInput(field, f"must be text, not {type(value).__name__}.")
+    return value
+
+
+def _path(field: str, value: object) -> str:
+    """An absolute path without control characters (``""``: none)."""
+    return "" if value == "" else names.clean_path(field, value)
+
+
+def _kind(value: object) -> str:
+    if value not in ("venv", "conda"):
+        raise names.InvalidInput("kind", f"{value!r} is neither 'venv' nor 'conda'.")
+    return str(value)
+
+
+def _flag(field: str, value: object) -> bool:
+    if not isinstance(value, bool):
+        raise names.InvalidInput(field, "must be true or false.")
+    return value
+
+
+def _number(field: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise names.InvalidInput(field, "must be a number.")
+    return float(value)
+
+
+def _each(check: Callable[[str, object], object]) -> Callable[[str, object], object]:
+    def checked(field: str, values: object) -> object:
+        if not isinstance(values, list):
+            raise names.InvalidInput(field, "must be a list.")
+        return [check(f"{field}[{i}]", v) for i, v in enumerate(values)]
+
+    return checked
+
+
+def _plain(check: Callable[[object], object]) -> Callable[[str, object], object]:
+    """A validator of :mod:`..names` (which knows its own field) as a manifest check."""
+    return lambda _field, value: check(value)
+
+
+def _optional(check: Callable[[object], object]) -> Callable[[str, object], object]:
+    return lambda _field, value: value if value == "" else check(value)
+
+
+def _pip_option(field: str, value: object) -> str:
+    if value not in names.SAFE_PIP_OPTIONS:
+        raise names.InvalidInput(field, f"{value!r} is not an accepted pip option.")
+    return str(value)
+
+
+def _engine(field: str, value: object) -> object:
+    from . import conda  # conda imports nothing of the manifest; imported late to stay light
+
+    if not isinstance(value, dict):
+        raise names.InvalidInput(field, "must be an object.")
+    if value.get("kind") not in conda.KINDS:
+        raise names.InvalidInput(f"{field}.kind", f"{value.get('kind')!r} is no conda engine.")
+    for key in ("executable", "activator"):
+        _path(f"{field}.{key}", value.get(key, ""))
+    for key in ("version", "source"):
+        _printable_or_empty(f"{field}.{key}", value.get(key, ""))
+    return value
+
+
+def _printable_or_empty(field: str, value: object) -> object:
+    if value == "":
+        return value
+    text = _text(field, value)
+    if any(unicodedata.category(ch)[0] == "Z" and ch != " " for ch in text) or len(text) > 200:
+        raise names.InvalidInput(field, "holds an unusual space or is too long.")
+    return text
+
+
+def validate(env: Manifest, path: str) -> None:
+    """Refuse a manifest with a value of the wrong type or shape, naming the field."""
+    from . import conda
+
+    package = conda.conda_spec if env.kind == "conda" else names.package_spec
+    checks: list[tuple[str, Callable[[str, object], object], object]] = [
+        ("name", _plain(names.env_name), env.name),
+        ("kind", _plain(_kind), env.kind),
+        ("modules", _plain(names.module_list), env.modules),
+        ("packages", _each(_plain(package)), env.packages),
+        ("created", _number, env.created),
+        ("created_by", _text, env.created_by),
+    ]
+    if not isinstance(env.options, dict):
+        raise _refused(path, "options", "must be an object.")
+    option_checks: dict[str, Callable[[str, object], object]] = {
+        "system_site_packages": _flag,
+        "allow_incompatible": _flag,
+        "adopted": _flag,
+        "pip_options": _each(_pip_option),
+        "python": _optional(conda.python_version),
+        "channels": _each(_plain(conda.channel)),
+        "pip_packages": _each(_plain(names.package_spec)),
+        "engine": _engine,
+        "warnings": _each(_string),
+    }
+    for key, value in env.options.items():
+        check = option_checks.get(key)
+        if check is not None:
+            checks.append((f"options.{key}", check, value))
+    for arch, build in env.builds.items():
+        where = f"builds.{arch}"
+        checks += [
+            (f"{where} (its key)", _plain(names.arch), arch),
+            (f"{where}.arch", _plain(names.arch), build.arch),
+            (f"{where}.path", _path, build.path),
+            (f"{where}.state", lambda f, v: v if v in STATES else _bad(f, v), build.state),
+            (f"{where}.partitions", _each(_plain(names.partition)), build.partitions),
+            (f"{where}.built_on", _printable_or_empty, build.built_on),
+            (f"{where}.built_partition", _optional(names.partition), build.built_partition),
+            (f"{where}.started", _number, build.started),
+            (f"{where}.finished", _number, build.finished),
+            (f"{where}.task", _optional(names.task_id), build.task),
+            (f"{where}.log", _path, build.log),
+            (f"{where}.python", _printable_or_empty, build.python),
+            (f"{where}.loaded_modules", _each(_printable_or_empty), build.loaded_modules),
+            (f"{where}.job_id", _printable_or_empty, build.job_id),
+            (f"{where}.error", _string, build.error),
+            (f"{where}.adopted", _flag, build.adopted),
+        ]
+        if arch != build.arch:
+            raise _refused(path, where, f"holds the build of {build.arch!r}.")
+    for field_name, check, value in checks:
+        try:
+            check(field_name, value)
+        except names.InvalidInput as err:
+            raise _refused(path, field_name, err.message) from None
+
+
+def _bad(field: str, value: object) -> object:
+    raise names.InvalidInput(field, f"{value!r} is not a known value.")
+
+
+def _refused(path: str, field_name: str, message: str) -> names.Conflict:
+    return names.Conflict(
+        f"The manifest {path} is refused, field {field_name}: {message} It was edited by hand or "
+        "written by someone else: restore it (or remove the environment's folder and create it "
+        "again).",
+        field=field_name,
+    )
 
 
 def write(manifest: Manifest) -> None:

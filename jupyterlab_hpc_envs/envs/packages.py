@@ -76,7 +76,7 @@ class Packages:
         argv = self._in_env(env, part, build, ["python", "-"])
         try:
             code, out, err = await proc.run(
-                argv, timeout=300, env=self.envs.environ_for(part), stdin=probe
+                argv, timeout=300, env=self.envs.environ_for(part), cwd=env.home, stdin=probe
             )
         except proc.CommandError as error:
             raise names.Conflict(f"Listing the packages of {env.name} failed: {error}") from None
@@ -151,7 +151,7 @@ class Packages:
             before = await self._freeze(env, part, build, task)
             task.set_step("pip install")
             code = await task.run(
-                self._in_env(env, part, build, argv), env=self.envs.environ_for(part)
+                self._in_env(env, part, build, argv), env=self.envs.environ_for(part), cwd=env.home
             )
             if code != 0:
                 await self._roll_back(env, part, build, task, before)
@@ -208,7 +208,7 @@ class Packages:
         async def run(task: Task) -> dict[str, Any]:
             task.set_step("pip uninstall")
             code = await task.run(
-                self._in_env(env, part, build, argv), env=self.envs.environ_for(part)
+                self._in_env(env, part, build, argv), env=self.envs.environ_for(part), cwd=env.home
             )
             if code != 0:
                 raise TaskFailed(f"pip uninstall failed (exit {code}); see the log.")
@@ -345,7 +345,9 @@ class Packages:
                 task.set_step(f"conda {action}")
                 job = f"{slurm.JOB_PREFIX}-packages"
                 code = await task.run(
-                    envs.on_partition(part, argv, job), env=self.envs.environ_for(part)
+                    envs.on_partition(part, argv, job),
+                    env=self.envs.environ_for(part),
+                    cwd=env.home,
                 )
                 if code != 0:
                     raise TaskFailed(
@@ -362,6 +364,7 @@ class Packages:
                 code = await task.run(
                     self._in_env(env, part, build, [*PIP_INSTALL, *pip_specs]),
                     env=self.envs.environ_for(part),
+                    cwd=env.home,
                 )
                 if code != 0:
                     raise TaskFailed(f"pip could not install {', '.join(pip_specs)}; see the log.")
@@ -369,7 +372,9 @@ class Packages:
                 task.set_step("pip uninstall")
                 argv_pip = ["python", "-m", "pip", "uninstall", "--yes", *pip_removed]
                 code = await task.run(
-                    self._in_env(env, part, build, argv_pip), env=self.envs.environ_for(part)
+                    self._in_env(env, part, build, argv_pip),
+                    env=self.envs.environ_for(part),
+                    cwd=env.home,
                 )
                 if code != 0:
                     raise TaskFailed(f"pip uninstall failed (exit {code}); see the log.")
@@ -417,7 +422,9 @@ class Packages:
             build,
             ["python", "-m", "pip", "list", "--format", "json", "--path", _site_packages(build)],
         )
-        code, out, err = await proc.run(argv, timeout=300, env=self.envs.environ_for(part))
+        code, out, err = await proc.run(
+            argv, timeout=300, env=self.envs.environ_for(part), cwd=env.home
+        )
         if code != 0:
             raise TaskFailed(f"Cannot read the venv's packages before installing: {err.strip()}")
         return {canonicalize_name(d["name"]): d["version"] for d in json.loads(out or "[]")}
@@ -436,11 +443,13 @@ class Packages:
                     env, part, build, ["python", "-m", "pip", "uninstall", "--yes", *added]
                 ),
                 env=self.envs.environ_for(part),
+                cwd=env.home,
             )
         if changed or removed:
             await task.run(
                 self._in_env(env, part, build, [*PIP_INSTALL, "--no-deps", *changed, *removed]),
                 env=self.envs.environ_for(part),
+                cwd=env.home,
             )
         if not (added or changed or removed):
             task.log("Nothing had changed: nothing to roll back.")

@@ -522,7 +522,9 @@ class Environments:
         *building* for ever."""
         loop = asyncio.get_running_loop()
         try:
-            return await self._build_steps(task, home, part, arch)
+            # At most max_concurrent_builds at once: the others wait here, in order (tasks.slot).
+            async with self.tasks.slot(task, "build", self.config.max_concurrent_builds):
+                return await self._build_steps(task, home, part, arch)
         except BaseException as err:
             reason = (
                 str(err) if isinstance(err, (TaskFailed, OSError)) else "cancelled or interrupted"
@@ -543,8 +545,7 @@ class Environments:
             raise TaskFailed(f"Refusing to build outside the environment's folder: {prefix}")
         # Left by an earlier failed try; a big venv on a shared file system takes a while.
         await loop.run_in_executor(None, lambda: shutil.rmtree(prefix, ignore_errors=True))
-        logs = os.path.join(home, "logs")
-        os.makedirs(logs, exist_ok=True)
+        files.private_dir(os.path.join(home, "logs"))  # a planted link there is refused
         launch = self.write_launch_script(env, build)
         script = os.path.join(home, f".build-{arch}.sh")
         if env.kind == "conda":
@@ -658,9 +659,11 @@ class Environments:
         )
 
     def _keep_log(self, task: Task, home: str, arch: str) -> str:
+        """A copy of the task's log beside the environment, as private as the log (0600)."""
         path = os.path.join(home, "logs", f"{arch}-{time.strftime('%Y%m%d-%H%M%S')}.log")
-        with contextlib.suppress(OSError):
-            shutil.copyfile(self.tasks.log_path(task.id), path)
+        with contextlib.suppress(OSError), open(self.tasks.log_path(task.id), "rb") as f:
+            files.private_dir(os.path.dirname(path))
+            files.write_atomic(path, f.read(), 0o600)
         return path
 
     def _fail_build(self, home: str, arch: str, reason: str, task: Task | None) -> None:
@@ -930,7 +933,9 @@ class Environments:
             part, [launch, "python", "-c", "import ipykernel"], f"{slurm.JOB_PREFIX}-check"
         )
         try:
-            code, out, err = await proc.run(argv, timeout=300, env=self.environ_for(part))
+            code, out, err = await proc.run(
+                argv, timeout=300, env=self.environ_for(part), cwd=os.path.dirname(launch)
+            )
         except proc.CommandError as error:
             return str(error)
         if code == 0:

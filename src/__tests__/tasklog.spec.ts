@@ -108,6 +108,32 @@ describe('TaskLogView', () => {
     expect(find(view.node, '.jp-HpcEnvs-taskLog-step').textContent).toBe('venv');
     expect(cancelled).toEqual([ID]);
   });
+
+  it('shows a build waiting for others as pending, with how many it waits for, and cancellable', async () => {
+    const waiting = 'waiting for 2 builds to finish (at most 1 at a time)';
+    const fake = new RoutedServer({
+      [`GET tasks/${ID}/log`]: (request: { query: URLSearchParams }) =>
+        json(
+          request.query.get('offset') === '0'
+            ? { text: `==> ${waiting}\n`, offset: 56, state: 'pending', step: waiting }
+            : { text: '', offset: 56, state: 'pending', step: waiting }
+        )
+    });
+    log = new TaskLog({
+      task: task({ state: 'pending' }),
+      serverSettings: fake.settings(),
+      idleDelay: 10
+    });
+    const cancelled: string[] = [];
+    view = await show(new TaskLogView({ log, onCancel: id => void cancelled.push(id) }));
+    await settle(() => log!.start());
+
+    expect(find(view.node, '.jp-HpcEnvs-chip').textContent).toBe('pending');
+    expect(find(view.node, '.jp-HpcEnvs-taskLog-step').textContent).toBe(waiting);
+    expect(find(view.node, '.jp-HpcEnvs-taskLog-step-marker').textContent).toBe(`==> ${waiting}\n`);
+    await click(find(view.node, '.jp-HpcEnvs-taskLog-cancel'));
+    expect(cancelled).toEqual([ID]);
+  });
 });
 
 describe('TaskNotifier', () => {
