@@ -5,9 +5,17 @@ the environment's own interpreter::
 
     srun … launch-<arch>.sh python -c "$BOOTSTRAP"
 
-and writes one JSON line to the step's standard input: the connection key and settings, and the text
-of this file (so nothing has to be installed on, or shared with, the compute node). The key never
-appears in a command line, where ``ps`` would show it to every user of the node.
+and writes one JSON line to the step's standard input: the connection key and settings, the
+kernel's CurveZMQ keys (unless the site turned encryption off), and the text of this file (so
+nothing has to be installed on, or shared with, the compute node). No key ever appears in a command
+line, where ``ps`` would show it to every user of the node; ipykernel reads them from a ``0600``
+connection file in a ``0700`` folder of its own, removed when the kernel ends.
+
+With CurveZMQ keys, the kernel's sockets are CURVE servers: whoever connects without the keys fails
+the handshake and reads nothing. An ipykernel that cannot apply them (older than 7.3) is refused
+before a port is bound when the site requires encryption (the report says ``error: encryption``),
+else it runs unencrypted; either way the report says which ipykernel it is and whether the bound
+sockets really are encrypted (``encrypted``), and the server believes only that.
 
 Here, on the compute node, the kernel binds its ports itself (no guesses made on the login node, no
 race for a port between choosing and binding it): ipykernel is started in this process with port 0

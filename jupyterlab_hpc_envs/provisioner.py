@@ -5,15 +5,20 @@ modules and activates the venv. Before anything starts, the provisioner checks w
 otherwise find out later and less clearly: that the environment and its build exist and are ready.
 
 **Local mode** (this node has the build's CPU microarchitecture): the kernel is a child process, as
-with jupyter_client's own provisioner.
+with jupyter_client's own provisioner, which also makes its CurveZMQ keys and writes them into the
+kernel's private connection file.
+
+**Encryption** (``HpcEnvs.kernel_encryption``, see :mod:`.envs.encryption`): every kernel whose
+ipykernel can encrypt its traffic does; the others run unencrypted with a warning (``preferred``)
+or are refused (``required``).
 
 **Slurm mode** (another arch, or asked for with ``mode: slurm``): the kernel is the one step of a Slurm
 job on the kernel's partition, started by ``srun`` with the kernel's resources. ``srun`` alone both
 allocates and runs, so the job lives exactly as long as the kernel: no idle allocation can be left
 behind by a kernel that died, and a pending ``srun`` that gets SIGTERM revokes its job. The step runs
 :mod:`.kernel_launcher` with the environment's own Python: the kernel binds its ports on the compute
-node and reports address and ports on the step's standard output; the connection key goes the other
-way on its standard input, never in a command line. That input stays open while this process
+node and reports address and ports on the step's standard output; the connection key and the
+kernel's CurveZMQ keys go the other way on its standard input, never in a command line. That input stays open while this process
 manages the kernel, so the kernel ends with it, even after a ``kill -9`` (as a local kernel ends
 with its server through ``JPY_PARENT_PID``). While the job waits in the queue, its state, reason and
 estimated start are logged and written to the per-user record (:mod:`.kernel_jobs`) that the UI

@@ -20,18 +20,17 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import zmq
-from jupyter_client.ioloop import AsyncIOLoopKernelManager
-from traitlets.config import Config
 
 from jupyterlab_hpc_envs.kernel_jobs import JOB_NAME_PREFIX
 from jupyterlab_hpc_envs.provisioner import KernelStartError
 
+from . import test_provisioner_slurm as slurm_tests
 from .test_provisioner_slurm import PYTHON, execute, kernels_dir, our_jobs, wait_until
 from .users import VO, vo  # noqa: F401
 
@@ -113,22 +112,9 @@ def forget_check(home: Path) -> None:
     (home / "hpc-env.json").write_text(json.dumps(data))
 
 
-@contextlib.asynccontextmanager
-async def running(env: str, **settings: Any) -> AsyncIterator[Any]:
+def running(env: str, **settings: Any) -> contextlib.AbstractAsyncContextManager[Any]:
     """A kernel of ``env`` started through jupyter_client, with these ``HpcEnvs`` settings."""
-    km = AsyncIOLoopKernelManager(
-        kernel_name=f"hpcenv-{env}-zen2", config=Config({"HpcEnvs": settings})
-    )
-    await km.start_kernel()
-    kc = km.client()
-    kc.start_channels()
-    try:
-        await kc.wait_for_ready(timeout=60)
-        yield km, kc
-    finally:
-        kc.stop_channels()
-        if km.has_kernel:
-            await km.shutdown_kernel()
+    return slurm_tests.running({"HpcEnvs": settings}, f"hpcenv-{env}-zen2")
 
 
 @pytest.fixture(scope="module")
