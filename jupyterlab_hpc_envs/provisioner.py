@@ -18,8 +18,9 @@ allocates and runs, so the job lives exactly as long as the kernel: no idle allo
 behind by a kernel that died, and a pending ``srun`` that gets SIGTERM revokes its job. The step runs
 :mod:`.kernel_launcher` with the environment's own Python: the kernel binds its ports on the compute
 node and reports address and ports on the step's standard output; the connection key and the
-kernel's CurveZMQ keys go the other way on its standard input, never in a command line. That input stays open while this process
-manages the kernel, so the kernel ends with it, even after a ``kill -9`` (as a local kernel ends
+kernel's CurveZMQ keys go the other way on its standard input, never in a command line. That input
+stays open while this process manages the kernel, so the kernel ends with it, even after a
+``kill -9`` (as a local kernel ends
 with its server through ``JPY_PARENT_PID``). While the job waits in the queue, its state, reason and
 estimated start are logged and written to the per-user record (:mod:`.kernel_jobs`) that the UI
 shows; a queue or connect timeout cancels the job and says why.
@@ -385,7 +386,8 @@ class HpcEnvsProvisioner(LocalProvisioner):  # type: ignore[misc]
                 self._unencrypted(found, policy)
                 if found
                 else f"{self._label()}: whether its ipykernel can encrypt kernel traffic could "
-                f"not be checked (running its launch script failed). {encryption.consequence(policy)}"
+                "not be checked (running its launch script failed). "
+                + encryption.consequence(policy)
             )
             if policy == "required":
                 raise KernelStartError(message)

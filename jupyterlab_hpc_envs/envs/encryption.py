@@ -29,7 +29,7 @@ FIELDS = ("ipykernel", "ipykernel_path", "encryption")
 
 
 def problem(build: Build, kind: str = "venv") -> str:
-    """``ipykernel 6.29.5 in this environment cannot encrypt …``: '' when it can, or is unknown."""
+    """``ipykernel 6.29.5 in this environment cannot encrypt …``; '' when it can or is unknown."""
     if build.encryption != NONE:
         return ""
     into = "the venv" if kind == "venv" else "the environment"

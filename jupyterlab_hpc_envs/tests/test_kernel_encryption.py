@@ -131,7 +131,12 @@ def eavesdropper(vo: VO) -> list[str]:  # noqa: F811
     pytest.fail(f"no {version} that {vo.mallory.name} may run (this one is in a private folder)")
 
 
-async def overheard(vo: VO, eavesdropper: list[str], km: Any, kc: Any) -> dict[str, Any]:  # noqa: F811
+async def overheard(
+    vo: VO,  # noqa: F811
+    eavesdropper: list[str],
+    km: Any,
+    kc: Any,
+) -> dict[str, Any]:
     """The other user listens on the kernel's IOPub port while its owner prints the secret."""
     url = f"tcp://{km.ip}:{km.iopub_port}"
     proc = await asyncio.create_subprocess_exec(
