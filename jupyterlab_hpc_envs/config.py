@@ -185,6 +185,16 @@ class HpcEnvs(Configurable):
         "route to the node that runs this server.",
     )
 
+    kernel_encryption = Enum(
+        ["required", "preferred", "off"],
+        "preferred",
+        config=True,
+        help="CurveZMQ encryption of kernel traffic (keys made per kernel by the server, sent "
+        "to the kernel over its standard input or in its private connection file): 'preferred' "
+        "encrypts every kernel whose ipykernel can (7.3 or newer) and starts the others "
+        "unencrypted with a warning; 'required' refuses to start those; 'off' never encrypts.",
+    )
+
     upgrade_pip = Bool(
         True,
         config=True,

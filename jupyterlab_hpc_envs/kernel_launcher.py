@@ -5,9 +5,17 @@ the environment's own interpreter::
 
     srun … launch-<arch>.sh python -c "$BOOTSTRAP"
 
-and writes one JSON line to the step's standard input: the connection key and settings, and the text
-of this file (so nothing has to be installed on, or shared with, the compute node). The key never
-appears in a command line, where ``ps`` would show it to every user of the node.
+and writes one JSON line to the step's standard input: the connection key and settings, the
+kernel's CurveZMQ keys (unless the site turned encryption off), and the text of this file (so
+nothing has to be installed on, or shared with, the compute node). No key ever appears in a command
+line, where ``ps`` would show it to every user of the node; ipykernel reads them from a ``0600``
+connection file in a ``0700`` folder of its own, removed when the kernel ends.
+
+With CurveZMQ keys, the kernel's sockets are CURVE servers: whoever connects without the keys fails
+the handshake and reads nothing. An ipykernel that cannot apply them (older than 7.3) is refused
+before a port is bound when the site requires encryption (the report says ``error: encryption``),
+else it runs unencrypted; either way the report says which ipykernel it is and whether the bound
+sockets really are encrypted (``encrypted``), and the server believes only that.
 
 Here, on the compute node, the kernel binds its ports itself (no guesses made on the login node, no
 race for a port between choosing and binding it): ipykernel is started in this process with port 0
@@ -119,6 +127,33 @@ def _end_with_server(fd: int, folder: str) -> None:
     threading.Thread(target=watch, name="hpc-envs-server-watch", daemon=True).start()
 
 
+def _curve_support(app_class: type) -> dict:
+    """Which ipykernel this is, from where, and whether it can encrypt its traffic: it applies
+    CurveZMQ keys of its connection file to its sockets (ipykernel 7.3+), and libzmq has CURVE.
+    (The same test as the build's smoke test, envs/scripts.py SMOKE_TEST.)"""
+    import ipykernel
+    import zmq
+
+    curve = hasattr(app_class, "_apply_curve_server_options") and zmq.has("curve")
+    return {
+        "ipykernel": getattr(ipykernel, "__version__", ""),
+        "ipykernel_path": os.path.dirname(ipykernel.__file__),
+        "encryption": "curve" if curve else "none",
+    }
+
+
+def _encrypted(app: object) -> bool:
+    """Whether the kernel's bound sockets really are CurveZMQ servers (asked of its stdin socket,
+    which no other thread of the kernel uses; ipykernel sets up all its sockets alike)."""
+    import zmq
+
+    socket = getattr(app, "stdin_socket", None)
+    try:
+        return socket is not None and socket.getsockopt(zmq.CURVE_SERVER) == 1
+    except zmq.ZMQError:
+        return False
+
+
 def main(header: dict | None = None) -> None:
     if header is None:
         header = json.loads(sys.stdin.readline())
@@ -148,8 +183,6 @@ def main(header: dict | None = None) -> None:
     }
     for name in PORTS:
         info[name] = 0
-    path = _private_connection_file(info)
-    _end_with_server(server, os.path.dirname(path))
     # As ipykernel_launcher does: `python -c` put the working folder first on sys.path.
     if sys.path and sys.path[0] in ("", os.getcwd()):
         del sys.path[0]
@@ -160,6 +193,18 @@ def main(header: dict | None = None) -> None:
             report, dict(node, error=f"ipykernel cannot be imported by {sys.executable}: {err}")
         )
         sys.exit(3)
+    found = _curve_support(IPKernelApp)
+    node.update(found)
+    if header.get("curve_secretkey"):
+        if found["encryption"] == "curve":
+            info["curve_publickey"] = header["curve_publickey"]
+            info["curve_secretkey"] = header["curve_secretkey"]
+        elif header.get("encryption") == "required":
+            # Refused before a port is bound: the server says why and what to install.
+            _report(report, dict(node, error="encryption"))
+            sys.exit(3)
+    path = _private_connection_file(info)
+    _end_with_server(server, os.path.dirname(path))
     argv = ["-f", path, *header.get("extra_arguments", [])]
     try:
         import importlib.util
@@ -171,6 +216,12 @@ def main(header: dict | None = None) -> None:
     sys.argv = [launcher, *argv]  # what the kernel's code sees, as under ipykernel_launcher
     app = IPKernelApp.instance()
     app.initialize(argv)
+    node["encrypted"] = "curve_secretkey" in info and _encrypted(app)
+    if "curve_secretkey" in info and not node["encrypted"]:
+        node["encryption"] = "none"  # keys read but not applied: never claim what is not so
+        if header.get("encryption") == "required":
+            _report(report, dict(node, error="encryption"))
+            sys.exit(3)
     ports = {name: int(getattr(app, name)) for name in PORTS}
     _report(report, dict(node, ip=app.ip, transport=app.transport, **ports))
     os.close(report)

@@ -5,16 +5,22 @@ modules and activates the venv. Before anything starts, the provisioner checks w
 otherwise find out later and less clearly: that the environment and its build exist and are ready.
 
 **Local mode** (this node has the build's CPU microarchitecture): the kernel is a child process, as
-with jupyter_client's own provisioner.
+with jupyter_client's own provisioner, which also makes its CurveZMQ keys and writes them into the
+kernel's private connection file.
+
+**Encryption** (``HpcEnvs.kernel_encryption``, see :mod:`.envs.encryption`): every kernel whose
+ipykernel can encrypt its traffic does; the others run unencrypted with a warning (``preferred``)
+or are refused (``required``).
 
 **Slurm mode** (another arch, or asked for with ``mode: slurm``): the kernel is the one step of a Slurm
 job on the kernel's partition, started by ``srun`` with the kernel's resources. ``srun`` alone both
 allocates and runs, so the job lives exactly as long as the kernel: no idle allocation can be left
 behind by a kernel that died, and a pending ``srun`` that gets SIGTERM revokes its job. The step runs
 :mod:`.kernel_launcher` with the environment's own Python: the kernel binds its ports on the compute
-node and reports address and ports on the step's standard output; the connection key goes the other
-way on its standard input, never in a command line. That input stays open while this process
-manages the kernel, so the kernel ends with it, even after a ``kill -9`` (as a local kernel ends
+node and reports address and ports on the step's standard output; the connection key and the
+kernel's CurveZMQ keys go the other way on its standard input, never in a command line. That input
+stays open while this process manages the kernel, so the kernel ends with it, even after a
+``kill -9`` (as a local kernel ends
 with its server through ``JPY_PARENT_PID``). While the job waits in the queue, its state, reason and
 estimated start are logged and written to the per-user record (:mod:`.kernel_jobs`) that the UI
 shows; a queue or connect timeout cancels the job and says why.
@@ -41,6 +47,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+import zmq
 from jupyter_client.connect import KernelConnectionInfo
 from jupyter_client.localinterfaces import localhost
 from jupyter_client.provisioning import LocalProvisioner
@@ -50,7 +57,7 @@ from traitlets import Float, Int, Unicode, Union
 
 from . import kernel_jobs, kernel_launcher, names
 from .config import HpcEnvs
-from .envs import manifest
+from .envs import encryption, manifest
 from .envs.kernel_resources import MODES
 from .kernel_jobs import JobWatch, KernelJobs, Owner, sweep_orphans
 from .site import host_arch, resources, slurm
@@ -133,6 +140,8 @@ class _Job:
     resources: resources.KernelResources | None = None
     key: bytes = b""
     signature_scheme: str = "hmac-sha256"
+    curve: tuple[str, str] | None = None  # CurveZMQ (public, secret) keys, Z85; None: plain
+    encryption: str = "preferred"  # HpcEnvs.kernel_encryption for this start
     extra_arguments: list[str] = field(default_factory=list)
     queue_timeout: float = 300.0
     connect_timeout: float = 120.0
@@ -249,11 +258,14 @@ class HpcEnvsProvisioner(LocalProvisioner):  # type: ignore[misc]
         job = self._job
         return f"{job.job_id}.{job.step_id or 0}" if job and job.job_id else ""
 
-    def check_build(self, config: HpcEnvs | None = None, check_arch: bool = True) -> None:
-        """Refuse clearly when the build is missing, not ready, or (here) for another CPU."""
+    def check_build(
+        self, config: HpcEnvs | None = None, check_arch: bool = True
+    ) -> manifest.Build | None:
+        """Refuse clearly when the build is missing, not ready, or (here) for another CPU; the
+        build (``None`` for a kernelspec that is not of an HPC environment)."""
         meta = self._environment()
         if meta is None:
-            return  # a plain kernelspec naming this provisioner: behave as the local one
+            return None  # a plain kernelspec naming this provisioner: behave as the local one
         name, arch, home = meta.get("name", "?"), meta.get("arch", ""), meta.get("path", "")
         try:
             env = manifest.read(home)
@@ -273,7 +285,7 @@ class HpcEnvsProvisioner(LocalProvisioner):  # type: ignore[misc]
         if not os.path.isdir(build.path):
             raise KernelStartError(f"The build folder {build.path} of {name} is gone: rebuild it.")
         if not check_arch:
-            return
+            return build
         config = config or HpcEnvs(parent=self)
         node_arch, source = host_arch(config)
         if node_arch != arch:
@@ -281,6 +293,7 @@ class HpcEnvsProvisioner(LocalProvisioner):  # type: ignore[misc]
                 f"{name} was built for {arch}, but this node is {node_arch} (from {source}). "
                 f"Start the kernel on a {arch} partition or rebuild the environment for {node_arch}."
             )
+        return build
 
     def run_mode(self, config: HpcEnvs) -> str:
         """``local`` or ``slurm`` for the next launch (see the module's docstring)."""
@@ -304,6 +317,84 @@ class HpcEnvsProvisioner(LocalProvisioner):  # type: ignore[misc]
             return "local"  # the local check then says which partition to use instead
         return "slurm"
 
+    # --- encryption of the kernel's traffic (CurveZMQ, see envs.encryption) ------------------
+
+    def _unencrypted(self, found: manifest.Build | dict[str, Any], policy: str = "") -> str:
+        """``science (zen2): ipykernel 6.29.5 in this environment cannot encrypt …``."""
+        meta = self._environment() or {}
+        build = found
+        if isinstance(found, dict):
+            build = manifest.Build(
+                arch=str(meta.get("arch", "")),
+                path=str(meta.get("prefix", "")),
+                ipykernel=str(found.get("ipykernel") or ""),
+                ipykernel_path=str(found.get("ipykernel_path") or ""),
+                encryption=encryption.NONE,
+            )
+        assert isinstance(build, manifest.Build)
+        text = encryption.problem(build, str(meta.get("kind") or "venv"))
+        return f"{self._label()}: {text} {encryption.consequence(policy) if policy else ''}".strip()
+
+    def _label(self) -> str:
+        meta = self._environment() or {}
+        return f"{meta.get('name', '?')} ({self.partition or meta.get('partition', '?')})"
+
+    def _curve_keys(self) -> tuple[str, str]:
+        """The kernel manager's CurveZMQ keys (kept across restarts, as its session key is), or
+        a new pair."""
+        km = self.parent
+        public, secret = getattr(km, "curve_publickey", None), getattr(km, "curve_secretkey", None)
+        if not public or not secret:
+            public, secret = zmq.curve_keypair()
+        return public.decode("ascii"), secret.decode("ascii")
+
+    def _forget_curve_keys(self) -> None:
+        """A kernel without encryption: the manager's clients must not try CurveZMQ with it."""
+        km = self.parent
+        if km is not None and getattr(km, "curve_publickey", None) is not None:
+            if self._job is None:
+                km.cleanup_connection_file()  # written with the keys: written again without
+            km.curve_publickey = km.curve_secretkey = None
+
+    async def _record_check(self, found: dict[str, Any]) -> None:
+        """Keep what the kernel found about its ipykernel in the manifest (off the event loop:
+        the manifest's lock may be held)."""
+        meta = self._environment() or {}
+        if meta.get("path") and meta.get("arch"):
+            await asyncio.get_running_loop().run_in_executor(
+                None, encryption.record, str(meta["path"]), str(meta["arch"]), found
+            )
+
+    async def _local_encryption(
+        self, config: HpcEnvs, build: manifest.Build, env: dict[str, str] | None
+    ) -> str:
+        """``required`` (jupyter_client's local provisioner makes keys and writes them into the
+        kernel's private connection file) or ``disabled`` for a kernel on this node."""
+        km = self.parent
+        policy = config.kernel_encryption
+        found: dict[str, Any] = {k: getattr(build, k) for k in encryption.FIELDS}
+        if policy != "off" and build.encryption not in (encryption.CURVE, encryption.NONE):
+            meta = self._environment() or {}
+            found = await encryption.probe(str(meta.get("launch", "")), env)
+            await self._record_check(found)
+        if policy != "off" and found.get("encryption") == encryption.CURVE:
+            if km is not None and km.curve_publickey is None and km._connection_file_written:
+                km.cleanup_connection_file()  # written without keys: written again with them
+            return "required"
+        if policy != "off":
+            message = (
+                self._unencrypted(found, policy)
+                if found
+                else f"{self._label()}: whether its ipykernel can encrypt kernel traffic could "
+                "not be checked (running its launch script failed). "
+                + encryption.consequence(policy)
+            )
+            if policy == "required":
+                raise KernelStartError(message)
+            self.log.warning("Kernel %s: %s", self.kernel_id, message)
+        self._forget_curve_keys()
+        return "disabled"
+
     # --- launch -------------------------------------------------------------------------------
 
     async def pre_launch(self, **kwargs: Any) -> dict[str, Any]:
@@ -315,10 +406,17 @@ class HpcEnvsProvisioner(LocalProvisioner):  # type: ignore[misc]
                 # The last launch was remote (the mode was changed): back to a local address.
                 self.parent.ip = localhost()
             self._job = None
-            self.check_build(config)
+            build = self.check_build(config)
+            if build is not None:
+                kwargs["transport_encryption"] = await self._local_encryption(
+                    config, build, kwargs.get("env")
+                )
             return await super().pre_launch(**kwargs)
-        self.check_build(config, check_arch=False)
+        build = self.check_build(config, check_arch=False)
         meta = self._environment() or {}
+        if config.kernel_encryption == "required" and build and build.encryption == encryption.NONE:
+            # Known already: refused before a job is queued for nothing.
+            raise KernelStartError(self._unencrypted(build, "required"))
         partition = self.partition or meta.get("partition") or ""
         chosen = {
             "time": self.time,
@@ -353,6 +451,8 @@ class HpcEnvsProvisioner(LocalProvisioner):  # type: ignore[misc]
             arch_variable=config.arch_variable,
             ip=config.kernel_ip,
             data_dir=config.data_dir,
+            curve=self._curve_keys() if config.kernel_encryption != "off" else None,
+            encryption=config.kernel_encryption,
         )
         job.watch = kernel_jobs.job_watch(config.kernel_poll_interval)
         cmd = [
@@ -431,6 +531,13 @@ class HpcEnvsProvisioner(LocalProvisioner):  # type: ignore[misc]
                 "arch_variable": job.arch_variable,
                 "launcher": _launcher_source(),
             }
+            if job.curve is not None:
+                # The kernel's CurveZMQ keys go the way of its key: never on a command line.
+                header.update(
+                    curve_publickey=job.curve[0],
+                    curve_secretkey=job.curve[1],
+                    encryption=job.encryption,
+                )
             assert job.proc.stdin is not None
             job.proc.stdin.write((json.dumps(header) + "\n").encode())
             with contextlib.suppress(ConnectionError):
@@ -448,6 +555,7 @@ class HpcEnvsProvisioner(LocalProvisioner):  # type: ignore[misc]
         job.step_id = str(report.get("step_id") or "0")
         job.host = str(report.get("host") or "")
         kernel_jobs.hold(self.kernel_id, job.job_id)
+        await self._record_check(report)
         self.connection_info = {
             "ip": report["ip"],
             "transport": report.get("transport", "tcp"),
@@ -459,6 +567,15 @@ class HpcEnvsProvisioner(LocalProvisioner):  # type: ignore[misc]
             "key": job.key,
             "signature_scheme": job.signature_scheme,
         }
+        if job.curve is not None and report.get("encrypted") is True:
+            self.connection_info["curve_publickey"] = job.curve[0]
+            self.connection_info["curve_secretkey"] = job.curve[1]
+        else:
+            if job.curve is not None:
+                self.log.warning(
+                    "Kernel %s %s: %s", self.kernel_id, job.label, self._unencrypted(report)
+                )
+            self._forget_curve_keys()
         self._record(
             job,
             job_id=job.job_id,
@@ -531,6 +648,9 @@ class HpcEnvsProvisioner(LocalProvisioner):  # type: ignore[misc]
                 await asyncio.wait({job.marker, exited}, timeout=0.5, return_when="FIRST_COMPLETED")
                 if job.marker.done():
                     report = job.marker.result()
+                    if report.get("error") == "encryption":
+                        await self._record_check(report)
+                        raise KernelStartError(self._unencrypted(report, "required"))
                     if report.get("error"):
                         raise KernelStartError(f"{job.label}: {report['error']}")
                     return report

@@ -48,6 +48,9 @@ class Build:
     job_id: str = ""
     error: str = ""
     adopted: bool = False  # made by hand and registered: never deleted by remove
+    ipykernel: str = ""  # the version the kernel imports, and its folder (see envs.encryption)
+    ipykernel_path: str = ""
+    encryption: str = ""  # "curve" (it can encrypt kernel traffic), "none", "" (not known)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Build:

@@ -161,6 +161,7 @@ class Packages:
                 )
             with manifest.updating(env.home) as m:
                 m.packages = merge_specs(m.packages, wanted)
+                m.builds[build.arch].encryption = ""  # ipykernel may have changed: check again
             return {"installed": wanted}
 
         # Checked again with no await in between: the awaits above let another request in.
@@ -385,6 +386,7 @@ class Packages:
             gone_pip = {canonicalize_name(p) for p in pip_removed}
             with manifest.updating(env.home) as m:
                 m.packages = new_packages
+                m.builds[build.arch].encryption = ""  # ipykernel may have changed: check again
                 kept = [
                     p
                     for p in m.options.get("pip_packages") or []

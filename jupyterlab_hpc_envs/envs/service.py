@@ -22,7 +22,7 @@ from .. import files, names, proc
 from ..config import ENVS_FOLDER, MANIFEST, HpcEnvs
 from ..site import PartitionInfo, Site, StorageRoot, slurm, toolchains
 from ..tasks import Task, TaskFailed, TaskManager, TaskRecord
-from . import conda, kernelspec, manifest, scripts
+from . import conda, encryption, kernelspec, manifest, scripts
 from .manifest import BUILDING, FAILED, READY, Build, Manifest
 
 BUILD_JOB = f"{slurm.JOB_PREFIX}-build"
@@ -98,6 +98,10 @@ class Environments:
         for arch, build in env.builds.items():
             if build.state == READY and not os.path.isdir(build.path):
                 warnings.append(f"The {arch} build folder {build.path} is gone: rebuild it.")
+            elif build.state == READY:
+                unencrypted = encryption.warning(build, env.kind, self.config.kernel_encryption)
+                if unencrypted:
+                    warnings.append(f"The {arch} build: {unencrypted}")
         return warnings
 
     # --- validation shared by create and rebuild ----------------------------------------------
@@ -624,6 +628,8 @@ class Environments:
             b.built_on = info.get("host", "")
             b.python = info.get("python", "")
             b.loaded_modules = [x for x in info.get("loaded_modules", "").split(":") if x]
+            for key in encryption.FIELDS:
+                setattr(b, key, info.get(key, ""))
             b.error = ""
             b.log = self._keep_log(task, home, arch)
             env = m

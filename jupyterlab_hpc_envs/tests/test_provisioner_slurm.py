@@ -155,14 +155,14 @@ def full_node() -> Iterator[None]:
 # --- kernels through jupyter_client -------------------------------------------------------------
 
 
-def manager(config: dict[str, Any] | None = None) -> AsyncIOLoopKernelManager:
+def manager(config: dict[str, Any] | None = None, kernel: str = KERNEL) -> AsyncIOLoopKernelManager:
     """A kernel manager as jupyter_server makes them (with the auto-restarter)."""
-    return AsyncIOLoopKernelManager(kernel_name=KERNEL, config=Config(config or {}))
+    return AsyncIOLoopKernelManager(kernel_name=kernel, config=Config(config or {}))
 
 
 @contextlib.asynccontextmanager
-async def running(config: dict[str, Any] | None = None) -> AsyncIterator[Any]:
-    km = manager(config)
+async def running(config: dict[str, Any] | None = None, kernel: str = KERNEL) -> AsyncIterator[Any]:
+    km = manager(config, kernel)
     await km.start_kernel()
     kc = km.client()
     kc.start_channels()
