@@ -95,7 +95,7 @@ def _count(value: object, field: str, what: str, minimum: int) -> int:
         value = int(value.strip())
     if not isinstance(value, int) or not minimum <= value <= COUNT_MAX:
         raise names.InvalidInput(
-            field, f"{what} must be a whole number from {minimum} to {COUNT_MAX}."
+            field, f"{what} must be a whole number, at least {minimum} and at most {COUNT_MAX}."
         )
     return value
 
