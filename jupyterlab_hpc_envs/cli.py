@@ -117,10 +117,15 @@ async def cmd_modules(core: Core, args: argparse.Namespace) -> int:
 
 
 def _env_line(env: dict[str, Any]) -> str:
+    if env.get("refused"):
+        return f"{env['name']:<20} REFUSED {env['refused']}"
     builds = (
         ", ".join(f"{a}: {b['state']}" for a, b in sorted(env["builds"].items())) or "no builds"
     )
-    return f"{env['name']:<20} {env['kind']:<6} {builds:<30} {' '.join(env['modules'])}"
+    line = f"{env['name']:<20} {env['kind']:<6} {builds:<30} {' '.join(env['modules'])}"
+    if env.get("shared"):
+        line += " (shared by you)" if env.get("mine") else f" (shared by {env.get('owner')})"
+    return line
 
 
 async def cmd_list(core: Core, args: argparse.Namespace) -> int:
@@ -142,6 +147,7 @@ async def cmd_create(core: Core, args: argparse.Namespace) -> int:
         root=args.root,
         packages=args.package or [],
         requirements=requirements,
+        shared=args.shared,
     )
     return await _follow(core, task.id, args.quiet)
 
@@ -162,6 +168,7 @@ async def _create_conda(core: Core, args: argparse.Namespace, requirements: str 
         requirements=requirements,
         python=args.python,
         channels=args.channel or None,
+        shared=args.shared,
     )
     return await _follow(core, task.id, args.quiet)
 
@@ -367,6 +374,11 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--package", action="append", help="pip requirement (conda spec); repeat")
     c.add_argument("--requirements", "-r", help="requirements file")
     c.add_argument("--conda", action="store_true", help="a conda environment (no modules)")
+    c.add_argument(
+        "--shared",
+        action="store_true",
+        help="in your VO's folder: every member may use it, only you may change it",
+    )
     c.add_argument("--python", help="Python version of a conda environment (e.g. 3.11)")
     c.add_argument(
         "--channel", "-c", action="append", help="conda channel (e.g. intel); repeat, best first"

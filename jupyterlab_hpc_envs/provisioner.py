@@ -48,7 +48,7 @@ from jupyter_client.provisioning.provisioner_base import KernelProvisionerBase
 from tornado.web import HTTPError
 from traitlets import Float, Int, Unicode, Union
 
-from . import kernel_jobs, kernel_launcher, names
+from . import kernel_jobs, kernel_launcher, names, ownership
 from .config import HpcEnvs
 from .envs import manifest
 from .envs.kernel_resources import MODES
@@ -255,6 +255,7 @@ class HpcEnvsProvisioner(LocalProvisioner):  # type: ignore[misc]
         if meta is None:
             return  # a plain kernelspec naming this provisioner: behave as the local one
         name, arch, home = meta.get("name", "?"), meta.get("arch", ""), meta.get("path", "")
+        self.check_owner(meta)
         try:
             env = manifest.read(home)
         except (names.NotFound, names.Conflict) as err:
@@ -281,6 +282,29 @@ class HpcEnvsProvisioner(LocalProvisioner):  # type: ignore[misc]
                 f"{name} was built for {arch}, but this node is {node_arch} (from {source}). "
                 f"Start the kernel on a {arch} partition or rebuild the environment for {node_arch}."
             )
+
+    def check_owner(self, meta: dict[str, Any]) -> None:
+        """The ownership rule (see ownership.py) for the environment and the launch script this
+        kernel is about to run, and the owner its kernelspec was registered for: a few lstat
+        calls, so that nothing another user planted or swapped in is ever run."""
+        name, home, launch = meta.get("name", "?"), meta.get("path", ""), meta.get("launch", "")
+        owner = meta.get("owner")
+        argv = list(self.kernel_spec.argv or [])
+        try:
+            if not home or os.path.dirname(str(launch)) != home:
+                raise ownership.Refused(str(launch), "outside its environment's folder")
+            if argv and argv[0] != launch:
+                raise ownership.Refused(str(argv[0]), "not the launch script of its environment")
+            ownership.check_environment(
+                home,
+                shared=bool(meta.get("shared")),
+                owner=owner if isinstance(owner, int) else None,
+                scripts=[launch],
+            )
+        except ownership.Refused as err:
+            raise KernelStartError(f"The kernel of {name} was not started: {err.message}") from None
+        except names.NotFound:
+            return  # said below, with what to do
 
     def run_mode(self, config: HpcEnvs) -> str:
         """``local`` or ``slurm`` for the next launch (see the module's docstring)."""
