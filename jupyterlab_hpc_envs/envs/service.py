@@ -1090,9 +1090,12 @@ class Environments:
     # --- remove -------------------------------------------------------------------------------
 
     def remove(self, name: object, partition: object = None) -> dict[str, Any]:
-        """Remove one partition's kernel (and its build when no kernel uses it), or everything."""
+        """Remove one partition's kernel (and its build when no kernel uses it), or everything.
+        Of an environment shared by another: only this user's own kernel of one partition."""
         env = self.get(name)
-        self.require_owner(env)
+        mine = self.trust(env).mine
+        if not mine and partition in (None, ""):
+            self.require_owner(env)
         if self.tasks.running(env.name):
             raise names.Conflict(
                 f"{env.name} has a task running: wait for it or cancel it, then remove."
@@ -1107,6 +1110,8 @@ class Environments:
                 continue
             kernelspec.remove(self.config.kernels_dir, kname)
             removed.append(f"kernel {kname}")
+        if not mine:
+            return {"removed": removed}
         try:
             if wanted:
                 with manifest.updating(env.home) as m:
@@ -1154,13 +1159,16 @@ class Environments:
     def removal_plan(self, name: object, partition: object = None) -> list[str]:
         """What :meth:`remove` would delete, for the confirmation dialog."""
         env = self.get(name)
-        self.require_owner(env)
+        if partition in (None, ""):
+            self.require_owner(env)
         wanted = names.partition(partition) if partition not in (None, "") else None
         plan = [
             f"kernel {k}"
             for k, meta in kernelspec.ours(self.config.kernels_dir).items()
             if meta.get("path") == env.home and (not wanted or meta.get("partition") == wanted)
         ]
+        if not self.trust(env).mine:
+            return plan  # another's environment: only this user's kernel
         for build in env.builds.values():
             if wanted and not _goes_with(build, wanted):
                 continue
@@ -1247,7 +1255,12 @@ def _refused(home: str, shared: bool, reason: str) -> dict[str, Any]:
     return {
         "name": os.path.basename(home),
         "kind": "",
+        "modules": [],
+        "packages": [],
+        "builds": {},
         "home": home,
+        "kernels": [],
+        "tasks": [],
         "shared": shared,
         "refused": reason,
         "warnings": [reason],

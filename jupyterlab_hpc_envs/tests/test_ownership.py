@@ -22,7 +22,7 @@ import pytest
 from jupyterlab_hpc_envs import cli
 from jupyterlab_hpc_envs.envs import service
 
-from .helpers import run_code
+from .helpers import call, run_code
 from .test_cli import hpc
 from .test_envs_rest import PYTHON
 from .users import VO, User
@@ -336,5 +336,63 @@ async def test_a_shared_environment_is_used_by_a_member_who_cannot_change_it(
     assert not (home / "venv-zen4/planted").exists()
     assert (home / "hpc-env.json").exists()
 
+    # What bob may remove is his own kernel of it, nothing of root's.
+    unregistered = jupyter("remove", "teamenv", "-p", "zen4", "--yes")
+    assert unregistered.returncode == 0, unregistered.stdout + unregistered.stderr
+    assert not (bob.home / ".local/share/jupyter/kernels/hpcenv-teamenv-zen4").exists()
+    assert (home / "launch-zen4.sh").exists()
+    assert (home / "venv-zen4").is_dir()
+
     code, out, err = await hpc("remove", "teamenv", "--yes")
     assert code == 0, out + err
+
+
+# --- the same over REST -------------------------------------------------------------------------
+
+
+async def test_rest_shows_owners_and_refusals_and_refuses_changes_of_anothers_environment(
+    vo_root, vo, site_env, jp_fetch
+):
+    service._make_envs_folder(str(vo_root), shared=True)
+    envs = vo_root / "hpc-envs"
+    home = envs / "hers"
+    manifest = json.dumps({"name": "hers", "kind": "venv"})
+    vo.mallory.run(
+        [
+            "bash",
+            "-c",
+            f"mkdir -m 755 {home} && printf '%s' '{manifest}' > {home}/hpc-env.json && "
+            f"chmod 644 {home}/hpc-env.json",
+        ]
+    )
+    data = site_env["VSC_DATA"] / "hpc-envs"
+    data.mkdir()
+    plant(data / "open", "exec true")
+    (data / "open").chmod(0o777)
+
+    _, listed = await call(jp_fetch, "GET", "envs")
+    by_name = {e["name"]: e for e in listed["environments"]}
+    assert by_name["hers"]["owner"] == "hpcenvs-mallory"
+    assert (by_name["hers"]["shared"], by_name["hers"]["mine"]) == (True, False)
+    assert "world-writable" in by_name["open"]["refused"]
+    assert by_name["open"]["builds"] == {}
+
+    for method, path, body in (
+        ("DELETE", ("envs", "hers"), None),
+        ("GET", ("envs", "hers", "removal"), None),
+        ("POST", ("envs", "hers", "packages"), {"packages": ["six"]}),
+        ("POST", ("envs", "hers", "builds"), {"partition": "zen4", "force": True}),
+    ):
+        code, reply = await call(jp_fetch, method, *path, body=body, ok=False)
+        assert code == 409, (method, path, reply)
+        assert "shared by hpcenvs-mallory: only hpcenvs-mallory can change it" in reply["message"]
+    assert (home / "hpc-env.json").exists()
+
+    for body, field in (
+        ({"name": "x", "modules": [PYTHON], "shared": "yes"}, "shared"),
+        ({"name": "x", "modules": [PYTHON], "shared": True, "root": "$VSC_DATA"}, "root"),
+    ):
+        code, reply = await call(jp_fetch, "POST", "envs", body=body, ok=False)
+        assert (code, reply["field"]) == (400, field), reply
+    assert not (envs / "x").exists()
+    assert not (data / "x").exists()
