@@ -1234,6 +1234,15 @@ def _make_envs_folder(root: str, shared: bool) -> None:
     """``<root>/hpc-envs``, made if missing, then checked by the ownership rule. In a VO's folder
     it is setgid in the VO's group and sticky: members add environments, none renames another's."""
     folder = os.path.join(root, ENVS_FOLDER)
+    owner = os.stat(root).st_uid
+    if shared and not os.path.lexists(folder) and os.geteuid() not in (0, owner):
+        # Made by a member, the other members would refuse it (any member could have swapped it).
+        raise names.InvalidInput(
+            "shared",
+            f"{folder} does not exist yet: ask the owner of {root} "
+            f"({ownership.user_name(owner)}) to make it once with 'mkdir -m 3775 {folder}', so "
+            "that the environments every member shares there are accepted.",
+        )
     with contextlib.suppress(FileExistsError):
         os.mkdir(folder, 0o755)
         if shared:

@@ -233,6 +233,16 @@ def as_member(
         hold.rmdir()
 
 
+def test_a_member_does_not_start_the_shared_folder_others_would_refuse(vo_root, vo, demo_site):
+    env = _member_env(vo.bob, demo_site.env, vo_root)
+    proc = as_member(
+        vo.bob, vo, ["jupyter", "hpc-envs", "create", "x", "--shared", "-m", PYTHON], env
+    )
+    assert proc.returncode == cli.EXIT_INPUT, proc.stdout + proc.stderr
+    assert f"mkdir -m 3775 {vo_root}/hpc-envs" in proc.stderr
+    assert not (vo_root / "hpc-envs").exists()
+
+
 KERNEL_CODE = """
 import sys
 from jupyter_client.manager import start_new_kernel
