@@ -289,17 +289,17 @@ class HpcEnvsProvisioner(LocalProvisioner):  # type: ignore[misc]
         calls, so that nothing another user planted or swapped in is ever run."""
         name, home, launch = meta.get("name", "?"), meta.get("path", ""), meta.get("launch", "")
         owner = meta.get("owner")
-        argv = list(self.kernel_spec.argv or [])
+        # What runs: the metadata's launch script (as a Slurm job) or argv's first (here).
+        scripts = {str(launch), *(self.kernel_spec.argv or [])[:1]}
         try:
-            if not home or os.path.dirname(str(launch)) != home:
-                raise ownership.Refused(str(launch), "outside its environment's folder")
-            if argv and argv[0] != launch:
-                raise ownership.Refused(str(argv[0]), "not the launch script of its environment")
+            for script in scripts:
+                if not home or os.path.dirname(script) != home:
+                    raise ownership.Refused(script, "outside its environment's folder")
             ownership.check_environment(
                 home,
                 shared=bool(meta.get("shared")),
                 owner=owner if isinstance(owner, int) else None,
-                scripts=[launch],
+                scripts=sorted(scripts),
             )
         except ownership.Refused as err:
             raise KernelStartError(f"The kernel of {name} was not started: {err.message}") from None
