@@ -314,14 +314,29 @@ async def cmd_doctor(core: Core, args: argparse.Namespace) -> int:
                     "message": f"Storage root {r['path']} does not exist.",
                 }
             )
-    envs = {e.home: e for e in core.envs.all()}
-    for env in envs.values():
-        for warning in core.envs.describe(env)["warnings"]:
+    described = core.envs.describe_all()
+    refused = {e["home"]: e["refused"] for e in described if e.get("refused")}
+    envs = {e["home"] for e in described if not e.get("refused")}
+    for env in described:
+        if env.get("refused"):
+            problems.append(
+                {"level": "error", "code": "refused-environment", "message": env["refused"]}
+            )
+            continue
+        for warning in env["warnings"]:
             problems.append({"level": "warning", "code": "environment", "message": warning})
     for kname, meta in kernelspec.ours(core.config.kernels_dir).items():
         home = meta.get("path", "")
         launch = meta.get("launch", "")
-        if home not in envs:
+        if home in refused:
+            problems.append(
+                {
+                    "level": "error",
+                    "code": "refused-environment",
+                    "message": f"Kernel {kname} would start a refused environment: {refused[home]}",
+                }
+            )
+        elif home not in envs:
             problems.append(
                 {
                     "level": "error",

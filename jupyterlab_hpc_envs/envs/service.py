@@ -75,18 +75,16 @@ class Environments:
         found: list[Manifest] = []
         refused: list[dict[str, Any]] = []
         for home, shared, folder_refused in self._candidates():
+            if folder_refused:
+                refused.append(_refused(home, shared, folder_refused))
+                continue
             try:
-                if folder_refused:
-                    raise names.Conflict(folder_refused)
                 self._check(home, shared)
                 found.append(manifest.read(home))
             except ownership.Refused as err:
                 refused.append(_refused(home, shared, err.message))
-            except names.Conflict as err:
-                if folder_refused:
-                    refused.append(_refused(home, shared, err.message))
-            except names.NotFound:
-                continue
+            except (names.NotFound, names.Conflict):
+                continue  # gone meanwhile, or a damaged manifest (get says which)
         return found, refused
 
     def all(self) -> list[Manifest]:

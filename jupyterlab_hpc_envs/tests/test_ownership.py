@@ -106,6 +106,9 @@ async def test_a_swapped_or_planted_environment_is_never_run(vo_root, vo, monkey
     code, out, _ = await hpc("list")
     assert "REFUSED" in out
     assert "owned by hpcenvs-mallory" in out
+    code, out, _ = await hpc("doctor")
+    assert code == 1
+    assert "Kernel hpcenv-teamenv-zen4 would start a refused environment" in out
     assert not canary.exists(), "nothing of mallory's was run"
 
     # A storage root of one's own that others may write to is refused as a whole.
