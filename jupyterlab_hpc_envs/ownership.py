@@ -186,10 +186,22 @@ def check_environment(
             "Someone replaced it: do not use it, and tell your admins.",
         )
     _check(os.path.join(home, MANIFEST), (env_owner,), folder=False)
-    for path in scripts:
+    for path in _with_activation(scripts):
         with contextlib.suppress(names.NotFound):
             _check(path, (env_owner,), folder=False)
     return Trust(env_owner, shared)
+
+
+def _with_activation(scripts: Iterable[str]) -> list[str]:
+    """``scripts`` and, beside each ``launch-<arch>.sh``, the ``activate-<arch>.sh`` it sources
+    (a conda build's activation)."""
+    found = []
+    for path in scripts:
+        found.append(path)
+        folder, base = os.path.split(path)
+        if base.startswith("launch-") and base.endswith(".sh"):
+            found.append(os.path.join(folder, "activate-" + base[len("launch-") :]))
+    return found
 
 
 def remove_entry(parent: str, name: str) -> None:

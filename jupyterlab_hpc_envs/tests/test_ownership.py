@@ -125,6 +125,25 @@ async def test_a_swapped_or_planted_environment_is_never_run(vo_root, vo, monkey
     assert not canary.exists()
 
 
+async def test_a_file_another_user_left_in_an_environment_is_never_run(vo_root, vo):
+    # root's shared environment was group-writable for a while: mallory left the activation
+    # file its launch script sources; the folder is fixed, her file stays.
+    service._make_envs_folder(str(vo_root), shared=True)
+    home = vo_root / "hpc-envs" / "leaky"
+    canary = vo.folder / f"canary-{uuid.uuid4().hex[:8]}"
+    plant(home, 'source "$(dirname "$0")/activate-zen4.sh"; exec "$@"')
+    home.chmod(0o2775)
+    vo.mallory.run(["bash", "-c", f"echo 'touch {canary}' > {home}/activate-zen4.sh"])
+    home.chmod(0o2755)
+
+    code, out, err = await hpc("activate", "leaky")
+    assert code == cli.EXIT_CONFLICT, out + err
+    assert "activate-zen4.sh is owned by hpcenvs-mallory" in err
+    code, out, err = await hpc("packages", "leaky")
+    assert code == cli.EXIT_CONFLICT, out + err
+    assert not canary.exists()
+
+
 # --- (b) the shadowing name ---------------------------------------------------------------------
 
 
