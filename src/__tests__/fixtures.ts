@@ -590,3 +590,21 @@ export function acceptCreate(fake: RoutedServer, env: string): void {
     step: ''
   });
 }
+
+/**
+ * The site with a VO folder where a shared environment can be created.
+ */
+export const SITE_WITH_VO: Site = {
+  ...SITE,
+  shared_roots: [
+    {
+      path: '/site/vo',
+      label: '$VSC_DATA_VO',
+      exists: true,
+      writable: true,
+      home: false,
+      warning: '',
+      shared: true
+    }
+  ]
+};

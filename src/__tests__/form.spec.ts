@@ -9,7 +9,16 @@ import { HpcEnvsModel } from '../model';
 import { ITaskLog } from '../tokens';
 import { CreateEnvironmentForm } from '../widgets/form';
 import { json, RoutedServer } from './fake-server';
-import { acceptCreate, CONDA_INFO, environment, INFO, MODULES, modulesFor, SITE } from './fixtures';
+import {
+  acceptCreate,
+  CONDA_INFO,
+  environment,
+  INFO,
+  MODULES,
+  modulesFor,
+  SITE,
+  SITE_WITH_VO
+} from './fixtures';
 import { click, dispose, find, settle, show, type } from './render';
 
 const PYTHON = 'Python/3.11.7-GCCcore-12.3.0';
@@ -222,6 +231,27 @@ describe('CreateEnvironmentForm', () => {
       packages: ['icecream']
     });
     expect(created.map(l => l.task.env)).toEqual(['data']);
+  });
+
+  it('shares the environment with the VO when asked, instead of a storage root', async () => {
+    expect(form.node.querySelector('.jp-HpcEnvs-shared')).toBeNull();
+    fake.routes['GET site'] = json(SITE_WITH_VO);
+    await settle(() => model.refresh());
+    acceptCreate(fake, 'team');
+    await type(find<HTMLInputElement>(form.node, '.jp-HpcEnvs-name'), 'team');
+    await type(find<HTMLSelectElement>(form.node, '.jp-HpcEnvs-python'), PYTHON);
+
+    await click(find(form.node, '.jp-HpcEnvs-shared input[type="checkbox"]'));
+    const radios = [
+      ...form.node.querySelectorAll<HTMLInputElement>('.jp-HpcEnvs-roots input[type="radio"]')
+    ];
+    await click(find(form.node, '.jp-HpcEnvs-create'));
+
+    expect(find(form.node, '.jp-HpcEnvs-shared').textContent).toContain('/site/vo');
+    expect(radios.every(r => r.disabled)).toBe(true);
+    const body = JSON.parse(fake.calls('POST envs')[0].body);
+    expect(body.shared).toBe(true);
+    expect(body.root).toBeUndefined();
   });
 
   it("shows the server's refusal next to the field it is about", async () => {

@@ -7,7 +7,16 @@
 import { CreateFormModel, splitCondaSpecs, splitSpecs, validateEnvName } from '../formmodel';
 import { HpcEnvsModel } from '../model';
 import { json, RoutedServer } from './fake-server';
-import { acceptCreate, CONDA_INFO, environment, INFO, MODULES, modulesFor, SITE } from './fixtures';
+import {
+  acceptCreate,
+  CONDA_INFO,
+  environment,
+  INFO,
+  MODULES,
+  modulesFor,
+  SITE,
+  SITE_WITH_VO
+} from './fixtures';
 
 const PYTHON = 'Python/3.11.7-GCCcore-12.3.0';
 const SCIPY = 'SciPy-bundle/2023.07-gfbf-2023a';
@@ -210,20 +219,7 @@ describe('CreateFormModel', () => {
   });
 
   it("sends a shared environment to the VO's folder, with no storage root", async () => {
-    fake.routes['GET site'] = json({
-      ...SITE,
-      shared_roots: [
-        {
-          path: '/site/vo',
-          label: '$VSC_DATA_VO',
-          exists: true,
-          writable: true,
-          home: false,
-          warning: '',
-          shared: true
-        }
-      ]
-    });
+    fake.routes['GET site'] = json(SITE_WITH_VO);
     await model.refresh();
     acceptCreate(fake, 'team');
     form = new CreateFormModel({ model });
