@@ -153,6 +153,9 @@ def write_activation(prefix: Path, output: Path) -> None:
     text = activation_script(prefix)
     tmp = output.with_name(f"{output.name}.{os.getpid()}.tmp")
     tmp.write_text(text, encoding="utf-8")
+    # Whatever the umask: never group-writable (refused, see ownership.py), readable by the VO
+    # when the environment is shared.
+    tmp.chmod(0o644)
     os.replace(tmp, output)
 
 
