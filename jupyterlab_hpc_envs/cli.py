@@ -126,10 +126,15 @@ async def cmd_modules(core: Core, args: argparse.Namespace) -> int:
 
 
 def _env_line(env: dict[str, Any]) -> str:
+    if env.get("refused"):
+        return f"{env['name']:<20} REFUSED {env['refused']}"
     builds = (
         ", ".join(f"{a}: {b['state']}" for a, b in sorted(env["builds"].items())) or "no builds"
     )
-    return f"{env['name']:<20} {env['kind']:<6} {builds:<30} {' '.join(env['modules'])}"
+    line = f"{env['name']:<20} {env['kind']:<6} {builds:<30} {' '.join(env['modules'])}"
+    if env.get("shared"):
+        line += " (shared by you)" if env.get("mine") else f" (shared by {env.get('owner')})"
+    return line
 
 
 async def cmd_list(core: Core, args: argparse.Namespace) -> int:
@@ -151,6 +156,7 @@ async def cmd_create(core: Core, args: argparse.Namespace) -> int:
         root=_home(args.root),
         packages=args.package or [],
         requirements=requirements,
+        shared=args.shared,
     )
     return await _follow(core, task.id, args.quiet)
 
@@ -171,6 +177,7 @@ async def _create_conda(core: Core, args: argparse.Namespace, requirements: str 
         requirements=requirements,
         python=args.python,
         channels=args.channel or None,
+        shared=args.shared,
     )
     return await _follow(core, task.id, args.quiet)
 
@@ -318,14 +325,29 @@ async def cmd_doctor(core: Core, args: argparse.Namespace) -> int:
                     "message": f"Storage root {r['path']} does not exist.",
                 }
             )
-    envs = {e.home: e for e in core.envs.all()}
-    for env in envs.values():
-        for warning in core.envs.describe(env)["warnings"]:
+    described = core.envs.describe_all()
+    refused = {e["home"]: e["refused"] for e in described if e.get("refused")}
+    envs = {e["home"] for e in described if not e.get("refused")}
+    for env in described:
+        if env.get("refused"):
+            problems.append(
+                {"level": "error", "code": "refused-environment", "message": env["refused"]}
+            )
+            continue
+        for warning in env["warnings"]:
             problems.append({"level": "warning", "code": "environment", "message": warning})
     for kname, meta in kernelspec.ours(core.config.kernels_dir).items():
         home = meta.get("path", "")
         launch = meta.get("launch", "")
-        if home not in envs:
+        if home in refused:
+            problems.append(
+                {
+                    "level": "error",
+                    "code": "refused-environment",
+                    "message": f"Kernel {kname} would start a refused environment: {refused[home]}",
+                }
+            )
+        elif home not in envs:
             problems.append(
                 {
                     "level": "error",
@@ -378,6 +400,11 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--package", action="append", help="pip requirement (conda spec); repeat")
     c.add_argument("--requirements", "-r", help="requirements file")
     c.add_argument("--conda", action="store_true", help="a conda environment (no modules)")
+    c.add_argument(
+        "--shared",
+        action="store_true",
+        help="in your VO's folder: every member may use it, only you may change it",
+    )
     c.add_argument("--python", help="Python version of a conda environment (e.g. 3.11)")
     c.add_argument(
         "--channel", "-c", action="append", help="conda channel (e.g. intel); repeat, best first"

@@ -39,9 +39,10 @@ DEFAULT_ROOT_VARIABLES = (
     "VSC_SCRATCH",
     "VSC_DATA_VO_USER",
     "VSC_SCRATCH_VO_USER",
-    "VSC_DATA_VO",
-    "VSC_SCRATCH_VO",
 )
+# The VO's shared folders: only for environments made --shared (see ownership.py), never a
+# storage root of one's own (every member of the VO can write there).
+SHARED_ROOT_VARIABLES = ("VSC_DATA_VO", "VSC_SCRATCH_VO")
 
 
 CONDA_DISCOURAGED = (
@@ -52,6 +53,12 @@ CONDA_DISCOURAGED = (
 CONDA_FORBIDDEN = (
     "Conda environments are not allowed on this cluster: use a venv on its Python modules."
 )
+
+
+def _folders_of(variables: tuple[str, ...]) -> list[str]:
+    """The folders that ``variables`` name where set, each once, in their order."""
+    roots = [os.environ[v] for v in variables if os.environ.get(v)]
+    return [r for i, r in enumerate(roots) if r not in roots[:i]]
 
 
 class HpcEnvs(Configurable):
@@ -71,13 +78,25 @@ class HpcEnvs(Configurable):
         Unicode(),
         config=True,
         help="Folders where environments may be created, best first. Default: $VSC_DATA, "
-        "$VSC_SCRATCH and the VO folders that exist, then $HOME (flagged for its small quota).",
+        "$VSC_SCRATCH and the per-user VO folders that exist, then $HOME (flagged for its small "
+        "quota). Each must be yours and not writable by others (see shared_roots for a group).",
     )
 
     @default("storage_roots")
     def _storage_roots_default(self) -> list[str]:
-        roots = [os.environ[v] for v in DEFAULT_ROOT_VARIABLES if os.environ.get(v)]
-        return [r for i, r in enumerate(roots) if r not in roots[:i]]
+        return _folders_of(DEFAULT_ROOT_VARIABLES)
+
+    shared_roots = List(
+        Unicode(),
+        config=True,
+        help="Folders of a group (a VO) where 'create --shared' puts environments that every "
+        "member may use and only their creator may change. Default: $VSC_DATA_VO and "
+        "$VSC_SCRATCH_VO where set. The group is the folder's group.",
+    )
+
+    @default("shared_roots")
+    def _shared_roots_default(self) -> list[str]:
+        return _folders_of(SHARED_ROOT_VARIABLES)
 
     allow_home = Bool(
         True,
@@ -271,7 +290,7 @@ class HpcEnvs(Configurable):
             raise TraitError(f"arch_variable must be an environment variable's name, not {value!r}")
         return value
 
-    @validate("storage_roots")
+    @validate("storage_roots", "shared_roots")
     def _expand_roots(self, proposal: Any) -> list[str]:
         return [os.path.expanduser(os.path.expandvars(p)) for p in proposal["value"]]
 

@@ -232,6 +232,7 @@ class EnvsHandler(BaseHandler):
             options=body.get("options"),
             python=body.get("python"),
             channels=body.get("channels"),
+            shared=body.get("shared", False),
         )
         self.reply({"task": task.to_json()}, 202)
 

@@ -55,7 +55,7 @@ from jupyter_client.provisioning.provisioner_base import KernelProvisionerBase
 from tornado.web import HTTPError
 from traitlets import Float, Int, Unicode, Union
 
-from . import kernel_jobs, kernel_launcher, names
+from . import kernel_jobs, kernel_launcher, names, ownership
 from .config import HpcEnvs
 from .envs import encryption, manifest
 from .envs.kernel_resources import MODES
@@ -267,6 +267,7 @@ class HpcEnvsProvisioner(LocalProvisioner):  # type: ignore[misc]
         if meta is None:
             return None  # a plain kernelspec naming this provisioner: behave as the local one
         name, arch, home = meta.get("name", "?"), meta.get("arch", ""), meta.get("path", "")
+        self.check_owner(meta)
         try:
             env = manifest.read(home)
         except (names.NotFound, names.Conflict) as err:
@@ -294,6 +295,29 @@ class HpcEnvsProvisioner(LocalProvisioner):  # type: ignore[misc]
                 f"Start the kernel on a {arch} partition or rebuild the environment for {node_arch}."
             )
         return build
+
+    def check_owner(self, meta: dict[str, Any]) -> None:
+        """The ownership rule (see ownership.py) for the environment and the launch script this
+        kernel is about to run, and the owner its kernelspec was registered for: a few lstat
+        calls, so that nothing another user planted or swapped in is ever run."""
+        name, home, launch = meta.get("name", "?"), meta.get("path", ""), meta.get("launch", "")
+        owner = meta.get("owner")
+        # What runs: the metadata's launch script (as a Slurm job) or argv's first (here).
+        scripts = {str(launch), *(self.kernel_spec.argv or [])[:1]}
+        try:
+            for script in scripts:
+                if not home or os.path.dirname(script) != home:
+                    raise ownership.Refused(script, "outside its environment's folder")
+            ownership.check_environment(
+                home,
+                shared=bool(meta.get("shared")),
+                owner=owner if isinstance(owner, int) else None,
+                scripts=sorted(scripts),
+            )
+        except ownership.Refused as err:
+            raise KernelStartError(f"The kernel of {name} was not started: {err.message}") from None
+        except names.NotFound:
+            return  # said below, with what to do
 
     def run_mode(self, config: HpcEnvs) -> str:
         """``local`` or ``slurm`` for the next launch (see the module's docstring)."""

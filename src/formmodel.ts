@@ -152,7 +152,8 @@ export type FormField =
   | 'root'
   | 'packages'
   | 'options'
-  | 'channels';
+  | 'channels'
+  | 'shared';
 
 /**
  * Whether conda environments can be created here, and if not, why.
@@ -280,6 +281,20 @@ export class CreateFormModel {
 
   get systemSitePackages(): boolean {
     return this._systemSitePackages;
+  }
+
+  /**
+   * Whether the environment goes to the VO's shared folder (then no storage root is chosen).
+   */
+  get shared(): boolean {
+    return this._shared;
+  }
+
+  /**
+   * The VO folder a shared environment would go to, or `null` when the site has none usable.
+   */
+  get sharedRoot(): StorageRoot | null {
+    return this.site?.shared_roots.find(r => r.exists && r.writable) ?? null;
   }
 
   get pipOptions(): readonly string[] {
@@ -727,6 +742,18 @@ export class CreateFormModel {
   }
 
   /**
+   * Share the environment with the VO (its folder) or keep it in a storage root of one's own.
+   *
+   * @param value - Whether to share it.
+   */
+  setShared(value: boolean): void {
+    this._shared = value;
+    this._clearError('shared');
+    this._clearError('root');
+    this._emit();
+  }
+
+  /**
    * Add or remove a pip option.
    *
    * @param option - One of {@link PIP_OPTIONS}.
@@ -765,13 +792,24 @@ export class CreateFormModel {
         pip_options: [...this._pipOptions]
       }
     };
-    if (this._root) {
-      request.root = this._root;
-    }
+    this._where(request);
     if (this._requirements) {
       request.requirements = this._requirements.text;
     }
     return request;
+  }
+
+  /**
+   * Where the environment goes: the VO's shared folder, or the chosen storage root.
+   *
+   * @param request - The request to complete.
+   */
+  private _where(request: ICreateRequest): void {
+    if (this._shared) {
+      request.shared = true;
+    } else if (this._root) {
+      request.root = this._root;
+    }
   }
 
   private _condaRequest(): ICreateRequest {
@@ -788,9 +826,7 @@ export class CreateFormModel {
     if (this._channels.length) {
       request.channels = [...this._channels];
     }
-    if (this._root) {
-      request.root = this._root;
-    }
+    this._where(request);
     if (this._requirements) {
       request.requirements = this._requirements.text;
     }
@@ -880,6 +916,7 @@ export class CreateFormModel {
       case 'root':
       case 'options':
       case 'channels':
+      case 'shared':
         return error.field;
       case 'python':
         return 'python';
@@ -1050,6 +1087,7 @@ export class CreateFormModel {
   private _packagesText = '';
   private _requirements: { name: string; text: string } | null = null;
   private _systemSitePackages = true;
+  private _shared = false;
   private _pipOptions: string[] = [];
   private _condaInfo: CondaInfo | null = null;
   private _condaError: string | null = null;

@@ -231,6 +231,15 @@ export class PackagesModel {
   }
 
   /**
+   * The owner of the environment when another user shares it with this one (who may list its
+   * packages, not change them), else `null`.
+   */
+  get sharedBy(): string | null {
+    const env = this._model.environments.find(e => e.name === this._name);
+    return env && !env.mine ? env.owner : null;
+  }
+
+  /**
    * The environment's kind (`venv` or `conda`), from the listing or the environment.
    */
   get kind(): string {

@@ -152,7 +152,9 @@ def activation_script(prefix: Path) -> str:
 
 
 def write_activation(prefix: Path, output: Path) -> None:
-    # Atomically, and never through a link planted at a temporary name (files.write_atomic).
+    # Atomically, never through a link planted at a temporary name (files.write_atomic), and
+    # whatever the umask never group-writable (refused, see ownership.py), readable by the VO
+    # when the environment is shared.
     files.write_atomic(str(output), activation_script(prefix), 0o644)
 
 

@@ -46,7 +46,11 @@ def spec(
     modules: list[str],
     language: str = "python",
     provisioner_config: dict[str, Any] | None = None,
+    owner: int | None = None,
+    shared: bool = False,
 ) -> dict[str, Any]:
+    """The kernelspec of one build on one partition. ``owner`` (a uid) and ``shared`` pin whose
+    environment it starts: the provisioner refuses it once another user owns the folder."""
     return {
         "argv": [launch, "python", "-m", "ipykernel_launcher", "-f", "{connection_file}"],
         "display_name": display_name(env, partition, arch),
@@ -67,6 +71,8 @@ def spec(
                 "modules": list(modules),
                 "arch": arch,
                 "partition": partition,
+                "owner": os.geteuid() if owner is None else owner,
+                "shared": shared,
             },
         },
     }

@@ -14,6 +14,7 @@ launch script, a build script or a command line.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import time
@@ -106,12 +107,19 @@ def migrate(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def read(home: str) -> Manifest:
+    """The manifest in ``home``, never through a symbolic link (callers check ownership first:
+    see ownership.py)."""
     path = os.path.join(home, MANIFEST)
     try:
-        with open(path, encoding="utf-8") as f:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        with open(fd, encoding="utf-8") as f:
             data = json.load(f)
     except FileNotFoundError:
         raise names.NotFound(f"No environment at {home} (no {MANIFEST}).") from None
+    except OSError as err:
+        if err.errno != errno.ELOOP:
+            raise
+        raise names.Conflict(f"{path} is a symbolic link: it is not followed.") from None
     except ValueError as err:
         raise names.Conflict(f"The manifest {path} is damaged: {err}") from None
     try:

@@ -45,9 +45,13 @@ class Packages:
         self.tasks = envs.tasks
 
     async def _target(
-        self, name: object, partition: object
+        self, name: object, partition: object, change: bool = False
     ) -> tuple[Manifest, PartitionInfo, Build]:
+        """The environment, partition and ready build of a request; ``change``: only the
+        environment's owner may (one shared by another is read-only)."""
         env = self.envs.get(name)
+        if change:
+            self.envs.require_owner(env)
         site = self.envs.site
         part = await site.partition_or_default(partition)
         build = env.builds.get(part.arch or "")
@@ -64,7 +68,7 @@ class Packages:
     def _in_env(
         self, env: Manifest, part: PartitionInfo, build: Build, argv: list[str]
     ) -> list[str]:
-        launch = self.envs.launch_path(env, build.arch)
+        launch = self.envs.checked_script(env, self.envs.launch_path(env, build.arch))
         return self.envs.on_partition(part, [launch, *argv], f"{slurm.JOB_PREFIX}-packages")
 
     # --- listing ------------------------------------------------------------------------------
@@ -130,7 +134,7 @@ class Packages:
         requirements: object = None,
         upgrade: object = False,
     ) -> TaskRecord:
-        env, part, build = await self._target(name, partition)
+        env, part, build = await self._target(name, partition, change=True)
         if env.kind == "conda":
             if not isinstance(upgrade, bool):
                 raise names.InvalidInput("upgrade", "upgrade must be true or false.")
@@ -178,7 +182,7 @@ class Packages:
     async def uninstall(
         self, name: object, partition: object = None, packages: object = ()
     ) -> TaskRecord:
-        env, part, build = await self._target(name, partition)
+        env, part, build = await self._target(name, partition, change=True)
         if not isinstance(packages, (list, tuple)) or not packages:
             raise names.InvalidInput("packages", "Give the names of the packages to uninstall.")
         if env.kind == "conda":
@@ -234,7 +238,7 @@ class Packages:
     async def update_all(self, name: object, partition: object = None) -> TaskRecord:
         """``conda update --all``: every package of a conda environment to the newest the channels
         allow (Python stays in its minor series, as conda keeps it)."""
-        env, part, build = await self._target(name, partition)
+        env, part, build = await self._target(name, partition, change=True)
         if env.kind != "conda":
             raise names.InvalidInput(
                 "kind",

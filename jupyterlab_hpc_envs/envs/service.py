@@ -15,10 +15,10 @@ import shlex
 import shutil
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from typing import Any
 
-from .. import files, names, proc
+from .. import files, names, ownership, proc
 from ..config import ENVS_FOLDER, MANIFEST, HpcEnvs
 from ..site import PartitionInfo, Site, StorageRoot, slurm, toolchains
 from ..tasks import Task, TaskFailed, TaskManager, TaskRecord
@@ -34,31 +34,117 @@ class Environments:
         self.site = site
         self.tasks = tasks
         self.conda = conda.Engines(config, site)
+        self._trust: dict[str, ownership.Trust] = {}
         tasks.on_recover("build", self._recover_build)
 
     # --- finding environments -----------------------------------------------------------------
 
-    def _homes(self) -> Iterator[str]:
-        for root in self.site.storage_roots():
+    def _candidates(self) -> Iterator[tuple[str, bool, str]]:
+        """Every environment folder of every root (links included, never followed): its path,
+        whether its root is shared, and why its storage folder is refused ('' when it is not).
+        Entries are only named here; nothing in them is read before :meth:`_check` passes."""
+        roots = [*self.site.storage_roots(), *self.site.shared_roots()]
+        for root in roots:
             folder = os.path.join(root.path, ENVS_FOLDER)
+            refused = ""
+            try:
+                ownership.check_envs_folder(root.path, shared=root.shared)
+            except names.NotFound:
+                continue
+            except ownership.Refused as err:
+                refused = err.message
             with contextlib.suppress(FileNotFoundError, NotADirectoryError, PermissionError):
                 for entry in sorted(os.scandir(folder), key=lambda e: e.name):
-                    if entry.is_dir() and os.path.exists(os.path.join(entry.path, MANIFEST)):
-                        yield entry.path
+                    if entry.name.startswith(".") or not _is_env_name(entry.name):
+                        continue  # the conda package cache, lock files, what is no name of ours
+                    if not entry.is_symlink() and not (
+                        entry.is_dir(follow_symlinks=False)
+                        and os.path.lexists(os.path.join(entry.path, MANIFEST))
+                    ):
+                        continue
+                    yield entry.path, root.shared, refused
+
+    def _check(self, home: str, shared: bool, scripts: Iterable[str] = ()) -> ownership.Trust:
+        """The ownership rule for ``home`` (see ownership.py), remembered for :meth:`trust`."""
+        trust = ownership.check_environment(home, shared=shared, scripts=scripts)
+        self._trust[home] = trust
+        return trust
+
+    def _scan(self) -> tuple[list[Manifest], list[dict[str, Any]]]:
+        """The environments that pass the ownership rule, and those refused with the reason."""
+        found: list[Manifest] = []
+        refused: list[dict[str, Any]] = []
+        for home, shared, folder_refused in self._candidates():
+            if folder_refused:
+                refused.append(_refused(home, shared, folder_refused))
+                continue
+            try:
+                self._check(home, shared)
+                found.append(manifest.read(home))
+            except ownership.Refused as err:
+                refused.append(_refused(home, shared, err.message))
+            except (names.NotFound, names.Conflict):
+                continue  # gone meanwhile, or a damaged manifest (get says which)
+        return found, refused
 
     def all(self) -> list[Manifest]:
-        found = []
-        for home in self._homes():
-            with contextlib.suppress(names.NotFound, names.Conflict):
-                found.append(manifest.read(home))
-        return found
+        return self._scan()[0]
+
+    def trust(self, env: Manifest) -> ownership.Trust:
+        """Who owns ``env`` (read by :meth:`get` or :meth:`all`), checked again if unknown."""
+        known = self._trust.get(env.home)
+        if known is not None:
+            return known
+        return self._check(env.home, self._in_shared_root(env.home))
+
+    def _in_shared_root(self, home: str) -> bool:
+        root = os.path.realpath(os.path.dirname(os.path.dirname(home)))
+        return any(os.path.realpath(r.path) == root for r in self.site.shared_roots())
+
+    def checked_script(self, env: Manifest, path: str) -> str:
+        """``path`` (a script of ``env`` about to be run), after the ownership rule passed for
+        it and for the environment once more."""
+        if os.path.dirname(path) != env.home:
+            raise ownership.Refused(path, "outside its environment's folder")
+        self._check(env.home, self._in_shared_root(env.home), scripts=[path])
+        return path
+
+    def require_owner(self, env: Manifest) -> None:
+        """Refuse (:class:`ownership.NotOwner`) a change of an environment shared by another."""
+        self.trust(env).require_owner(env.name)
 
     def get(self, name: object) -> Manifest:
+        """The environment named exactly ``name``: yours first, else one shared with you. The
+        same name twice (among yours, or among others' when you have none) is refused."""
         wanted = names.env_name(name)
-        for home in self._homes():
-            if os.path.basename(home).lower() == wanted.lower():
-                return manifest.read(home)
-        known = [os.path.basename(h) for h in self._homes()]
+        own: list[str] = []
+        others: list[str] = []
+        refused: list[names.Conflict] = []
+        known: list[str] = []
+        for home, shared, folder_refused in self._candidates():
+            known.append(os.path.basename(home))
+            if os.path.basename(home) != wanted:
+                continue
+            if folder_refused:
+                refused.append(names.Conflict(folder_refused, field="name"))
+                continue
+            try:
+                trust = self._check(home, shared)
+            except ownership.Refused as err:
+                refused.append(err)
+                continue
+            (own if trust.mine else others).append(home)
+        chosen = own or others
+        if len(chosen) > 1:
+            raise names.Conflict(
+                f"The name {wanted!r} is ambiguous: there are environments {' and '.join(chosen)}"
+                ". Nothing was done: remove or rename one of them.",
+                field="name",
+            )
+        if chosen:
+            return manifest.read(chosen[0])
+        if refused:
+            raise refused[0]
         import difflib
 
         close = difflib.get_close_matches(wanted, known, n=3)
@@ -68,7 +154,8 @@ class Environments:
     def describe_all(self) -> list[dict[str, Any]]:
         """Every environment as :meth:`describe` shows it (the kernelspecs read once)."""
         kernels = kernelspec.ours(self.config.kernels_dir)
-        return [self.describe(env, kernels) for env in self.all()]
+        found, refused = self._scan()
+        return [self.describe(env, kernels) for env in found] + refused
 
     def describe(
         self, env: Manifest, kernels: dict[str, dict[str, Any]] | None = None
@@ -78,6 +165,10 @@ class Environments:
             kernels = kernelspec.ours(self.config.kernels_dir)
         data = env.to_json()
         data["home"] = env.home
+        trust = self.trust(env)
+        data["owner"] = trust.owner_name
+        data["shared"] = trust.shared
+        data["mine"] = trust.mine
         data["kernels"] = [
             {"name": k, "partition": meta.get("partition"), "arch": meta.get("arch")}
             for k, meta in sorted(kernels.items())
@@ -174,9 +265,18 @@ class Environments:
         options: object = None,
         python: object = None,
         channels: object = None,
+        shared: object = False,
     ) -> TaskRecord:
-        """Validate everything, create the environment's folder and manifest, start its build."""
+        """Validate everything, create the environment's folder and manifest, start its build.
+        ``shared``: in the VO's folder, for every member to use and only its creator to change."""
         env_name = names.env_name(name)
+        if shared not in (None, False, True):
+            raise names.InvalidInput("shared", "shared must be true or false.")
+        if shared and root not in (None, ""):
+            raise names.InvalidInput(
+                "root", "A shared environment goes to the VO's folder: give no storage root."
+            )
+        root = SHARED if shared else root
         if kind == "conda":
             return await self._create_conda(
                 env_name=env_name,
@@ -211,7 +311,9 @@ class Environments:
         part, storage = await self._where(partition, root)
         await self._check_modules(part, module_list, opts["allow_incompatible"])
         arch = await self.resolve_arch(part)
-        env = await self._new_home(storage.path, env_name, "venv", module_list, specs, opts)
+        env = await self._new_home(
+            storage.path, env_name, "venv", module_list, specs, opts, shared=storage.shared
+        )
         return self._start_build(env, part, arch, title=f"Create {env_name} on {part.name}")
 
     async def _create_conda(
@@ -261,7 +363,9 @@ class Environments:
                 "after the conda packages (conda first, pip last)."
             )
         arch = await self.resolve_arch(part)
-        env = await self._new_home(storage.path, env_name, "conda", [], specs, opts)
+        env = await self._new_home(
+            storage.path, env_name, "conda", [], specs, opts, shared=storage.shared
+        )
         return self._start_build(env, part, arch, title=f"Create {env_name} on {part.name}")
 
     def conda_warnings(self) -> list[str]:
@@ -280,9 +384,10 @@ class Environments:
         return self.config.conda_pkgs_dir or os.path.join(envs_folder, conda.PKGS_FOLDER)
 
     async def _where(self, partition: object, root: object) -> tuple[PartitionInfo, StorageRoot]:
-        """The partition (default: this server's) and the writable storage root of a request."""
+        """The partition (default: this server's) and the writable storage root of a request
+        (the VO's shared folder for :data:`SHARED`)."""
         part = await self.site.partition_or_default(partition)
-        storage = self.site.storage_root(root)
+        storage = self.site.shared_root() if root is SHARED else self.site.storage_root(root)
         if not storage.writable:
             raise names.InvalidInput("root", f"The storage root {storage.path} is not writable.")
         return part, storage
@@ -296,10 +401,12 @@ class Environments:
         specs: list[str],
         opts: dict[str, Any],
         builds: dict[str, Build] | None = None,
+        shared: bool = False,
     ) -> Manifest:
-        """The environment's folder and first manifest, or Conflict if the name is taken."""
+        """The environment's folder and first manifest, or Conflict if the name is taken. A
+        shared one is group-readable, never group-writable, in the group of the VO's folder."""
         async with self._user_lock():
-            for home in self._homes():
+            for home, _shared, _refused in self._candidates():
                 if os.path.basename(home).lower() == env_name.lower():
                     raise names.Conflict(
                         f"An environment named {os.path.basename(home)!r} exists already "
@@ -309,8 +416,11 @@ class Environments:
             folder = os.path.join(root, ENVS_FOLDER)
             home = os.path.join(folder, env_name)
             try:
-                os.makedirs(folder, exist_ok=True)
+                _make_envs_folder(root, shared)
                 os.mkdir(home, 0o755)
+                if shared:
+                    os.chown(home, -1, os.stat(root).st_gid)
+                    os.chmod(home, 0o2755)  # whatever the creator's umask
             except FileExistsError:
                 raise names.Conflict(
                     f"The folder {home} exists already but holds no environment: move it away "
@@ -392,6 +502,8 @@ class Environments:
         part = await self.site.partition(partition)
         arch = await self.resolve_arch(part)
         existing = env.builds.get(arch)
+        if not self.trust(env).mine and not (existing and existing.state == READY and not force):
+            self.require_owner(env)  # another's: only registering a ready build's kernel
         adopted_here = existing is not None and existing.adopted
         if env.options.get("adopted") and not (
             adopted_here and existing.state == READY and not force
@@ -545,11 +657,16 @@ class Environments:
         env = manifest.read(home)
         build = env.builds[arch]
         prefix = build.path
-        if not names.within(prefix, home):
+        if os.path.dirname(prefix) != home:
             raise TaskFailed(f"Refusing to build outside the environment's folder: {prefix}")
-        # Left by an earlier failed try; a big venv on a shared file system takes a while.
-        await loop.run_in_executor(None, lambda: shutil.rmtree(prefix, ignore_errors=True))
-        files.private_dir(os.path.join(home, "logs"))  # a planted link there is refused
+
+        def clear() -> None:  # left by an earlier failed try (a link: itself, not its target)
+            with contextlib.suppress(FileNotFoundError):
+                ownership.remove_entry(home, os.path.basename(prefix))
+
+        # A big venv on a shared file system takes a while.
+        await loop.run_in_executor(None, clear)
+        logs = files.private_dir(os.path.join(home, "logs"))  # a planted link there is refused
         launch = self.write_launch_script(env, build)
         script = os.path.join(home, f".build-{arch}.sh")
         if env.kind == "conda":
@@ -567,6 +684,10 @@ class Environments:
                 pip_options=env.options.get("pip_options") or [],
                 upgrade_pip=self.config.upgrade_pip,
             )
+        if self._in_shared_root(home):
+            # Members of the VO read the build; only its owner writes it, whatever their umask.
+            text = f"umask 022\n{text}"
+            os.chmod(logs, 0o700)  # the build logs stay the owner's
         files.write_atomic(script, text, 0o700)
         for warning in env.options.get("warnings") or []:
             task.log(f"Note: {warning}")
@@ -677,12 +798,13 @@ class Environments:
             build = m.builds.get(arch)
             if build is None or build.state != BUILDING:
                 return  # not ours to undo, or failed already
-            if names.within(build.path, home) and not build.adopted:
-                shutil.rmtree(build.path, ignore_errors=True)
+            if os.path.dirname(build.path) == home and not build.adopted:
+                with contextlib.suppress(OSError):
+                    ownership.remove_entry(home, os.path.basename(build.path))
             if not build.partitions:
                 for path in (self.launch_path(m, arch), self.activation_path(m, arch)):
                     with contextlib.suppress(FileNotFoundError):
-                        os.remove(path)
+                        ownership.remove_entry(home, os.path.basename(path))
             build.state = FAILED
             build.error = reason
             build.finished = time.time()
@@ -710,7 +832,16 @@ class Environments:
                 f"{env.name} has no ready build for {arch or part.name}: build it for "
                 f"partition {part.name} first."
             )
-        launch = self.write_launch_script(env, build)
+        trust = self.trust(env)
+        if trust.mine:
+            launch = self.write_launch_script(env, build)
+        else:  # shared by another: their launch script, registered for this user only
+            launch = self.checked_script(env, self.launch_path(env, arch))
+            if not os.path.isfile(launch):
+                raise names.Conflict(
+                    f"{env.name} (shared by {trust.owner_name}) has no launch script for {arch}: "
+                    f"ask {trust.owner_name} to register it on partition {part.name} once."
+                )
         name = kernelspec.kernel_name(env.name, part.name)
         existing = kernelspec.read(self.config.kernels_dir, name)
         meta = (existing or {}).get("metadata", {}).get("hpc_envs") or {}
@@ -739,12 +870,15 @@ class Environments:
                 partition=part.name,
                 modules=env.modules,
                 provisioner_config=config,
+                owner=trust.owner,
+                shared=trust.shared,
             ),
         )
-        with manifest.updating(env.home) as m:
-            b = m.builds[arch]
-            if part.name not in b.partitions:
-                b.partitions.append(part.name)
+        if trust.mine:
+            with manifest.updating(env.home) as m:
+                b = m.builds[arch]
+                if part.name not in b.partitions:
+                    b.partitions.append(part.name)
         return name
 
     async def register(self, name: object, partition: object = None) -> list[str]:
@@ -969,8 +1103,12 @@ class Environments:
     # --- remove -------------------------------------------------------------------------------
 
     def remove(self, name: object, partition: object = None) -> dict[str, Any]:
-        """Remove one partition's kernel (and its build when no kernel uses it), or everything."""
+        """Remove one partition's kernel (and its build when no kernel uses it), or everything.
+        Of an environment shared by another: only this user's own kernel of one partition."""
         env = self.get(name)
+        mine = self.trust(env).mine
+        if not mine and partition in (None, ""):
+            self.require_owner(env)
         if self.tasks.running(env.name):
             raise names.Conflict(
                 f"{env.name} has a task running: wait for it or cancel it, then remove."
@@ -985,6 +1123,8 @@ class Environments:
                 continue
             kernelspec.remove(self.config.kernels_dir, kname)
             removed.append(f"kernel {kname}")
+        if not mine:
+            return {"removed": removed}
         try:
             if wanted:
                 with manifest.updating(env.home) as m:
@@ -999,15 +1139,10 @@ class Environments:
                 for arch in list(env.builds):
                     removed += self._delete_build(env, arch)
                 # The manifest goes last: until then, a half-done removal is still an environment
-                # that can be removed again.
-                entries = sorted(os.listdir(env.home), key=lambda e: e == MANIFEST)
-                for entry in entries:
-                    path = os.path.join(env.home, entry)
-                    if os.path.isdir(path) and not os.path.islink(path):
-                        shutil.rmtree(path)
-                    else:
-                        os.remove(path)
-            os.rmdir(env.home)
+                # that can be removed again. Nothing is followed out of the folder (a link is
+                # removed itself, never its target).
+                self._check(env.home, self._in_shared_root(env.home))
+                ownership.remove_folder(env.home, keep_last=MANIFEST)
         except OSError as err:
             raise names.Conflict(
                 f"Removing {env.name} stopped at {err.filename or env.home}: {err.strerror or err}. "
@@ -1025,23 +1160,28 @@ class Environments:
         if build is None:
             return []
         removed = []
-        if not build.adopted and names.within(build.path, env.home):
-            shutil.rmtree(build.path, ignore_errors=True)
+        if not build.adopted and os.path.dirname(build.path) == env.home:
+            with contextlib.suppress(FileNotFoundError):
+                ownership.remove_entry(env.home, os.path.basename(build.path))
             removed.append(f"build {build.path}")
         for path in (self.launch_path(env, arch), self.activation_path(env, arch)):
             with contextlib.suppress(FileNotFoundError):
-                os.remove(path)
+                ownership.remove_entry(env.home, os.path.basename(path))
         return removed
 
     def removal_plan(self, name: object, partition: object = None) -> list[str]:
         """What :meth:`remove` would delete, for the confirmation dialog."""
         env = self.get(name)
+        if partition in (None, ""):
+            self.require_owner(env)
         wanted = names.partition(partition) if partition not in (None, "") else None
         plan = [
             f"kernel {k}"
             for k, meta in kernelspec.ours(self.config.kernels_dir).items()
             if meta.get("path") == env.home and (not wanted or meta.get("partition") == wanted)
         ]
+        if not self.trust(env).mine:
+            return plan  # another's environment: only this user's kernel
         for build in env.builds.values():
             if wanted and not _goes_with(build, wanted):
                 continue
@@ -1066,7 +1206,8 @@ class Environments:
                 f"{env.name} has no ready build for partition {part.name} ({part.arch}); "
                 f"ready builds: {', '.join(ready) or 'none'}."
             )
-        return f"source {shlex.quote(self.launch_path(env, build.arch))}\n"
+        launch = self.checked_script(env, self.launch_path(env, build.arch))
+        return f"source {shlex.quote(launch)}\n"
 
     # --- partitions' architectures ------------------------------------------------------------
 
@@ -1097,6 +1238,55 @@ class Environments:
             )
         self.site.remember_arch(part, names.arch(arch))
         return part.arch or arch
+
+
+SHARED = object()  # the storage root of a shared environment: the VO's folder
+
+
+def _make_envs_folder(root: str, shared: bool) -> None:
+    """``<root>/hpc-envs``, made if missing, then checked by the ownership rule. In a VO's folder
+    it is setgid in the VO's group and sticky: members add environments, none renames another's."""
+    folder = os.path.join(root, ENVS_FOLDER)
+    owner = os.stat(root).st_uid
+    if shared and not os.path.lexists(folder) and os.geteuid() not in (0, owner):
+        # Made by a member, the other members would refuse it (any member could have swapped it).
+        raise names.InvalidInput(
+            "shared",
+            f"{folder} does not exist yet: ask the owner of {root} "
+            f"({ownership.user_name(owner)}) to make it once with 'mkdir -m 3775 {folder}', so "
+            "that the environments every member shares there are accepted.",
+        )
+    with contextlib.suppress(FileExistsError):
+        os.mkdir(folder, 0o755)
+        if shared:
+            os.chown(folder, -1, os.stat(root).st_gid)
+            os.chmod(folder, 0o3775)
+    ownership.check_envs_folder(root, shared=shared)
+
+
+def _is_env_name(value: str) -> bool:
+    try:
+        return names.env_name(value) == value
+    except names.InvalidInput:
+        return False
+
+
+def _refused(home: str, shared: bool, reason: str) -> dict[str, Any]:
+    """A refused environment as ``list`` shows it: its name, where, and why nothing of it is
+    read or run."""
+    return {
+        "name": os.path.basename(home),
+        "kind": "",
+        "modules": [],
+        "packages": [],
+        "builds": {},
+        "home": home,
+        "kernels": [],
+        "tasks": [],
+        "shared": shared,
+        "refused": reason,
+        "warnings": [reason],
+    }
 
 
 def _goes_with(build: Build, partition: str) -> bool:

@@ -60,6 +60,7 @@ class StorageRoot:
     writable: bool
     home: bool
     warning: str = ""
+    shared: bool = False  # a VO's folder: only for environments made --shared
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -275,26 +276,34 @@ class Site:
     # --- storage ------------------------------------------------------------------------------
 
     def storage_roots(self) -> list[StorageRoot]:
-        labels = {os.environ.get(v): v for v in reversed(("HOME", *_root_vars()))}
+        """The roots of the user's own environments, best first (``$HOME`` last if allowed)."""
         home = os.path.realpath(os.path.expanduser("~"))
-        roots: list[StorageRoot] = []
         paths = list(self.config.storage_roots)
         if self.config.allow_home and home not in {os.path.realpath(p) for p in paths}:
             paths.append(home)
-        for path in paths:
-            real = os.path.realpath(path)
-            is_home = real == home
-            roots.append(
-                StorageRoot(
-                    path=path,
-                    label="$" + labels[path] if path in labels else path,
-                    exists=os.path.isdir(path),
-                    writable=os.access(path, os.W_OK),
-                    home=is_home,
-                    warning=HOME_WARNING if is_home else "",
-                )
+        return [_storage_root(p, home=os.path.realpath(p) == home) for p in paths]
+
+    def shared_roots(self) -> list[StorageRoot]:
+        """The VO folders where ``create --shared`` puts environments (see ownership.py)."""
+        own = {os.path.realpath(p) for p in self.config.storage_roots}
+        return [
+            _storage_root(p, shared=True)
+            for p in self.config.shared_roots
+            if os.path.realpath(p) not in own
+        ]
+
+    def shared_root(self) -> StorageRoot:
+        """The first usable shared root, or why there is none."""
+        roots = self.shared_roots()
+        usable = [r for r in roots if r.exists and r.writable]
+        if not usable:
+            where = ", ".join(r.path for r in roots) or "none is configured ($VSC_DATA_VO unset)"
+            raise names.InvalidInput(
+                "shared",
+                f"No VO folder to share an environment in ({where}): ask your admins to set "
+                "HpcEnvs.shared_roots, or create the environment for yourself only.",
             )
-        return roots
+        return usable[0]
 
     def storage_root(self, value: object) -> StorageRoot:
         """The storage root a user chose (by path or by label such as ``$VSC_DATA``)."""
@@ -361,6 +370,7 @@ class Site:
             "slurm": self.slurm_enabled,
             "partitions": [p.to_json() for p in parts],
             "storage_roots": [r.to_json() for r in self.storage_roots()],
+            "shared_roots": [r.to_json() for r in self.shared_roots()],
             "conda": {
                 "policy": self.config.conda_policy,
                 "message": self.config.conda_message(),
@@ -370,7 +380,21 @@ class Site:
         }
 
 
-def _root_vars() -> tuple[str, ...]:
-    from ..config import DEFAULT_ROOT_VARIABLES
+def _storage_root(path: str, home: bool = False, shared: bool = False) -> StorageRoot:
+    """A storage root as offered, labelled by the variable that names it (``$VSC_DATA``)."""
+    labels = {os.environ.get(v): v for v in reversed(("HOME", *_root_vars()))}
+    return StorageRoot(
+        path=path,
+        label="$" + labels[path] if path in labels else path,
+        exists=os.path.isdir(path),
+        writable=os.access(path, os.W_OK),
+        home=home,
+        warning=HOME_WARNING if home else "",
+        shared=shared,
+    )
 
-    return DEFAULT_ROOT_VARIABLES
+
+def _root_vars() -> tuple[str, ...]:
+    from ..config import DEFAULT_ROOT_VARIABLES, SHARED_ROOT_VARIABLES
+
+    return DEFAULT_ROOT_VARIABLES + SHARED_ROOT_VARIABLES

@@ -15,8 +15,16 @@ from .helpers import run_code
 from .test_envs_rest import IPYTHON, PYTHON, SCIPY, our_kernels, tree
 
 
-async def hpc(*args: str, stdin: bytes | None = None) -> tuple[int, str, str]:
-    """Run ``jupyter hpc-envs ARGS`` in a process of its own; exit status, stdout, stderr."""
+async def hpc(
+    *args: str, stdin: bytes | None = None, umask: int | None = None
+) -> tuple[int, str, str]:
+    """Run ``jupyter hpc-envs ARGS`` in a process of its own (with ``umask``); exit status,
+    stdout, stderr."""
+
+    def preexec() -> None:
+        if umask is not None:
+            os.umask(umask)
+
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -26,6 +34,7 @@ async def hpc(*args: str, stdin: bytes | None = None) -> tuple[int, str, str]:
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
         env=dict(os.environ),
+        preexec_fn=preexec,
     )
     out, err = await asyncio.wait_for(proc.communicate(stdin), 600)
     return proc.returncode or 0, out.decode(), err.decode()

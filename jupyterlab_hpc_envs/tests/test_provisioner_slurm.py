@@ -427,7 +427,8 @@ async def test_a_job_that_does_not_report_the_kernel_in_time_is_cancelled_saying
     spec_path = kernels_dir() / KERNEL / "kernel.json"
     spec = json.loads(spec_path.read_text())
     launch = Path(spec["metadata"]["hpc_envs"]["launch"])
-    slow = tmp_path / "slow-launch.sh"
+    # Beside the real one: a script outside the environment's folder is refused (ownership.py).
+    slow = launch.parent / f"slow-{tmp_path.name}.sh"
     lines = launch.read_text().splitlines(keepends=True)
     slow.write_text(lines[0] + "sleep 60\n" + "".join(lines[1:]))
     slow.chmod(0o755)
@@ -441,6 +442,7 @@ async def test_a_job_that_does_not_report_the_kernel_in_time_is_cancelled_saying
     assert 3 <= time.monotonic() - t0 < 15
     assert "did not report its ports within 3 s" in str(caught.value)
     assert "The job was cancelled" in str(caught.value)
+    slow.unlink()
     # Cancelled; Slurm may still be ending its processes for a moment (COMPLETING).
     assert await async_wait_until(lambda: not our_jobs(), 15), our_jobs()
 

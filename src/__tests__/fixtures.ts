@@ -3,6 +3,7 @@
  * down (paths start with `/site` instead of the demo site's folder). Tests change copies of them.
  */
 import { CondaInfo, Environment, Module, Package, Packages, Site, Task } from '../api';
+import { json, RoutedServer } from './fake-server';
 
 export const INFO = { name: 'jupyterlab-hpc-envs', version: '0.1.0' };
 
@@ -43,7 +44,8 @@ export const SITE: Site = {
       exists: true,
       writable: true,
       home: false,
-      warning: ''
+      warning: '',
+      shared: false
     },
     {
       path: '/site/scratch',
@@ -51,7 +53,8 @@ export const SITE: Site = {
       exists: true,
       writable: true,
       home: false,
-      warning: ''
+      warning: '',
+      shared: false
     },
     {
       path: '/site/home',
@@ -60,9 +63,11 @@ export const SITE: Site = {
       writable: true,
       home: true,
       warning:
-        "Your home folder has a very small quota and fills up quickly with installation files: prefer $VSC_DATA or $VSC_SCRATCH (or your VO's folder)."
+        "Your home folder has a very small quota and fills up quickly with installation files: prefer $VSC_DATA or $VSC_SCRATCH (or your VO's folder).",
+      shared: false
     }
   ],
+  shared_roots: [],
   conda: { policy: 'discouraged', message: 'Conda is discouraged on this cluster.' },
   warnings: [
     {
@@ -169,6 +174,10 @@ export function environment(name = 'science', fields: Partial<Environment> = {})
     kernels: [{ name: `hpcenv-${name}-zen4`, partition: 'zen4', arch: 'zen4' }],
     tasks: [],
     warnings: [],
+    owner: 'me',
+    shared: false,
+    mine: true,
+    refused: '',
     ...fields
   };
 }
@@ -565,3 +574,37 @@ export function twoPartitionEnvironment(name = 'science'): Environment {
     kernels: [...base.kernels, { name: `hpcenv-${name}-zen2`, partition: 'zen2', arch: 'zen2' }]
   };
 }
+
+/**
+ * The server accepts `POST envs` for `env`: a pending build task, whose log says it succeeded.
+ *
+ * @param fake - The faked server.
+ * @param env - The environment's name.
+ */
+export function acceptCreate(fake: RoutedServer, env: string): void {
+  fake.routes['POST envs'] = json({ task: task({ env, state: 'pending' }) }, 202);
+  fake.routes[`GET tasks/${task().id}/log`] = json({
+    text: '',
+    offset: 0,
+    state: 'succeeded',
+    step: ''
+  });
+}
+
+/**
+ * The site with a VO folder where a shared environment can be created.
+ */
+export const SITE_WITH_VO: Site = {
+  ...SITE,
+  shared_roots: [
+    {
+      path: '/site/vo',
+      label: '$VSC_DATA_VO',
+      exists: true,
+      writable: true,
+      home: false,
+      warning: '',
+      shared: true
+    }
+  ]
+};

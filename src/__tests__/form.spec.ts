@@ -9,7 +9,16 @@ import { HpcEnvsModel } from '../model';
 import { ITaskLog } from '../tokens';
 import { CreateEnvironmentForm } from '../widgets/form';
 import { json, RoutedServer } from './fake-server';
-import { CONDA_INFO, environment, INFO, MODULES, modulesFor, SITE, task } from './fixtures';
+import {
+  acceptCreate,
+  CONDA_INFO,
+  environment,
+  INFO,
+  MODULES,
+  modulesFor,
+  SITE,
+  SITE_WITH_VO
+} from './fixtures';
 import { click, dispose, find, settle, show, type } from './render';
 
 const PYTHON = 'Python/3.11.7-GCCcore-12.3.0';
@@ -127,13 +136,7 @@ describe('CreateEnvironmentForm', () => {
     });
 
     it('sends a conda environment with a channel added in front', async () => {
-      fake.routes['POST envs'] = json({ task: task({ env: 'forge', state: 'pending' }) }, 202);
-      fake.routes[`GET tasks/${task().id}/log`] = json({
-        text: '',
-        offset: 0,
-        state: 'succeeded',
-        step: ''
-      });
+      acceptCreate(fake, 'forge');
       await type(find<HTMLInputElement>(form.node, '.jp-HpcEnvs-name'), 'forge');
       await type(find<HTMLInputElement>(form.node, '.jp-HpcEnvs-condaPython'), '3.11');
       await type(find<HTMLTextAreaElement>(form.node, '.jp-HpcEnvs-packages'), 'hpc-envs-hook');
@@ -212,13 +215,7 @@ describe('CreateEnvironmentForm', () => {
   });
 
   it('sends the form and hands over the build task', async () => {
-    fake.routes['POST envs'] = json({ task: task({ env: 'data', state: 'pending' }) }, 202);
-    fake.routes[`GET tasks/${task().id}/log`] = json({
-      text: '',
-      offset: 0,
-      state: 'succeeded',
-      step: ''
-    });
+    acceptCreate(fake, 'data');
     await type(find<HTMLInputElement>(form.node, '.jp-HpcEnvs-name'), 'data');
     await type(find<HTMLSelectElement>(form.node, '.jp-HpcEnvs-python'), PYTHON);
     await click(find(form.node, `.jp-HpcEnvs-module input[value="${SCIPY}"]`));
@@ -234,6 +231,27 @@ describe('CreateEnvironmentForm', () => {
       packages: ['icecream']
     });
     expect(created.map(l => l.task.env)).toEqual(['data']);
+  });
+
+  it('shares the environment with the VO when asked, instead of a storage root', async () => {
+    expect(form.node.querySelector('.jp-HpcEnvs-shared')).toBeNull();
+    fake.routes['GET site'] = json(SITE_WITH_VO);
+    await settle(() => model.refresh());
+    acceptCreate(fake, 'team');
+    await type(find<HTMLInputElement>(form.node, '.jp-HpcEnvs-name'), 'team');
+    await type(find<HTMLSelectElement>(form.node, '.jp-HpcEnvs-python'), PYTHON);
+
+    await click(find(form.node, '.jp-HpcEnvs-shared input[type="checkbox"]'));
+    const radios = [
+      ...form.node.querySelectorAll<HTMLInputElement>('.jp-HpcEnvs-roots input[type="radio"]')
+    ];
+    await click(find(form.node, '.jp-HpcEnvs-create'));
+
+    expect(find(form.node, '.jp-HpcEnvs-shared').textContent).toContain('/site/vo');
+    expect(radios.every(r => r.disabled)).toBe(true);
+    const body = JSON.parse(fake.calls('POST envs')[0].body);
+    expect(body.shared).toBe(true);
+    expect(body.root).toBeUndefined();
   });
 
   it("shows the server's refusal next to the field it is about", async () => {

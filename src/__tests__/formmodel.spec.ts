@@ -7,7 +7,16 @@
 import { CreateFormModel, splitCondaSpecs, splitSpecs, validateEnvName } from '../formmodel';
 import { HpcEnvsModel } from '../model';
 import { json, RoutedServer } from './fake-server';
-import { CONDA_INFO, environment, INFO, MODULES, modulesFor, SITE, task } from './fixtures';
+import {
+  acceptCreate,
+  CONDA_INFO,
+  environment,
+  INFO,
+  MODULES,
+  modulesFor,
+  SITE,
+  SITE_WITH_VO
+} from './fixtures';
 
 const PYTHON = 'Python/3.11.7-GCCcore-12.3.0';
 const SCIPY = 'SciPy-bundle/2023.07-gfbf-2023a';
@@ -180,13 +189,7 @@ describe('CreateFormModel', () => {
   });
 
   it('sends the Python module first, then the others in the order chosen', async () => {
-    fake.routes['POST envs'] = json({ task: task({ env: 'data', state: 'pending' }) }, 202);
-    fake.routes[`GET tasks/${task().id}/log`] = json({
-      text: '',
-      offset: 0,
-      state: 'succeeded',
-      step: ''
-    });
+    acceptCreate(fake, 'data');
     form = new CreateFormModel({ model });
     await until(form, () => form.catalog !== null);
     form.setName('data');
@@ -213,6 +216,33 @@ describe('CreateFormModel', () => {
       requirements: 'tqdm\n',
       options: { system_site_packages: false, pip_options: ['--prefer-binary'] }
     });
+  });
+
+  it("sends a shared environment to the VO's folder, with no storage root", async () => {
+    fake.routes['GET site'] = json(SITE_WITH_VO);
+    await model.refresh();
+    acceptCreate(fake, 'team');
+    form = new CreateFormModel({ model });
+    await until(form, () => form.catalog !== null);
+    expect(form.sharedRoot?.path).toBe('/site/vo');
+    form.setName('team');
+    form.setPython(PYTHON);
+    await until(form, () => !form.compatLoading);
+    form.setShared(true);
+
+    await form.submit();
+
+    const body = JSON.parse(fake.calls('POST envs')[0].body);
+    expect(body.shared).toBe(true);
+    expect(body.root).toBeUndefined();
+  });
+
+  it('offers no sharing where the site has no VO folder', async () => {
+    form = new CreateFormModel({ model });
+    await until(form, () => form.catalog !== null);
+
+    expect(form.sharedRoot).toBeNull();
+    expect(form.request().shared).toBeUndefined();
   });
 
   it('does not send a form with a bad or taken name, and says why', async () => {
@@ -338,13 +368,7 @@ describe('CreateFormModel with conda', () => {
   });
 
   it('sends no modules, the Python version, conda specs and the channels by priority', async () => {
-    fake.routes['POST envs'] = json({ task: task({ env: 'forge', state: 'pending' }) }, 202);
-    fake.routes[`GET tasks/${task().id}/log`] = json({
-      text: '',
-      offset: 0,
-      state: 'succeeded',
-      step: ''
-    });
+    acceptCreate(fake, 'forge');
     form = new CreateFormModel({ model });
     await until(form, () => form.condaInfo !== null && form.catalog !== null);
     form.setPython(PYTHON);

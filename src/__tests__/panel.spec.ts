@@ -161,6 +161,58 @@ describe('HpcEnvsPanel', () => {
     ]);
   });
 
+  it('shows who shares an environment, and offers its user no change of it', async () => {
+    await open({
+      'GET envs': json({
+        environments: [environment('team', { owner: 'alice', shared: true, mine: false })]
+      })
+    });
+
+    expect(find(panel.node, '.jp-HpcEnvs-envRow[data-env="team"]').textContent).toContain(
+      'shared by alice'
+    );
+    await click(find(panel.node, '.jp-HpcEnvs-envRow[data-env="team"]'));
+    const details = find(panel.node, '.jp-HpcEnvs-details[data-env="team"]');
+    const zen4 = find(details, '.jp-HpcEnvs-build[data-partition="zen4"]');
+    await click(find(zen4, 'button[aria-label^="Show the packages"]'));
+    await click(find(details, '.jp-HpcEnvs-registerButton'));
+
+    expect(details.querySelector('.jp-HpcEnvs-removeButton')).toBeNull();
+    expect(details.querySelector('button[aria-label^="Rebuild"]')).toBeNull();
+    expect(details.querySelector('button[aria-label^="Build"]')).toBeNull();
+    expect(runs).toEqual([
+      [CommandIDs.showPackages, { name: 'team', partition: 'zen4' }],
+      [CommandIDs.registerKernel, { name: 'team' }]
+    ]);
+  });
+
+  it('shows a refused environment with the reason and nothing to do with it', async () => {
+    const reason = '/site/data/hpc-envs/evil is owned by mallory: nothing of it is read or run.';
+    await open({
+      'GET envs': json({
+        environments: [
+          {
+            name: 'evil',
+            kind: '',
+            home: '/site/data/hpc-envs/evil',
+            shared: false,
+            refused: reason,
+            warnings: [reason]
+          }
+        ]
+      })
+    });
+
+    await click(find(panel.node, '.jp-HpcEnvs-envRow[data-env="evil"]'));
+    const details = find(panel.node, '.jp-HpcEnvs-details[data-env="evil"]');
+
+    expect(find(panel.node, '.jp-HpcEnvs-envRow[data-env="evil"]').textContent).toContain(
+      'refused'
+    );
+    expect(find(details, '[role="alert"]').textContent).toBe(reason);
+    expect(details.querySelectorAll('button')).toHaveLength(0);
+  });
+
   it('shows a conda environment with its kind, no modules, its Python and channels', async () => {
     await open({
       'GET envs': json({ environments: [environment('science'), condaEnvironment('forge')] })

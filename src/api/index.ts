@@ -160,6 +160,11 @@ export interface ICreateRequest {
    */
   root?: string;
   /**
+   * In the VO's shared folder (then no `root`): the VO's members may use it, only its creator
+   * may change it.
+   */
+  shared?: boolean;
+  /**
    * Requirement specifiers (venv: pip's; conda: conda match specs such as `numpy>=1.26`).
    */
   packages: string[];

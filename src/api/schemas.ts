@@ -72,7 +72,11 @@ export const StorageRootSchema = z.object({
   /**
    * Why this root is a poor choice (the home folder's small quota), or `''`.
    */
-  warning: z.string().default('')
+  warning: z.string().default(''),
+  /**
+   * A VO's folder: only for environments shared with the VO (`shared` in the create request).
+   */
+  shared: z.boolean().default(false)
 });
 
 /**
@@ -113,6 +117,10 @@ export const SiteSchema = z.object({
   slurm: z.boolean(),
   partitions: z.array(PartitionSchema),
   storage_roots: z.array(StorageRootSchema),
+  /**
+   * The VO folders where a shared environment can be created.
+   */
+  shared_roots: z.array(StorageRootSchema).default([]),
   conda: z.object({
     policy: z.string(),
     message: z.string().default('')
@@ -309,7 +317,23 @@ export const EnvironmentSchema = z.object({
    * The environment's running tasks.
    */
   tasks: z.array(TaskSchema).default([]),
-  warnings: z.array(z.string()).default([])
+  warnings: z.array(z.string()).default([]),
+  /**
+   * The login name of its owner.
+   */
+  owner: z.string().default(''),
+  /**
+   * In a VO's shared folder.
+   */
+  shared: z.boolean().default(false),
+  /**
+   * Owned by this server's user; otherwise only its owner may change it (use it, not more).
+   */
+  mine: z.boolean().default(true),
+  /**
+   * Why it failed the ownership rule ('' when it did not): nothing of it is read or run.
+   */
+  refused: z.string().default('')
 });
 
 /**

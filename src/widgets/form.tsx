@@ -380,8 +380,29 @@ function FormView(props: IFormViewProps): React.ReactElement {
 
       <fieldset className="jp-HpcEnvs-field jp-HpcEnvs-roots" aria-describedby={describe('root')}>
         <legend>{trans.__('Storage')}</legend>
+        {model.sharedRoot ? (
+          <div className="jp-HpcEnvs-root jp-HpcEnvs-shared">
+            <label>
+              <input
+                type="checkbox"
+                checked={model.shared}
+                aria-describedby={describe('shared')}
+                onChange={e => model.setShared(e.currentTarget.checked)}
+              />{' '}
+              {trans.__('Share with my VO')}{' '}
+              <span className="jp-HpcEnvs-root-path">{model.sharedRoot.path}</span>
+            </label>
+            <div className="jp-HpcEnvs-note">
+              {trans.__(
+                'The members of your VO can see and use it (kernels, terminal, packages list); only you can change or remove it.'
+              )}
+            </div>
+          </div>
+        ) : null}
+        <FieldError id={ids('shared-error')} message={errors.shared} />
         {site.storage_roots.map(r => {
-          const usable = r.exists && r.writable;
+          const writable = r.exists && r.writable;
+          const usable = writable && !model.shared;
           return (
             <div key={r.label} className="jp-HpcEnvs-root">
               <label className={usable ? '' : 'jp-mod-disabled'}>
@@ -395,7 +416,7 @@ function FormView(props: IFormViewProps): React.ReactElement {
                 />{' '}
                 <span className="jp-HpcEnvs-root-label">{r.label}</span>{' '}
                 <span className="jp-HpcEnvs-root-path">{r.path}</span>
-                {usable ? '' : ` — ${trans.__('not writable')}`}
+                {writable ? '' : ` — ${trans.__('not writable')}`}
               </label>
               {r.warning && model.root === r.label ? (
                 <div className="jp-HpcEnvs-warning" role="note">

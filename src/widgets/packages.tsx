@@ -145,6 +145,8 @@ function PackagesBody(props: {
   const [installing, setInstalling] = useState(false);
   const data = model.data;
   const busy = model.busy;
+  // Busy, or shared by another user: the rows' uninstall and update buttons are disabled.
+  const readOnly = busy !== null || model.sharedBy !== null;
   const isConda = model.kind === 'conda';
   const listing = model.listing;
   const rows = model.rows;
@@ -271,38 +273,44 @@ function PackagesBody(props: {
         </details>
       ) : null}
 
-      <form className="jp-HpcEnvs-install" onSubmit={event => void install(event)}>
-        <label htmlFor={`${uid}-install`}>{trans.__('Install')}</label>
-        <input
-          id={`${uid}-install`}
-          className="jp-mod-styled jp-HpcEnvs-install-specs"
-          placeholder={
-            isConda
-              ? trans.__('e.g. numpy scipy>=1.11 (conda specs)')
-              : trans.__('e.g. icecream tqdm>=4.66')
-          }
-          spellCheck={false}
-          autoComplete="off"
-          value={specs}
-          onChange={event => setSpecs(event.target.value)}
-        />
-        <label className="jp-HpcEnvs-install-upgrade">
+      {model.sharedBy !== null ? (
+        <div className="jp-HpcEnvs-note jp-HpcEnvs-sharedBy">
+          {trans.__('Shared by %1: only %1 can change it.', model.sharedBy)}
+        </div>
+      ) : (
+        <form className="jp-HpcEnvs-install" onSubmit={event => void install(event)}>
+          <label htmlFor={`${uid}-install`}>{trans.__('Install')}</label>
           <input
-            type="checkbox"
-            checked={upgrade}
-            onChange={event => setUpgrade(event.target.checked)}
-          />{' '}
-          {isConda ? trans.__('update') : trans.__('upgrade')}
-        </label>
-        <button
-          type="submit"
-          className="jp-Button jp-mod-styled jp-mod-accept jp-HpcEnvs-install-button"
-          disabled={installing || busy !== null || !splitSpecs(specs).length}
-          title={busy ? trans.__('Busy: %1', busy.title) : undefined}
-        >
-          {trans.__('Install')}
-        </button>
-      </form>
+            id={`${uid}-install`}
+            className="jp-mod-styled jp-HpcEnvs-install-specs"
+            placeholder={
+              isConda
+                ? trans.__('e.g. numpy scipy>=1.11 (conda specs)')
+                : trans.__('e.g. icecream tqdm>=4.66')
+            }
+            spellCheck={false}
+            autoComplete="off"
+            value={specs}
+            onChange={event => setSpecs(event.target.value)}
+          />
+          <label className="jp-HpcEnvs-install-upgrade">
+            <input
+              type="checkbox"
+              checked={upgrade}
+              onChange={event => setUpgrade(event.target.checked)}
+            />{' '}
+            {isConda ? trans.__('update') : trans.__('upgrade')}
+          </label>
+          <button
+            type="submit"
+            className="jp-Button jp-mod-styled jp-mod-accept jp-HpcEnvs-install-button"
+            disabled={installing || busy !== null || !splitSpecs(specs).length}
+            title={busy ? trans.__('Busy: %1', busy.title) : undefined}
+          >
+            {trans.__('Install')}
+          </button>
+        </form>
+      )}
 
       <div className="jp-HpcEnvs-packages-filters">
         {isConda ? (
@@ -349,9 +357,9 @@ function PackagesBody(props: {
       </div>
 
       {listing === 'conda' ? (
-        <CondaList model={model} commands={commands} trans={trans} busy={busy !== null} />
+        <CondaList model={model} commands={commands} trans={trans} busy={readOnly} />
       ) : (
-        <PythonList model={model} commands={commands} trans={trans} busy={busy !== null} />
+        <PythonList model={model} commands={commands} trans={trans} busy={readOnly} />
       )}
     </div>
   );

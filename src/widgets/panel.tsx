@@ -417,11 +417,12 @@ const EnvRow = React.memo(
       >
         <span className="jp-HpcEnvs-envRow-name">
           {env.name}
-          {env.kind !== 'venv' ? (
+          {env.kind && env.kind !== 'venv' ? (
             <span className="jp-HpcEnvs-envRow-kind" title={trans.__('Kind')}>
               {env.kind}
             </span>
           ) : null}
+          <OwnerNote env={env} trans={trans} />
         </span>
         <span className="jp-HpcEnvs-envRow-builds">
           {statuses.map(s => (
@@ -450,6 +451,9 @@ function EnvDetails(props: {
 }): React.ReactElement {
   const { env, statuses, commands, trans } = props;
   const name = env.name;
+  if (env.refused) {
+    return <RefusedDetails env={env} trans={trans} />;
+  }
   const busy = env.tasks.length > 0 || statuses.some(s => s.task !== null);
   const ready = statuses.filter(s => s.status === 'ready' || s.status === 'unregistered');
   const first = ready.find(s => s.partition.local) ?? ready[0];
@@ -460,7 +464,8 @@ function EnvDetails(props: {
       data-env={name}
     >
       <h3 className="jp-HpcEnvs-details-name">
-        {name} <span className="jp-HpcEnvs-details-kind">{env.kind}</span>
+        {name} <span className="jp-HpcEnvs-details-kind">{env.kind}</span>{' '}
+        <OwnerNote env={env} trans={trans} />
       </h3>
       <div className="jp-HpcEnvs-details-modules">
         {env.modules.length ? env.modules.join(' · ') : trans.__('no modules')}
@@ -506,19 +511,73 @@ function EnvDetails(props: {
             </button>
           </>
         ) : null}
-        <button
-          type="button"
-          className="jp-HpcEnvs-button jp-mod-warn jp-HpcEnvs-removeButton"
-          disabled={busy}
-          title={
-            busy
-              ? trans.__('A task of this environment is running')
-              : trans.__('Remove the environment, its builds and its kernels')
-          }
-          onClick={() => run(commands, CommandIDs.removeEnvironment, { name })}
-        >
-          {trans.__('Remove…')}
-        </button>
+        {env.mine ? (
+          <button
+            type="button"
+            className="jp-HpcEnvs-button jp-mod-warn jp-HpcEnvs-removeButton"
+            disabled={busy}
+            title={
+              busy
+                ? trans.__('A task of this environment is running')
+                : trans.__('Remove the environment, its builds and its kernels')
+            }
+            onClick={() => run(commands, CommandIDs.removeEnvironment, { name })}
+          >
+            {trans.__('Remove…')}
+          </button>
+        ) : null}
+      </div>
+    </section>
+  );
+}
+
+/**
+ * Who shares an environment: "shared by X" (read-only here), "shared with your VO" (yours).
+ */
+function OwnerNote(props: {
+  env: Environment;
+  trans: TranslationBundle;
+}): React.ReactElement | null {
+  const { env, trans } = props;
+  if (env.refused) {
+    return <span className="jp-HpcEnvs-owner jp-mod-refused">{trans.__('refused')}</span>;
+  }
+  if (!env.shared && env.mine) {
+    return null;
+  }
+  return (
+    <span
+      className="jp-HpcEnvs-owner"
+      title={
+        env.mine
+          ? trans.__('The members of your VO can use it; only you can change it')
+          : trans.__('You can use it; only %1 can change or remove it', env.owner)
+      }
+    >
+      {env.mine ? trans.__('shared with your VO') : trans.__('shared by %1', env.owner)}
+    </span>
+  );
+}
+
+/**
+ * An environment that failed the ownership rule: where it is and why; nothing can be done with it.
+ */
+function RefusedDetails(props: { env: Environment; trans: TranslationBundle }): React.ReactElement {
+  const { env, trans } = props;
+  return (
+    <section
+      className="jp-HpcEnvs-details"
+      aria-label={trans.__('Environment %1', env.name)}
+      data-env={env.name}
+    >
+      <h3 className="jp-HpcEnvs-details-name">
+        {env.name} <OwnerNote env={env} trans={trans} />
+      </h3>
+      <div className="jp-HpcEnvs-details-home" title={trans.__('Folder')}>
+        {env.home}
+      </div>
+      <div className="jp-HpcEnvs-warning" role="alert">
+        {env.refused}
       </div>
     </section>
   );
@@ -637,7 +696,7 @@ function BuildRow(props: {
             onClick={() => run(commands, CommandIDs.registerKernel, args)}
           />
         ) : null}
-        {status.status !== 'building' && !task ? (
+        {status.status !== 'building' && !task && env.mine ? (
           <IconButton
             icon={buildIcon}
             label={
