@@ -18,7 +18,7 @@ class Core:
         self.site = Site(config)
         self.tasks = TaskManager(config.data_dir)
         self.envs = Environments(config, self.site, self.tasks)
-        self.packages = Packages(self.envs)
+        self.packages = Packages(self.envs.storage, self.site, self.envs.kinds)
 
     async def start(self) -> None:
         """What a server does once at start: recover tasks a dead server left behind, and cancel

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from jupyterlab_hpc_envs import cli
-from jupyterlab_hpc_envs.envs import service
+from jupyterlab_hpc_envs.envs import storage
 
 from .helpers import call, run_code
 from .test_cli import hpc
@@ -69,7 +69,7 @@ def canary_script(canary: Path) -> str:
 
 async def test_a_swapped_or_planted_environment_is_never_run(vo_root, vo, monkeypatch):
     # root's environment shared in the VO folder, made as the code makes it (setgid, sticky).
-    service._make_envs_folder(str(vo_root), shared=True)
+    storage.make_envs_folder(str(vo_root), shared=True)
     envs = vo_root / "hpc-envs"
     assert stat.S_IMODE(envs.stat().st_mode) == 0o3775
     plant(envs / "teamenv", 'exec "$@"')
@@ -128,7 +128,7 @@ async def test_a_swapped_or_planted_environment_is_never_run(vo_root, vo, monkey
 async def test_a_file_another_user_left_in_an_environment_is_never_run(vo_root, vo):
     # root's shared environment was group-writable for a while: mallory left the activation
     # file its launch script sources; the folder is fixed, her file stays.
-    service._make_envs_folder(str(vo_root), shared=True)
+    storage.make_envs_folder(str(vo_root), shared=True)
     home = vo_root / "hpc-envs" / "leaky"
     canary = vo.folder / f"canary-{uuid.uuid4().hex[:8]}"
     plant(home, 'source "$(dirname "$0")/activate-zen4.sh"; exec "$@"')
@@ -151,7 +151,7 @@ async def test_names_match_exactly_and_an_ambiguous_name_is_refused(vo_root, vo,
     data = site_env["VSC_DATA"]
     (data / "hpc-envs").mkdir()
     plant(data / "hpc-envs" / "m1", "exec true")
-    service._make_envs_folder(str(vo_root), shared=True)
+    storage.make_envs_folder(str(vo_root), shared=True)
     # mallory shares environments named like root's: M1 and m1 itself, in the VO folder.
     for name in ("M1", "m1"):
         home = vo_root / "hpc-envs" / name
@@ -385,7 +385,7 @@ async def test_a_shared_environment_is_used_by_a_member_who_cannot_change_it(
 async def test_rest_shows_owners_and_refusals_and_refuses_changes_of_anothers_environment(
     vo_root, vo, site_env, jp_fetch
 ):
-    service._make_envs_folder(str(vo_root), shared=True)
+    storage.make_envs_folder(str(vo_root), shared=True)
     envs = vo_root / "hpc-envs"
     home = envs / "hers"
     manifest = json.dumps({"name": "hers", "kind": "venv"})
