@@ -41,10 +41,10 @@ from ..site import host_arch, slurm
 from . import resources, slurm_kernel
 from .jobs import sweep_orphans
 from .resources import MODES
-from .slurm_job import KernelStartError, queue_message
+from .slurm_job import KernelStartError
 from .slurm_kernel import SlurmKernel
 
-__all__ = ["HpcEnvsProvisioner", "KernelStartError", "queue_message", "sweep_orphans"]
+__all__ = ["HpcEnvsProvisioner", "KernelStartError", "sweep_orphans"]
 
 
 class Kernel(Protocol):
@@ -66,6 +66,12 @@ class Kernel(Protocol):
     async def terminate(self, restart: bool = False) -> None: ...
 
     def get_shutdown_wait_time(self, recommended: float = 5.0) -> float: ...
+
+    def stop_asked(self) -> None: ...
+
+    async def teardown(self, why: str = "") -> None: ...
+
+    def provisioner_info(self) -> dict[str, Any]: ...
 
 
 class LocalKernel:
@@ -98,6 +104,15 @@ class LocalKernel:
 
     def get_shutdown_wait_time(self, recommended: float = 5.0) -> float:
         return LocalProvisioner.get_shutdown_wait_time(self.provisioner, recommended)
+
+    def stop_asked(self) -> None:
+        """Nothing to note: LocalProvisioner's own shutdown_requested follows."""
+
+    async def teardown(self, why: str = "") -> None:
+        """Nothing beyond LocalProvisioner's own cleanup, which follows."""
+
+    def provisioner_info(self) -> dict[str, Any]:
+        return {}  # LocalProvisioner's own (pid, pgid, ip) is all
 
 
 class HpcEnvsProvisioner(LocalProvisioner):
@@ -429,21 +444,18 @@ class HpcEnvsProvisioner(LocalProvisioner):
         return self.kernel.get_shutdown_wait_time(recommended)
 
     async def shutdown_requested(self, restart: bool = False) -> None:
-        if self._slurm is not None:
-            self._slurm.stop_asked()
+        self.kernel.stop_asked()
         await super().shutdown_requested(restart=restart)
 
     async def cleanup(self, restart: bool = False) -> None:
-        """End a Slurm kernel's job (its one teardown), then the local provisioner's part."""
-        if self._slurm is not None:
-            await self._slurm.teardown()
-            self._slurm = None
+        """End the kernel (a Slurm kernel's one teardown), then the local provisioner's part."""
+        await self.kernel.teardown()
+        self._slurm = None
         await super().cleanup(restart=restart)
 
     async def get_provisioner_info(self) -> dict[str, Any]:
         info: dict[str, Any] = await super().get_provisioner_info()
-        if self._slurm is not None:
-            info.update(self._slurm.provisioner_info())
+        info.update(self.kernel.provisioner_info())
         return info
 
     async def load_provisioner_info(self, provisioner_info: dict[str, Any]) -> None:

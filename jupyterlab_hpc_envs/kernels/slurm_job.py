@@ -58,18 +58,18 @@ class Phase(enum.Enum):
 
 
 _STARTS = (Phase.SUBMITTING, Phase.PENDING, Phase.STARTING)
-#: The allowed moves. A job may be asked to stop, or be let go of, in any phase; a started job
-#: may go back to the queue (Slurm requeues) until the kernel reported.
+_OUT = frozenset({Phase.STOPPING, Phase.ENDED})
+#: The allowed moves (staying where it is is always allowed). A job may be asked to stop, or be let
+#: go of, in any phase but the last; a started job may go back to the queue (Slurm requeues) until
+#: the kernel reported; nothing comes after ``ENDED``.
 MOVES: dict[Phase, frozenset[Phase]] = {
-    Phase.SUBMITTING: frozenset({Phase.PENDING, Phase.STARTING, Phase.RUNNING}),
-    Phase.PENDING: frozenset({Phase.STARTING, Phase.RUNNING}),
-    Phase.STARTING: frozenset({Phase.PENDING, Phase.RUNNING}),
-    Phase.RUNNING: frozenset(),
+    Phase.SUBMITTING: frozenset({Phase.PENDING, Phase.STARTING, Phase.RUNNING}) | _OUT,
+    Phase.PENDING: frozenset({Phase.STARTING, Phase.RUNNING}) | _OUT,
+    Phase.STARTING: frozenset({Phase.PENDING, Phase.RUNNING}) | _OUT,
+    Phase.RUNNING: _OUT,
     Phase.STOPPING: frozenset({Phase.ENDED}),
-    Phase.ENDED: frozenset({Phase.STOPPING}),
+    Phase.ENDED: frozenset(),
 }
-for _phase in Phase:
-    MOVES[_phase] = MOVES[_phase] | {_phase, Phase.STOPPING, Phase.ENDED}
 
 
 @dataclass
@@ -110,9 +110,21 @@ class SlurmJob:
 
     def move(self, phase: Phase) -> None:
         """Go to ``phase``, which must be allowed from the current one (see :data:`MOVES`)."""
-        if phase not in MOVES[self.phase]:
+        if phase is not self.phase and phase not in MOVES[self.phase]:
             raise RuntimeError(f"kernel job {self.name}: no move from {self.phase} to {phase}")
         self.phase = phase
+
+    def stop(self) -> None:
+        """A stop was asked for: what happens to the job now is not news (a job already let go
+        of stays ended)."""
+        if self.phase is not Phase.ENDED:
+            self.move(Phase.STOPPING)
+
+    def advance(self, phase: Phase) -> None:
+        """A step of the start (queued, allocated, reported), taken only while it is starting: a
+        stop asked for meanwhile stays the phase."""
+        if self.starting:
+            self.move(phase)
 
     @property
     def starting(self) -> bool:

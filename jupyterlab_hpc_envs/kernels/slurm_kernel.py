@@ -202,7 +202,7 @@ class SlurmKernel:
         job.job_id = str(report.get("job_id") or job.job_id)
         job.step_id = str(report.get("step_id") or "0")
         job.host = str(report.get("host") or "")
-        job.move(Phase.RUNNING)
+        job.advance(Phase.RUNNING)
         jobs.hold(job.kernel_id, job.job_id)
         await self.host.record_check(report)
         info: dict[str, Any] = {
@@ -373,15 +373,15 @@ class SlurmKernel:
 
     def stop_asked(self) -> None:
         """A shutdown was asked for: the job's end that follows is not news."""
-        self.job.move(Phase.STOPPING)
+        self.job.stop()
 
     async def terminate(self, restart: bool = False) -> None:
-        self.job.move(Phase.STOPPING)
+        self.job.stop()
         await self._cancel()
 
     async def kill(self, restart: bool = False) -> None:
         job = self.job
-        job.move(Phase.STOPPING)
+        job.stop()
         if job.job_id:
             with contextlib.suppress(slurm.SlurmError):
                 await slurm.cancel(job.job_id, signal="KILL")
@@ -436,7 +436,7 @@ class SlurmKernel:
         ``why`` is set for a start given up (logged and recorded); a cleanup passes nothing.
         """
         job = self.job
-        job.move(Phase.STOPPING)
+        job.stop()
         if why:
             job.log.warning("Kernel %s: %s", job.kernel_id, why)
         cancelled = True

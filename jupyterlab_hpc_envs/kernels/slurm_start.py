@@ -88,13 +88,11 @@ async def read_stderr(job: SlurmJob) -> None:
         queued, allocated = _QUEUED.search(line), _ALLOCATED.search(line)
         if queued:
             job.job_id = job.job_id or queued.group(1)
-            if job.starting:
-                job.move(Phase.PENDING)
+            job.advance(Phase.PENDING)
             jobs.hold(job.kernel_id, job.job_id)
         elif allocated:
             job.job_id = job.job_id or allocated.group(1)
-            if job.starting:
-                job.move(Phase.STARTING)
+            job.advance(Phase.STARTING)
             job.allocated_at = asyncio.get_running_loop().time()
         else:
             job.errors.append(line)
@@ -174,11 +172,11 @@ async def queue_state(job: SlurmJob) -> slurm.JobState | None:
 def _follow(job: SlurmJob, state: slurm.JobState) -> None:
     """Take in a state of a starting job; log and record it when it changed."""
     if state.state == "PENDING":
-        job.move(Phase.PENDING)
+        job.advance(Phase.PENDING)
     elif state.active:
         if job.phase is Phase.PENDING or job.allocated_at is None:
             job.allocated_at = asyncio.get_running_loop().time()
-        job.move(Phase.STARTING)
+        job.advance(Phase.STARTING)
     else:
         raise KernelStartError(ended_while_starting(job, state))
     seen = (state.state, state.reason, state.start)
