@@ -146,7 +146,7 @@ check-ext: $(INSTALLED) $(LABEXTENSION) $(BROWSER_CHECK)
 	  grep -Eq 'jupyterlab_hpc_envs +enabled' <<<"$$out" && grep -Eq 'jupyterlab_hpc_envs [^ ]+ OK' <<<"$$out" \
 	  || { echo "check-ext: jupyterlab_hpc_envs is not an enabled, OK server extension" >&2; exit 1; }
 	@out="$$(jupyter kernelspec provisioners)"; echo "$$out"; \
-	  grep -Eq '^ *hpc-envs-provisioner +jupyterlab_hpc_envs\.provisioner:HpcEnvsProvisioner' <<<"$$out" \
+	  grep -Eq '^ *hpc-envs-provisioner +jupyterlab_hpc_envs\.kernels\.provisioner:HpcEnvsProvisioner' <<<"$$out" \
 	  || { echo "check-ext: hpc-envs-provisioner is not a registered kernel provisioner" >&2; exit 1; }
 	jupyter hpc-envs --version
 	python -m jupyterlab.browser_check --allow-root

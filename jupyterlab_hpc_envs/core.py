@@ -5,7 +5,7 @@ from __future__ import annotations
 from .config import HpcEnvs
 from .envs.packages import Packages
 from .envs.service import Environments
-from .kernel_jobs import sweep_orphans
+from .kernels.jobs import sweep_orphans
 from .site import Site
 from .tasks import TaskManager
 

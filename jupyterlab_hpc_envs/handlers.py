@@ -29,10 +29,11 @@ from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
 
-from . import __version__, kernel_jobs, names
+from . import __version__, names
 from .config import HpcEnvs
 from .core import Core
-from .envs import kernel_resources
+from .kernels import jobs as kernel_jobs
+from .kernels import resources as kernel_resources
 from .site.modules import ModuleSystemError
 from .site.slurm import SlurmError
 from .tasks import FINAL

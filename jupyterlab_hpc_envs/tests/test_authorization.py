@@ -25,7 +25,7 @@ from jupyter_server.utils import url_path_join
 from tornado.routing import PathMatches
 
 from jupyterlab_hpc_envs import handlers
-from jupyterlab_hpc_envs.kernel_jobs import KernelJobs
+from jupyterlab_hpc_envs.kernels.jobs import KernelJobs
 
 from .test_envs_rest import IPYTHON, PYTHON
 from .test_server_extension import API_PREFIX, _implemented_verbs, _rules

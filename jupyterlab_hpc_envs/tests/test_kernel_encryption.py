@@ -27,8 +27,8 @@ from typing import Any
 import pytest
 import zmq
 
-from jupyterlab_hpc_envs.kernel_jobs import JOB_NAME_PREFIX
-from jupyterlab_hpc_envs.provisioner import KernelStartError
+from jupyterlab_hpc_envs.kernels.jobs import JOB_NAME_PREFIX
+from jupyterlab_hpc_envs.kernels.provisioner import KernelStartError
 
 from . import test_provisioner_slurm as slurm_tests
 from .test_provisioner_slurm import PYTHON, execute, kernels_dir, our_jobs, wait_until

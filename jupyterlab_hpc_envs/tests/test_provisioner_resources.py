@@ -15,8 +15,8 @@ from jupyter_core.paths import jupyter_data_dir
 from jupyterlab_hpc_envs import names
 from jupyterlab_hpc_envs.config import HpcEnvs
 from jupyterlab_hpc_envs.envs import kernelspec
-from jupyterlab_hpc_envs.kernel_jobs import KernelJobs, Owner, job_name
-from jupyterlab_hpc_envs.site import resources
+from jupyterlab_hpc_envs.kernels import resources
+from jupyterlab_hpc_envs.kernels.jobs import KernelJobs, Owner, job_name
 
 from .helpers import call
 

@@ -29,8 +29,8 @@ from jupyter_core.paths import jupyter_data_dir
 from traitlets.config import Config
 
 from jupyterlab_hpc_envs.config import HpcEnvs
-from jupyterlab_hpc_envs.kernel_jobs import JOB_NAME_PREFIX, KernelJobs, sweep_orphans
-from jupyterlab_hpc_envs.provisioner import KernelStartError
+from jupyterlab_hpc_envs.kernels.jobs import JOB_NAME_PREFIX, KernelJobs, sweep_orphans
+from jupyterlab_hpc_envs.kernels.provisioner import KernelStartError
 
 from .helpers import call
 
@@ -494,7 +494,7 @@ async def test_a_one_minute_walltime_is_reported_as_expired_and_not_resubmitted(
 
 async def test_a_running_kernel_job_cancelled_from_jupyterlab_is_reported_as_such(kernel):
     from jupyterlab_hpc_envs.config import HpcEnvs
-    from jupyterlab_hpc_envs.kernel_jobs import cancel_kernel_job
+    from jupyterlab_hpc_envs.kernels.jobs import cancel_kernel_job
 
     events: list[str] = []
     async with running() as (km, _):
@@ -520,7 +520,7 @@ async def test_a_kernel_outlives_slurmctld_being_stopped_for_a_while(kernel, dem
         km.add_restart_callback(lambda: events.append("restart"), "restart")
         km.add_restart_callback(lambda: events.append("dead"), "dead")
         job_id = km.provisioner.job_id
-        watch = km.provisioner._job.watch
+        watch = km.provisioner._slurm.job.watch
         pid = _slurmctld_pid(demo_site)
         os.kill(pid, signal.SIGTERM)
         try:

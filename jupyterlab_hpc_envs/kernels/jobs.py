@@ -13,7 +13,7 @@ No job may outlive its kernel. Three things see to it:
   that process.
 
 Most jobs never need the sweep: a kernel ends when the process that manages it ends, even by
-``kill -9`` (:mod:`.kernel_launcher` watches the step's standard input, whose end of file srun
+``kill -9`` (:mod:`.launcher` watches the step's standard input, whose end of file srun
 passes on), as a local kernel ends with its server through ``JPY_PARENT_PID``.
 
 The states of running kernel jobs come from one ``squeue`` call for all of them every
@@ -38,10 +38,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from . import files, names
-from .config import HpcEnvs
-from .proc import process_start as _process_start
-from .site import slurm
+from .. import files, names
+from ..config import HpcEnvs
+from ..proc import process_start as _process_start
+from ..site import slurm
 
 log = logging.getLogger(__name__)
 

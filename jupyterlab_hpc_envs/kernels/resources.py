@@ -5,18 +5,29 @@ A kernel's resources come, first found wins, from the kernel's own choice (its k
 site description, ``HpcEnvs.kernel_defaults``, and the built-in defaults below. Limits come from the
 partition's ``limits`` entry and ``HpcEnvs.kernel_limits``. Every value is validated here, before it
 reaches ``srun``, so a user learns what is wrong from a sentence rather than from Slurm.
+
+A kernel's own choice is kept in its kernelspec, where the provisioner reads it: the UI asks before
+starting a kernel on a partition, shows the partition's defaults and limits (:func:`describe`) and
+stores what the user chose (:func:`choose`) in the kernelspec's ``metadata.kernel_provisioner.config``
+(``{partition, time, cpus, memory, gpus, account, mode}``), which jupyter_client hands to the
+provisioner as traits. Every front end that starts the kernel (JupyterLab, nbconvert, papermill) then
+gets the same job.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from .. import names
-from ..config import HpcEnvs
+from ..config import KERNEL_PREFIX, HpcEnvs
+from ..envs import kernelspec
 
 FIELDS = ("time", "cpus", "memory", "gpus", "account")
+MODES = ("auto", "local", "slurm")
 BUILTIN_DEFAULTS: dict[str, Any] = {
     "time": "1:00:00",
     "cpus": 1,
@@ -216,7 +227,7 @@ def resolve(
     )
 
 
-def describe(config: HpcEnvs, partition: str) -> dict[str, Any]:
+def describe_partition(config: HpcEnvs, partition: str) -> dict[str, Any]:
     """What a resource form needs: the partition's defaults and limits (the REST reply)."""
     part = names.partition(partition)
     return {"partition": part, "defaults": defaults(config, part), "limits": limits(config, part)}
@@ -225,3 +236,78 @@ def describe(config: HpcEnvs, partition: str) -> dict[str, Any]:
 def _plural(number: object, noun: str) -> str:
     """``1 CPU``, ``4 CPUs``."""
     return f"{number} {noun}" if str(number) == "1" else f"{number} {noun}s"
+
+
+# --- a kernel's own choice, in its kernelspec ------------------------------------------------
+
+
+def _read(kernels_dir: str, kernel: object) -> tuple[str, dict[str, Any]]:
+    name = kernel if isinstance(kernel, str) else ""
+    if not name.startswith(KERNEL_PREFIX) or "/" in name or name in (".", ".."):
+        raise names.NotFound(f"{kernel!r} is not a kernel of an HPC environment.")
+    try:
+        with open(os.path.join(kernels_dir, name, "kernel.json"), encoding="utf-8") as f:
+            spec = json.load(f)
+    except (OSError, ValueError):
+        raise names.NotFound(f"There is no kernel {name!r}.") from None
+    if not isinstance(spec.get("metadata", {}).get("hpc_envs"), dict):
+        raise names.NotFound(f"{name!r} is not a kernel of an HPC environment.")
+    return name, spec
+
+
+def _view(config: HpcEnvs, name: str, spec: dict[str, Any]) -> dict[str, Any]:
+    meta = spec["metadata"]["hpc_envs"]
+    chosen = dict(spec["metadata"].get("kernel_provisioner", {}).get("config") or {})
+    partition = chosen.get("partition") or meta.get("partition", "")
+    view = describe_partition(config, partition)
+    view.update(
+        kernel=name,
+        env=meta.get("name"),
+        arch=meta.get("arch"),
+        chosen={k: v for k, v in chosen.items() if k in (*FIELDS, "mode")},
+        mode=chosen.get("mode") or config.kernel_mode,
+    )
+    try:
+        view["effective"] = resolve(config, partition, chosen).to_json()
+        view["problem"] = None
+    except names.InvalidInput as err:  # a limit lowered since the choice was made
+        view["effective"] = None
+        view["problem"] = {"field": err.field, "message": err.message}
+    return view
+
+
+def describe(config: HpcEnvs, kernel: object) -> dict[str, Any]:
+    """The kernel's choice, its partition's defaults and limits, and what a start would ask for."""
+    name, spec = _read(config.kernels_dir, kernel)
+    return _view(config, name, spec)
+
+
+def choose(config: HpcEnvs, kernel: object, values: object) -> dict[str, Any]:
+    """Validate and store a resource choice (a value of null or "" goes back to the default)."""
+    name, spec = _read(config.kernels_dir, kernel)
+    if not isinstance(values, dict):
+        raise names.InvalidInput("body", "The resources must be an object.")
+    unknown = sorted(set(values) - {*FIELDS, "mode"})
+    if unknown:
+        raise names.InvalidInput(
+            unknown[0],
+            f"Unknown resource {unknown[0]!r}: use {', '.join((*FIELDS, 'mode'))}.",
+        )
+    mode = values.get("mode")
+    if mode not in (None, "", *MODES):
+        raise names.InvalidInput("mode", f"The mode must be one of {', '.join(MODES)}.")
+    provisioner = spec["metadata"].setdefault("kernel_provisioner", {})
+    current = dict(provisioner.get("config") or {})
+    partition = current.get("partition") or spec["metadata"]["hpc_envs"].get("partition", "")
+    for key, value in values.items():
+        if value in (None, ""):
+            current.pop(key, None)
+        else:
+            current[key] = value
+    checked = resolve(config, partition, current)  # raises InvalidInput
+    for key in FIELDS:  # store the normalised form of what was chosen
+        if key in current:
+            current[key] = getattr(checked, key)
+    provisioner["config"] = {"partition": partition, **current}
+    kernelspec.write(config.kernels_dir, name, spec)
+    return _view(config, name, spec)

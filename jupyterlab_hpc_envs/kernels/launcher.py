@@ -42,6 +42,7 @@ import sys
 import tempfile
 import threading
 import time
+from typing import Any
 
 MARKER = "::hpc-envs-kernel::"
 PORTS = ("shell_port", "iopub_port", "stdin_port", "hb_port", "control_port")
@@ -67,7 +68,7 @@ def node_ip(preferred: str = "") -> str:
         try:
             with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
                 probe.connect((target, 9))
-                address = probe.getsockname()[0]
+                address: str = probe.getsockname()[0]
             if address and address != "0.0.0.0":
                 return address
         except OSError:
@@ -78,11 +79,11 @@ def node_ip(preferred: str = "") -> str:
         return "127.0.0.1"
 
 
-def _report(fd: int, data: dict) -> None:
+def _report(fd: int, data: dict[str, Any]) -> None:
     os.write(fd, (MARKER + " " + json.dumps(data, sort_keys=True) + "\n").encode())
 
 
-def _private_connection_file(info: dict) -> str:
+def _private_connection_file(info: dict[str, Any]) -> str:
     """A connection file only this user can read, in a folder of its own (removed at exit)."""
     folder = tempfile.mkdtemp(prefix="hpc-envs-kernel-")  # mode 0700
     path = os.path.join(folder, "kernel.json")
@@ -127,7 +128,7 @@ def _end_with_server(fd: int, folder: str) -> None:
     threading.Thread(target=watch, name="hpc-envs-server-watch", daemon=True).start()
 
 
-def _curve_support(app_class: type) -> dict:
+def _curve_support(app_class: type) -> dict[str, Any]:
     """Which ipykernel this is, from where, and whether it can encrypt its traffic: it applies
     CurveZMQ keys of its connection file to its sockets (ipykernel 7.3+), and libzmq has CURVE.
     (The same test as the build's smoke test, envs/scripts.py SMOKE_TEST.)"""
@@ -154,7 +155,7 @@ def _encrypted(app: object) -> bool:
         return False
 
 
-def main(header: dict | None = None) -> None:
+def main(header: dict[str, Any] | None = None) -> None:
     if header is None:
         header = json.loads(sys.stdin.readline())
     report = os.dup(1)  # ipykernel captures fd 1 for the notebook: keep the original for the line
@@ -215,7 +216,7 @@ def main(header: dict | None = None) -> None:
         launcher = "ipykernel_launcher"
     sys.argv = [launcher, *argv]  # what the kernel's code sees, as under ipykernel_launcher
     app = IPKernelApp.instance()
-    app.initialize(argv)
+    app.initialize(argv)  # type: ignore[no-untyped-call]
     node["encrypted"] = "curve_secretkey" in info and _encrypted(app)
     if "curve_secretkey" in info and not node["encrypted"]:
         node["encryption"] = "none"  # keys read but not applied: never claim what is not so
@@ -225,7 +226,7 @@ def main(header: dict | None = None) -> None:
     ports = {name: int(getattr(app, name)) for name in PORTS}
     _report(report, dict(node, ip=app.ip, transport=app.transport, **ports))
     os.close(report)
-    app.start()
+    app.start()  # type: ignore[no-untyped-call]
 
 
 if __name__ == "__main__":
