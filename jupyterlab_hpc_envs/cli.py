@@ -19,7 +19,7 @@ from jupyter_core.paths import jupyter_config_path
 from traitlets.config import Config
 from traitlets.config.loader import ConfigFileNotFound, JSONFileConfigLoader, PyFileConfigLoader
 
-from . import __version__, names
+from . import __version__, errors, names
 from .config import HpcEnvs
 from .core import Core
 from .envs import conda, kernelspec
@@ -148,7 +148,7 @@ async def cmd_create(core: Core, args: argparse.Namespace) -> int:
     if args.conda:
         return await _create_conda(core, args, requirements)
     if args.python or args.channel:
-        raise names.InvalidInput("kind", "--python and --channel are for --conda environments.")
+        raise errors.InvalidInput("kind", "--python and --channel are for --conda environments.")
     task = await core.envs.create(
         name=args.name,
         modules=args.module or [],
@@ -212,11 +212,11 @@ async def cmd_conda(core: Core, args: argparse.Namespace) -> int:
 async def cmd_update(core: Core, args: argparse.Namespace) -> int:
     if args.all:
         if args.spec:
-            raise names.InvalidInput("packages", "Give packages or --all, not both.")
+            raise errors.InvalidInput("packages", "Give packages or --all, not both.")
         task = await core.packages.update_all(args.name, args.partition)
     else:
         if not args.spec:
-            raise names.InvalidInput("packages", "Give the packages to update, or --all.")
+            raise errors.InvalidInput("packages", "Give the packages to update, or --all.")
         task = await core.packages.install(args.name, args.partition, args.spec, upgrade=True)
     return await _follow(core, task.id, args.quiet)
 
@@ -240,7 +240,9 @@ async def cmd_register(core: Core, args: argparse.Namespace) -> int:
         _print(result, args.json, f"Adopted {result['name']} as kernel {result['kernel']}.")
         return 0
     if not args.name:
-        raise names.InvalidInput("name", "Give an environment name, or --path DIR to adopt a venv.")
+        raise errors.InvalidInput(
+            "name", "Give an environment name, or --path DIR to adopt a venv."
+        )
     kernels = await core.envs.register(args.name, args.partition)
     _print({"kernels": kernels}, args.json, "\n".join(f"Registered {k}" for k in kernels))
     return 0
@@ -471,13 +473,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         core = Core(HpcEnvs(config=load_config()))
         return asyncio.run(_main(core, args))
-    except names.InvalidInput as err:
+    except errors.InvalidInput as err:
         print(f"hpc-envs: {err.message}", file=sys.stderr)
         return EXIT_INPUT
-    except names.NotFound as err:
+    except errors.NotFound as err:
         print(f"hpc-envs: {err.message}", file=sys.stderr)
         return EXIT_NOT_FOUND
-    except names.Conflict as err:
+    except errors.Conflict as err:
         print(f"hpc-envs: {err.message}", file=sys.stderr)
         return EXIT_CONFLICT
     except (ModuleSystemError, SlurmError) as err:

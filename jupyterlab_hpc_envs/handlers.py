@@ -29,7 +29,7 @@ from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
 
-from . import __version__, kernel_jobs, names
+from . import __version__, errors, kernel_jobs, names
 from .config import HpcEnvs
 from .core import Core
 from .envs import kernel_resources
@@ -69,7 +69,7 @@ def requires(*actions: str) -> Callable[[Method], Method]:
     return decorate
 
 
-class TooLarge(names.InvalidInput):
+class TooLarge(errors.InvalidInput):
     """A request body over :data:`MAX_BODY`: answered 413 before it is parsed."""
 
 
@@ -82,11 +82,11 @@ def _errors(method: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[N
             await method(self, *args, **kwargs)
         except TooLarge as err:
             self._error(413, err.message, field=err.field)
-        except names.InvalidInput as err:
+        except errors.InvalidInput as err:
             self._error(400, err.message, field=err.field)
-        except names.NotFound as err:
+        except errors.NotFound as err:
             self._error(404, err.message, field=err.field, suggestions=err.suggestions)
-        except names.Conflict as err:
+        except errors.Conflict as err:
             self._error(409, err.message, field=err.field)
         except (ModuleSystemError, SlurmError) as err:
             self._error(503, str(err))
@@ -119,7 +119,7 @@ class BaseHandler(APIHandler):
         """A yes/no query argument: ``1`` or ``0`` (absent: ``default``); anything else is a 400."""
         value = self.get_query_argument(name, "")
         if value not in ("", "0", "1"):
-            raise names.InvalidInput(name, f"{name} must be 0 or 1, not {value!r}.")
+            raise errors.InvalidInput(name, f"{name} must be 0 or 1, not {value!r}.")
         return default if value == "" else value == "1"
 
     def _error(self, status: int, message: str, **extra: Any) -> None:
@@ -137,9 +137,9 @@ class BaseHandler(APIHandler):
         try:
             data = json.loads(self.request.body or b"{}")
         except ValueError:
-            raise names.InvalidInput("body", "The request body is not JSON.") from None
+            raise errors.InvalidInput("body", "The request body is not JSON.") from None
         if not isinstance(data, dict):
-            raise names.InvalidInput("body", "The request body must be a JSON object.")
+            raise errors.InvalidInput("body", "The request body must be a JSON object.")
         return data
 
     def specs(self, body: dict[str, Any]) -> tuple[Any, Any]:
@@ -147,19 +147,19 @@ class BaseHandler(APIHandler):
         validate quickly (at most :data:`MAX_SPECS` packages, :data:`MAX_LINES` lines)."""
         packages, requirements = body.get("packages", []), body.get("requirements")
         if isinstance(packages, (list, tuple)) and len(packages) > MAX_SPECS:
-            raise names.InvalidInput(
+            raise errors.InvalidInput(
                 "packages", f"{len(packages)} packages were given; at most {MAX_SPECS} at a time."
             )
         if isinstance(requirements, str):
             lines = requirements.count("\n") + 1
             if lines > MAX_LINES:
-                raise names.InvalidInput(
+                raise errors.InvalidInput(
                     "requirements",
                     f"The requirements have {lines} lines; at most {MAX_LINES} are accepted.",
                 )
             count = sum(1 for line in requirements.splitlines() if line.strip()[:1] not in "#")
             if count > MAX_SPECS:
-                raise names.InvalidInput(
+                raise errors.InvalidInput(
                     "requirements",
                     f"The requirements list {count} packages; at most {MAX_SPECS} at a time.",
                 )
@@ -288,7 +288,7 @@ class BuildsHandler(BaseHandler):
         body = self.body()
         force = body.get("force", False)
         if not isinstance(force, bool):
-            raise names.InvalidInput("force", "force must be true or false.")
+            raise errors.InvalidInput("force", "force must be true or false.")
         task = await self.core.envs.rebuild(name, body.get("partition"), force=force)
         if task is None:
             self.reply(
@@ -356,7 +356,7 @@ class PackagesHandler(BaseHandler):
         partition = self.get_query_argument("partition", "") or None
         packages = self.get_query_arguments("package")
         if len(packages) > MAX_SPECS:
-            raise names.InvalidInput(
+            raise errors.InvalidInput(
                 "package", f"{len(packages)} packages were given; at most {MAX_SPECS} at a time."
             )
         task = await self.core.packages.uninstall(name, partition, packages)
@@ -411,7 +411,7 @@ class TaskLogHandler(BaseHandler):
     async def get(self, task_id: str) -> None:
         raw = self.get_query_argument("offset", "0")
         if not _OFFSET.fullmatch(raw):
-            raise names.InvalidInput(
+            raise errors.InvalidInput(
                 "offset",
                 f"offset must be a whole number of bytes (0 to 15 digits), not {raw[:40]!r}.",
             )

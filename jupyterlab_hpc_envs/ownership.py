@@ -46,11 +46,11 @@ import stat
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from . import names
+from . import errors
 from .config import ENVS_FOLDER, MANIFEST
 
 
-class Refused(names.Conflict):
+class Refused(errors.Conflict):
     """Something of an environment failed the ownership rule: nothing of it is read or run."""
 
     def __init__(self, path: str, reason: str, advice: str = "") -> None:
@@ -60,7 +60,7 @@ class Refused(names.Conflict):
         self.reason = reason
 
 
-class NotOwner(names.Conflict):
+class NotOwner(errors.Conflict):
     """A change asked of an environment shared by another user, who alone may change it."""
 
     def __init__(self, env: str, owner: str) -> None:
@@ -112,7 +112,7 @@ def _lstat(path: str) -> os.stat_result:
     try:
         return os.lstat(path)
     except FileNotFoundError:
-        raise names.NotFound(f"{path} does not exist.") from None
+        raise errors.NotFound(f"{path} does not exist.") from None
     except OSError as err:
         raise Refused(path, f"unreadable ({err.strerror or err})") from None
 
@@ -150,7 +150,7 @@ def check_envs_folder(root: str, *, shared: bool) -> os.stat_result:
     try:
         root_st = os.stat(root)  # the configured path itself may be a link (a site's layout)
     except OSError as err:
-        raise names.NotFound(f"The storage root {root} is unusable: {err.strerror}.") from None
+        raise errors.NotFound(f"The storage root {root} is unusable: {err.strerror}.") from None
     if not shared:
         if root_st.st_uid not in (me, 0):
             raise Refused(root, f"owned by {user_name(root_st.st_uid)}", "Use a root of yours.")
@@ -187,7 +187,7 @@ def check_environment(
         )
     _check(os.path.join(home, MANIFEST), (env_owner,), folder=False)
     for path in _with_activation(scripts):
-        with contextlib.suppress(names.NotFound):
+        with contextlib.suppress(errors.NotFound):
             _check(path, (env_owner,), folder=False)
     return Trust(env_owner, shared)
 

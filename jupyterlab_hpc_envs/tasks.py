@@ -28,7 +28,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-from . import files, names, proc
+from . import errors, files, names, proc
 
 log = logging.getLogger(__name__)
 
@@ -229,15 +229,15 @@ class TaskManager:
             known = {item.name for item in fields(TaskRecord)}
             return TaskRecord(**{k: v for k, v in data.items() if k in known})
         except FileNotFoundError:
-            raise names.NotFound(f"There is no task {task_id}.") from None
+            raise errors.NotFound(f"There is no task {task_id}.") from None
         except (ValueError, TypeError, AttributeError) as err:
-            raise names.NotFound(f"Task {task_id} is unreadable: {err}") from None
+            raise errors.NotFound(f"Task {task_id} is unreadable: {err}") from None
 
     def list(self) -> list[TaskRecord]:
         records = []
         for entry in os.scandir(self.dir):
             if entry.name.endswith(".json"):
-                with contextlib.suppress(names.NotFound, names.InvalidInput):
+                with contextlib.suppress(errors.NotFound, errors.InvalidInput):
                     records.append(self.load(entry.name[:-5]))
         return sorted(records, key=lambda r: r.created, reverse=True)
 
@@ -397,9 +397,9 @@ class TaskManager:
         record = self.load(task_id)
         live = self._live.get(task_id)
         if record.state in FINAL:
-            raise names.Conflict(f"Task {task_id} has already ended ({record.state}).")
+            raise errors.Conflict(f"Task {task_id} has already ended ({record.state}).")
         if live is None:
-            raise names.Conflict(f"Task {task_id} is run by another server; cancel it there.")
+            raise errors.Conflict(f"Task {task_id} is run by another server; cancel it there.")
         await live.cancel()
         return record
 

@@ -41,7 +41,7 @@ import urllib.parse
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from .. import names, proc
+from .. import errors, names, proc
 from ..config import HpcEnvs
 from ..site import user_site_dirs
 
@@ -94,23 +94,23 @@ def conda_spec(value: object) -> str:
     ``numpy 1.26.*``, ``python=3.11``, ``conda-forge::numpy``. Paths, URLs and options are
     refused: where packages come from is the channels' business."""
     if not isinstance(value, str) or not value.strip():
-        raise names.InvalidInput("packages", "A conda package spec must be non-empty text.")
+        raise errors.InvalidInput("packages", "A conda package spec must be non-empty text.")
     spec = value.strip()
     if "\n" in spec or "\t" in spec or "\r" in spec:
-        raise names.InvalidInput(
+        raise errors.InvalidInput(
             "packages", f"{spec!r} spans lines: give one conda package spec a line."
         )
     if len(spec) > SPEC_MAX:
-        raise names.InvalidInput("packages", f"A package spec has at most {SPEC_MAX} characters.")
+        raise errors.InvalidInput("packages", f"A package spec has at most {SPEC_MAX} characters.")
     if spec.lower().endswith(names.ARCHIVE_SUFFIXES):
         # conda installs a spec named like a package file from that file, if it is there.
-        raise names.InvalidInput(
+        raise errors.InvalidInput(
             "packages",
             f"{spec!r} names a package file, not a package: give the package's name and version "
             "(for example 'numpy=1.26'), to install it from the channels.",
         )
     if not _SPEC.match(spec):
-        raise names.InvalidInput(
+        raise errors.InvalidInput(
             "packages",
             f"{spec!r} is not a conda package spec: write it as conda does, for example "
             "'numpy', 'numpy>=1.26', 'numpy 1.26.*' or 'python=3.11'.",
@@ -120,14 +120,14 @@ def conda_spec(value: object) -> str:
 
 def conda_specs(values: object) -> list[str]:
     if not isinstance(values, (list, tuple)):
-        raise names.InvalidInput("packages", "Packages must be a list of conda specs.")
+        raise errors.InvalidInput("packages", "Packages must be a list of conda specs.")
     return [conda_spec(v) for v in values]
 
 
 def conda_requirements(text: object) -> list[str]:
     """Specs of a text file, one a line (``conda list --export`` style); comments skipped."""
     if not isinstance(text, str):
-        raise names.InvalidInput("requirements", "Requirements must be text.")
+        raise errors.InvalidInput("requirements", "Requirements must be text.")
     specs = []
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.split("#", 1)[0].strip()
@@ -135,8 +135,8 @@ def conda_requirements(text: object) -> list[str]:
             continue
         try:
             specs.append(conda_spec(line))
-        except names.InvalidInput as err:
-            raise names.InvalidInput("requirements", f"Line {number}: {err.message}") from None
+        except errors.InvalidInput as err:
+            raise errors.InvalidInput("requirements", f"Line {number}: {err.message}") from None
     return specs
 
 
@@ -149,14 +149,14 @@ def spec_name(spec: str) -> str:
 def package_name(value: object) -> str:
     """A bare conda package name (for remove and update)."""
     if not isinstance(value, str) or not _NAME.match(value.strip()):
-        raise names.InvalidInput("packages", f"{value!r} is not a conda package name.")
+        raise errors.InvalidInput("packages", f"{value!r} is not a conda package name.")
     return value.strip().lower()
 
 
 def python_version(value: object) -> str:
     """``3.11`` or ``3.11.7``: the Python of a new conda environment."""
     if not isinstance(value, str) or not _PYTHON.match(value.strip()):
-        raise names.InvalidInput(
+        raise errors.InvalidInput(
             "python", f"{value!r} is not a Python version: write it as '3.11' or '3.11.7'."
         )
     return value.strip()
@@ -166,21 +166,21 @@ def channel(value: object) -> str:
     """A channel: a name (``conda-forge``, ``intel``, ``conda-forge/label/dev``), an http(s) or
     ``file://`` URL, or an absolute folder (turned into a ``file://`` URL)."""
     if not isinstance(value, str) or not value.strip():
-        raise names.InvalidInput("channels", "A channel must be non-empty text.")
+        raise errors.InvalidInput("channels", "A channel must be non-empty text.")
     text = value.strip()
     if len(text) > names.PATH_MAX:
-        raise names.InvalidInput("channels", "A channel has at most 1024 characters.")
+        raise errors.InvalidInput("channels", "A channel has at most 1024 characters.")
     if text.startswith("/"):
         path = names.clean_path("channels", text)
         if not os.path.isdir(path):
-            raise names.InvalidInput("channels", f"The channel folder {path} does not exist.")
+            raise errors.InvalidInput("channels", f"The channel folder {path} does not exist.")
         return "file://" + path
     if _CHANNEL_URL.match(text):
         _no_credentials(text)
         return text.rstrip("/")
     if _CHANNEL_NAME.match(text):
         return text.rstrip("/")
-    raise names.InvalidInput(
+    raise errors.InvalidInput(
         "channels",
         f"{text!r} is not a channel: give a name such as 'conda-forge' or 'intel', a URL, or a "
         "folder.",
@@ -211,12 +211,12 @@ def _no_credentials(url: str) -> None:
             if token
             else "a query or fragment"
         )
-        raise names.InvalidInput("channels", f"The channel URL holds {what}. {CREDENTIALS}")
+        raise errors.InvalidInput("channels", f"The channel URL holds {what}. {CREDENTIALS}")
 
 
 def channel_list(values: object) -> list[str]:
     if not isinstance(values, (list, tuple)):
-        raise names.InvalidInput("channels", "Channels must be a list.")
+        raise errors.InvalidInput("channels", "Channels must be a list.")
     out: list[str] = []
     for value in values:
         item = channel(value)
@@ -236,7 +236,7 @@ def policy(config: HpcEnvs) -> dict[str, str]:
 def require_allowed(config: HpcEnvs) -> None:
     """Refuse anything conda on a site whose policy forbids it, with the site's own message."""
     if config.conda_policy == "forbidden":
-        raise names.InvalidInput("kind", config.conda_message())
+        raise errors.InvalidInput("kind", config.conda_message())
 
 
 def user_lib_warning() -> str:
@@ -368,7 +368,7 @@ class Engine:
                 err = "the channel reader printed no JSON"
             if not isinstance(gone, list):
                 said = err.strip().splitlines()[-1] if err.strip() else f"exit status {code}"
-                raise names.Conflict(f"Cannot read the channels {', '.join(channels)}: {said}")
+                raise errors.Conflict(f"Cannot read the channels {', '.join(channels)}: {said}")
             return [s for s in specs if s in gone]
         out_specs = []
         chans = ["--override-channels", *[a for ch in channels for a in ("-c", ch)]]
@@ -377,7 +377,7 @@ class Engine:
             try:
                 code, out, err = await proc.run(argv, timeout=600)
             except proc.CommandError as error:
-                raise names.Conflict(f"Cannot search the channels: {error}") from None
+                raise errors.Conflict(f"Cannot search the channels: {error}") from None
             if code == 0:
                 continue
             # Only "no such package" sends a spec to pip; a network or channel error is said.
@@ -389,7 +389,7 @@ class Engine:
                 out_specs.append(spec)
                 continue
             said = (reply.get("message") if isinstance(reply, dict) else "") or err.strip()
-            raise names.Conflict(
+            raise errors.Conflict(
                 f"Searching {', '.join(channels)} for {spec_name(spec)} failed: "
                 f"{(said or f'exit status {code}').splitlines()[-1]}"
             )
@@ -405,8 +405,8 @@ class Engine:
         for spec in lacking:
             try:
                 pip_specs.append(names.package_spec(spec))
-            except names.InvalidInput:
-                raise names.InvalidInput(
+            except errors.InvalidInput:
+                raise errors.InvalidInput(
                     "packages",
                     f"{spec!r} is in none of the channels {', '.join(channels)}, and it is not "
                     "a pip requirement either: check its name, or add the channel that has it.",
@@ -484,11 +484,11 @@ class Engines:
                 return engine
         if wanted not in (None, "", "auto"):
             found = ", ".join(e.label for e in engines) or "none"
-            raise names.Conflict(
+            raise errors.Conflict(
                 f"The conda engine {wanted!r} was asked for, but it is not here (found: {found}). "
                 + HOW_TO_GET
             )
-        raise names.Conflict(HOW_TO_GET)
+        raise errors.Conflict(HOW_TO_GET)
 
     async def for_environment(self, recorded: dict[str, Any] | None) -> Engine:
         """The engine an environment was made with if it is still here, else the current one."""
@@ -530,7 +530,7 @@ class Engines:
         if self.config.conda_executable:
             exe = os.path.expanduser(os.path.expandvars(self.config.conda_executable))
             if _kind_of(exe) is None:
-                raise names.InvalidInput(
+                raise errors.InvalidInput(
                     "conda_executable",
                     f"HpcEnvs.conda_executable {exe!r} must name a conda, mamba or micromamba "
                     "executable.",
@@ -638,7 +638,7 @@ def requested_specs(prefix: str) -> list[str]:
                         specs.append(item)
     valid = []
     for spec in specs:
-        with contextlib.suppress(names.InvalidInput):
+        with contextlib.suppress(errors.InvalidInput):
             valid.append(conda_spec(spec))
     return valid
 

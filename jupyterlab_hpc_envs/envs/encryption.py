@@ -18,7 +18,7 @@ import contextlib
 import os
 from typing import Any
 
-from .. import names, proc
+from .. import errors, names, proc
 from . import manifest, scripts
 from .manifest import Build
 
@@ -96,7 +96,7 @@ def record(home: str, arch: str, found: dict[str, Any]) -> None:
     values = {k: str(found[k]) for k in FIELDS if found.get(k) is not None}
     if values.get("encryption") not in (CURVE, NONE):
         return
-    with contextlib.suppress(OSError, names.NotFound, names.Conflict):
+    with contextlib.suppress(OSError, errors.NotFound, errors.Conflict):
         current = manifest.read(home).builds.get(arch)
         if current is None or all(getattr(current, k) == v for k, v in values.items()):
             return

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-from .. import __version__, files, names
+from .. import __version__, errors, files, names
 from ..config import MANIFEST
 
 FORMAT = 1
@@ -93,7 +93,7 @@ def migrate(data: dict[str, Any]) -> dict[str, Any]:
     """Bring a manifest written by an older version to the current format."""
     version = data.get("format", 0)
     if version > FORMAT:
-        raise names.Conflict(
+        raise errors.Conflict(
             f"This environment was written by a newer jupyterlab-hpc-envs (manifest format "
             f"{version}); upgrade the extension to manage it."
         )
@@ -115,19 +115,19 @@ def read(home: str) -> Manifest:
         with open(fd, encoding="utf-8") as f:
             data = json.load(f)
     except FileNotFoundError:
-        raise names.NotFound(f"No environment at {home} (no {MANIFEST}).") from None
+        raise errors.NotFound(f"No environment at {home} (no {MANIFEST}).") from None
     except OSError as err:
         if err.errno != errno.ELOOP:
             raise
-        raise names.Conflict(f"{path} is a symbolic link: it is not followed.") from None
+        raise errors.Conflict(f"{path} is a symbolic link: it is not followed.") from None
     except ValueError as err:
-        raise names.Conflict(f"The manifest {path} is damaged: {err}") from None
+        raise errors.Conflict(f"The manifest {path} is damaged: {err}") from None
     try:
         if not isinstance(data, dict):
             raise TypeError("it holds no JSON object")
         env = Manifest.from_json(data, home)
     except (TypeError, ValueError, AttributeError) as err:
-        raise names.Conflict(f"The manifest {path} is damaged: {err}") from None
+        raise errors.Conflict(f"The manifest {path} is damaged: {err}") from None
     validate(env, path)
     return env
 
@@ -141,16 +141,16 @@ STATES = (BUILDING, READY, FAILED, STALE)
 def _text(field: str, value: object) -> str:
     """Free text of a manifest (a host, an error): a string without control characters."""
     if not isinstance(value, str):
-        raise names.InvalidInput(field, f"must be text, not {type(value).__name__}.")
+        raise errors.InvalidInput(field, f"must be text, not {type(value).__name__}.")
     if len(value) > TEXT_MAX or any(unicodedata.category(ch) == "Cc" for ch in value):
-        raise names.InvalidInput(field, "holds a line break or a control character.")
+        raise errors.InvalidInput(field, "holds a line break or a control character.")
     return value
 
 
 def _string(field: str, value: object) -> str:
     """Text that never reaches a script (a warning, an error): a string, of any content."""
     if not isinstance(value, str):
-        raise names.InvalidInput(field, f"must be text, not {type(value).__name__}.")
+        raise errors.InvalidInput(field, f"must be text, not {type(value).__name__}.")
     return value
 
 
@@ -161,26 +161,26 @@ def _path(field: str, value: object) -> str:
 
 def _kind(value: object) -> str:
     if value not in ("venv", "conda"):
-        raise names.InvalidInput("kind", f"{value!r} is neither 'venv' nor 'conda'.")
+        raise errors.InvalidInput("kind", f"{value!r} is neither 'venv' nor 'conda'.")
     return str(value)
 
 
 def _flag(field: str, value: object) -> bool:
     if not isinstance(value, bool):
-        raise names.InvalidInput(field, "must be true or false.")
+        raise errors.InvalidInput(field, "must be true or false.")
     return value
 
 
 def _number(field: str, value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise names.InvalidInput(field, "must be a number.")
+        raise errors.InvalidInput(field, "must be a number.")
     return float(value)
 
 
 def _each(check: Callable[[str, object], object]) -> Callable[[str, object], object]:
     def checked(field: str, values: object) -> object:
         if not isinstance(values, list):
-            raise names.InvalidInput(field, "must be a list.")
+            raise errors.InvalidInput(field, "must be a list.")
         return [check(f"{field}[{i}]", v) for i, v in enumerate(values)]
 
     return checked
@@ -197,7 +197,7 @@ def _optional(check: Callable[[object], object]) -> Callable[[str, object], obje
 
 def _pip_option(field: str, value: object) -> str:
     if value not in names.SAFE_PIP_OPTIONS:
-        raise names.InvalidInput(field, f"{value!r} is not an accepted pip option.")
+        raise errors.InvalidInput(field, f"{value!r} is not an accepted pip option.")
     return str(value)
 
 
@@ -205,9 +205,9 @@ def _engine(field: str, value: object) -> object:
     from . import conda  # conda imports nothing of the manifest; imported late to stay light
 
     if not isinstance(value, dict):
-        raise names.InvalidInput(field, "must be an object.")
+        raise errors.InvalidInput(field, "must be an object.")
     if value.get("kind") not in conda.KINDS:
-        raise names.InvalidInput(f"{field}.kind", f"{value.get('kind')!r} is no conda engine.")
+        raise errors.InvalidInput(f"{field}.kind", f"{value.get('kind')!r} is no conda engine.")
     for key in ("executable", "activator"):
         _path(f"{field}.{key}", value.get(key, ""))
     for key in ("version", "source"):
@@ -220,7 +220,7 @@ def _printable_or_empty(field: str, value: object) -> object:
         return value
     text = _text(field, value)
     if any(unicodedata.category(ch)[0] == "Z" and ch != " " for ch in text) or len(text) > 200:
-        raise names.InvalidInput(field, "holds an unusual space or is too long.")
+        raise errors.InvalidInput(field, "holds an unusual space or is too long.")
     return text
 
 
@@ -279,16 +279,16 @@ def validate(env: Manifest, path: str) -> None:
     for field_name, check, value in checks:
         try:
             check(field_name, value)
-        except names.InvalidInput as err:
+        except errors.InvalidInput as err:
             raise _refused(path, field_name, err.message) from None
 
 
 def _bad(field: str, value: object) -> object:
-    raise names.InvalidInput(field, f"{value!r} is not a known value.")
+    raise errors.InvalidInput(field, f"{value!r} is not a known value.")
 
 
-def _refused(path: str, field_name: str, message: str) -> names.Conflict:
-    return names.Conflict(
+def _refused(path: str, field_name: str, message: str) -> errors.Conflict:
+    return errors.Conflict(
         f"The manifest {path} is refused, field {field_name}: {message} It was edited by hand or "
         "written by someone else: restore it (or remove the environment's folder and create it "
         "again).",

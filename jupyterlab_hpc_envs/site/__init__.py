@@ -16,7 +16,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from .. import files, names
+from .. import errors, files, names
 from ..config import HpcEnvs
 from . import slurm, toolchains
 from .modules import CatalogCache, ModuleInfo, ModuleSystem, detect
@@ -199,13 +199,13 @@ class Site:
         files.write_atomic(self._probed_arches_path(), json.dumps(known), 0o600)
 
     async def partition(self, name: object) -> PartitionInfo:
-        """A partition by name, or :class:`names.NotFound` listing the ones that exist."""
+        """A partition by name, or :class:`errors.NotFound` listing the ones that exist."""
         wanted = names.partition(name)
         parts = await self.partitions()
         for p in parts:
             if p.name == wanted:
                 return p
-        raise names.NotFound(
+        raise errors.NotFound(
             f"There is no partition {wanted!r}. Partitions: {', '.join(p.name for p in parts)}.",
             [p.name for p in parts],
             field="partition",
@@ -247,7 +247,7 @@ class Site:
         prefix = module.split("/", 1)[0].lower()
         close += [m.full for m in catalog if m.name.lower() == prefix and m.full not in close][:5]
         hint = f" Did you mean: {', '.join(close)}?" if close else ""
-        raise names.NotFound(
+        raise errors.NotFound(
             f"Module {module!r} is not available on partition {partition.name!r}.{hint}",
             close,
             field="modules",
@@ -298,7 +298,7 @@ class Site:
         usable = [r for r in roots if r.exists and r.writable]
         if not usable:
             where = ", ".join(r.path for r in roots) or "none is configured ($VSC_DATA_VO unset)"
-            raise names.InvalidInput(
+            raise errors.InvalidInput(
                 "shared",
                 f"No VO folder to share an environment in ({where}): ask your admins to set "
                 "HpcEnvs.shared_roots, or create the environment for yourself only.",
@@ -311,7 +311,7 @@ class Site:
         if value in (None, ""):
             usable = [r for r in roots if r.exists and r.writable]
             if not usable:
-                raise names.InvalidInput("root", "No storage root is usable: set one in HpcEnvs.")
+                raise errors.InvalidInput("root", "No storage root is usable: set one in HpcEnvs.")
             return usable[0]
         if isinstance(value, str):
             for r in roots:
@@ -321,9 +321,9 @@ class Site:
         for r in roots:
             if os.path.realpath(path) == os.path.realpath(r.path):
                 if not r.exists:
-                    raise names.InvalidInput("root", f"The storage root {r.path} does not exist.")
+                    raise errors.InvalidInput("root", f"The storage root {r.path} does not exist.")
                 return r
-        raise names.InvalidInput(
+        raise errors.InvalidInput(
             "root",
             f"{value!r} is not one of the storage roots: "
             f"{', '.join(f'{r.label} ({r.path})' for r in roots)}. Environments are created in a "
