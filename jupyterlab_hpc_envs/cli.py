@@ -12,7 +12,7 @@ import asyncio
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from jupyter_core.paths import jupyter_config_path
@@ -28,6 +28,7 @@ from .site.slurm import SlurmError
 from .tasks import FINAL, SUCCEEDED
 
 EXIT_TASK, EXIT_INPUT, EXIT_NOT_FOUND, EXIT_CONFLICT, EXIT_UNAVAILABLE = 1, 2, 3, 4, 5
+ENV_NAME_HELP = "the environment's name (see `jupyter hpc-envs list`)"
 
 
 def load_config() -> Config:
@@ -372,30 +373,41 @@ async def cmd_doctor(core: Core, args: argparse.Namespace) -> int:
     return 1 if any(p["level"] == "error" for p in problems) else 0
 
 
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="jupyter hpc-envs",
-        description="Module-based Python environments per HPC partition, as Jupyter kernels.",
-    )
-    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+Handler = Callable[[Core, argparse.Namespace], Awaitable[int]]
 
-    def command(name: str, func: Any, help: str, read: bool = False) -> argparse.ArgumentParser:
-        c = sub.add_parser(name, help=help, description=help)
+
+class _Subcommands:
+    """Adds the subcommands to the parser, each with the same ``--json`` switch and its help as
+    the description, so that every group below reads as a list of its commands."""
+
+    def __init__(self, top: argparse.ArgumentParser) -> None:
+        self._sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(
+        self, name: str, func: Handler, help: str, read: bool = False
+    ) -> argparse.ArgumentParser:
+        """A subcommand running ``func``; a *read* command prints JSON with ``--json``."""
+        c = self._sub.add_parser(name, help=help, description=help)
         c.set_defaults(func=func)
         c.add_argument(
             "--json", action="store_true", help="print JSON" if read else argparse.SUPPRESS
         )
         return c
 
-    command("site", cmd_site, "Where this runs: partitions, module system, storage roots.", True)
-    c = command("modules", cmd_modules, "The module catalog of a partition.", True)
-    c.add_argument("query", nargs="?", default="")
+
+def _add_site_commands(commands: _Subcommands) -> None:
+    commands.add(
+        "site", cmd_site, "Where this runs: partitions, module system, storage roots.", True
+    )
+    c = commands.add("modules", cmd_modules, "The module catalog of a partition.", True)
+    c.add_argument("query", nargs="?", default="", help="words of a module's name or description")
     c.add_argument("--partition", "-p")
     c.add_argument("--python", help="mark modules compatible with this Python module")
-    command("list", cmd_list, "The environments and their builds.", True)
-    c = command("create", cmd_create, "Create an environment and build it on a partition.")
-    c.add_argument("name")
+
+
+def _add_create_command(commands: _Subcommands) -> None:
+    c = commands.add("create", cmd_create, "Create an environment and build it on a partition.")
+    c.add_argument("name", help="the new environment's name")
     c.add_argument("--module", "-m", action="append", help="module to load (Python first); repeat")
     c.add_argument("--partition", "-p")
     c.add_argument("--root", help="storage root (path or label such as $VSC_DATA)")
@@ -412,59 +424,90 @@ def parser() -> argparse.ArgumentParser:
         "--channel", "-c", action="append", help="conda channel (e.g. intel); repeat, best first"
     )
     c.add_argument("--quiet", "-q", action="store_true", help="do not print the build log")
-    c = command("rebuild", cmd_rebuild, "Build an environment for (another) partition.")
-    c.add_argument("name")
+
+
+def _add_environment_commands(commands: _Subcommands) -> None:
+    commands.add("list", cmd_list, "The environments and their builds.", True)
+    _add_create_command(commands)
+    c = commands.add("rebuild", cmd_rebuild, "Build an environment for (another) partition.")
+    c.add_argument("name", help=ENV_NAME_HELP)
     c.add_argument("--partition", "-p", required=True)
     c.add_argument("--force", action="store_true", help="rebuild even if a build is ready")
     c.add_argument("--quiet", "-q", action="store_true")
-    c = command(
+    c = commands.add(
         "register",
         cmd_register,
         "Register kernels again, or adopt a venv or conda env (--path).",
         True,
     )
-    c.add_argument("name", nargs="?")
+    c.add_argument("name", nargs="?", help="the environment whose kernels to register again")
     c.add_argument("--partition", "-p")
     c.add_argument("--path", help="adopt the venv in this folder")
     c.add_argument("--name", dest="adopt_name", help="with --path: the name to give it")
     c.add_argument("--module", "-m", action="append", help="with --path: its modules")
-    c = command("activate", cmd_activate, 'Shell code: eval "$(jupyter hpc-envs activate NAME)".')
-    c.add_argument("name")
+    c = commands.add(
+        "activate", cmd_activate, 'Shell code: eval "$(jupyter hpc-envs activate NAME)".'
+    )
+    c.add_argument("name", help=ENV_NAME_HELP)
     c.add_argument("--partition", "-p")
-    c = command("remove", cmd_remove, "Remove an environment, or its kernel on one partition.")
-    c.add_argument("name")
+    c = commands.add("remove", cmd_remove, "Remove an environment, or its kernel on one partition.")
+    c.add_argument("name", help=ENV_NAME_HELP)
     c.add_argument("--partition", "-p")
     c.add_argument("--yes", action="store_true", help="really remove")
-    c = command("packages", cmd_packages, "Installed packages and where each comes from.", True)
-    c.add_argument("name")
+
+
+def _add_package_commands(commands: _Subcommands) -> None:
+    c = commands.add(
+        "packages", cmd_packages, "Installed packages and where each comes from.", True
+    )
+    c.add_argument("name", help=ENV_NAME_HELP)
     c.add_argument("--partition", "-p")
     c.add_argument("--all", action="store_true", help="also the shadowed copies")
-    c = command("install", cmd_install, "Install or upgrade packages (pip) into an environment.")
-    c.add_argument("name")
-    c.add_argument("spec", nargs="*")
+    c = commands.add(
+        "install", cmd_install, "Install or upgrade packages (pip) into an environment."
+    )
+    c.add_argument("name", help=ENV_NAME_HELP)
+    c.add_argument("spec", nargs="*", help="pip requirements (conda specs) to install")
     c.add_argument("--partition", "-p")
     c.add_argument("--requirements", "-r", help="requirements file ('-': standard input)")
     c.add_argument("--upgrade", "-U", action="store_true")
     c.add_argument("--quiet", "-q", action="store_true")
-    c = command("update", cmd_update, "Update packages of an environment (conda: also --all).")
-    c.add_argument("name")
-    c.add_argument("spec", nargs="*")
+    c = commands.add("update", cmd_update, "Update packages of an environment (conda: also --all).")
+    c.add_argument("name", help=ENV_NAME_HELP)
+    c.add_argument("spec", nargs="*", help="the packages to update")
     c.add_argument("--all", action="store_true", help="every package (conda update --all)")
     c.add_argument("--partition", "-p")
     c.add_argument("--quiet", "-q", action="store_true")
-    c = command("uninstall", cmd_uninstall, "Uninstall packages from an environment's venv.")
-    c.add_argument("name")
-    c.add_argument("package", nargs="+")
+    c = commands.add("uninstall", cmd_uninstall, "Uninstall packages from an environment's venv.")
+    c.add_argument("name", help=ENV_NAME_HELP)
+    c.add_argument("package", nargs="+", help="names of the packages to uninstall")
     c.add_argument("--partition", "-p")
     c.add_argument("--yes", action="store_true")
     c.add_argument("--quiet", "-q", action="store_true")
-    c = command("export", cmd_export, "The venv's own packages as a requirements file.")
-    c.add_argument("name")
+    c = commands.add("export", cmd_export, "The venv's own packages as a requirements file.")
+    c.add_argument("name", help=ENV_NAME_HELP)
     c.add_argument("--partition", "-p")
-    command("doctor", cmd_doctor, "Check the site, the environments and the kernels.", True)
-    command(
+
+
+def _add_check_commands(commands: _Subcommands) -> None:
+    commands.add("doctor", cmd_doctor, "Check the site, the environments and the kernels.", True)
+    commands.add(
         "conda", cmd_conda, "Conda: the site's policy, the engine, environments to adopt.", True
     )
+
+
+def parser() -> argparse.ArgumentParser:
+    """The ``jupyter hpc-envs`` parser: its subcommands in the order of the help, by group."""
+    p = argparse.ArgumentParser(
+        prog="jupyter hpc-envs",
+        description="Module-based Python environments per HPC partition, as Jupyter kernels.",
+    )
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = _Subcommands(p)
+    _add_site_commands(commands)
+    _add_environment_commands(commands)
+    _add_package_commands(commands)
+    _add_check_commands(commands)
     return p
 
 

@@ -99,7 +99,8 @@ class BaseHandler(APIHandler):
 
     @property
     def core(self) -> Core:
-        return self.settings["hpc_envs"]
+        core: Core = self.settings["hpc_envs"]
+        return core
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         if status_code == 405:  # RFC 9110: a 405 names the methods the resource does have

@@ -16,6 +16,7 @@ finish", and can be cancelled while they wait.
 from __future__ import annotations
 
 import asyncio
+import builtins
 import contextlib
 import json
 import logging
@@ -260,7 +261,7 @@ class TaskManager:
         """Register what to do for tasks of ``kind`` that a dead server left running."""
         self._recovery[kind] = hook
 
-    async def recover(self) -> list[TaskRecord]:
+    async def recover(self) -> builtins.list[TaskRecord]:
         """Mark tasks left running by a server that died; kill their children; run recovery."""
         recovered = []
         records = self.list()
@@ -409,7 +410,7 @@ class TaskManager:
             await asyncio.wait_for(asyncio.shield(live._future), timeout)
         return self.load(task_id)
 
-    def running(self, env: str | None = None) -> list[TaskRecord]:
+    def running(self, env: str | None = None) -> builtins.list[TaskRecord]:
         return [t.record for t in self._live.values() if env is None or t.record.env == env]
 
     async def shutdown(self) -> None:

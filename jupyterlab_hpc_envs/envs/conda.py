@@ -1,6 +1,6 @@
 """Conda environments: the engines that make them, the site's policy, and their specs and channels.
 
-The seed's second way: Miniconda in ``$VSC_DATA``, ``conda create -n science numpy scipy matplotlib``
+The site documentation's second way: Miniconda in ``$VSC_DATA``, ``conda create -n science numpy scipy matplotlib``
 (optionally a Python version and Intel's channel), then activate, install, update, remove. Conda is
 *not* mixed with modules (its packages bring their own libraries), and some sites discourage it.
 
@@ -20,7 +20,7 @@ The seed's second way: Miniconda in ``$VSC_DATA``, ``conda create -n science num
 
 ``auto`` (the default ``c.HpcEnvs.conda_engine``) takes the first found in that order: the configured
 executable, ``PATH``, a module, py-rattler. Where none exists the user is told how to get one (the
-seed's Miniconda steps, into ``$VSC_DATA``).
+site documentation's Miniconda steps, into ``$VSC_DATA``).
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ PKGS_FOLDER = ".conda-pkgs"  # <storage root>/hpc-envs/.conda-pkgs: the rattler 
 HOW_TO_GET = (
     "No conda engine was found: no conda, mamba or micromamba on PATH or in a module (Miniconda3, "
     "Anaconda3, Miniforge3), and no py-rattler in the server's Python. To install Miniconda as "
-    "the seed describes, download the Miniconda3 installer for Linux x86_64 (from the conda "
+    "the site's documentation describes, download the Miniconda3 installer for Linux x86_64 (from the conda "
     "documentation's Miniconda page), install it into $VSC_DATA, not your small home folder: "
     "'bash Miniconda3-latest-Linux-x86_64.sh -b -p $VSC_DATA/miniconda3', then set "
     "c.HpcEnvs.conda_executable = '<your $VSC_DATA>/miniconda3/bin/conda' (or put its bin folder on "
@@ -71,7 +71,7 @@ KNOWN_CHANNELS = (
     {
         "name": "intel",
         "description": "Intel's oneAPI Python distribution: MKL, Intel MPI and optimised numpy "
-        "and scipy (the seed recommends considering it).",
+        "and scipy (the site's documentation recommends considering it).",
     },
 )
 
@@ -240,7 +240,7 @@ def require_allowed(config: HpcEnvs) -> None:
 
 
 def user_lib_warning() -> str:
-    """The seed's Genius note: a ``~/.local/lib`` with Python packages conflicts with conda (the
+    """The site documentation's note (Genius): a ``~/.local/lib`` with Python packages conflicts with conda (the
     same folders the site's user-site warning names)."""
     found = user_site_dirs()
     if not found:
@@ -248,7 +248,7 @@ def user_lib_warning() -> str:
     lib = os.path.join(os.path.expanduser("~"), ".local", "lib")
     return (
         f"{lib} holds Python packages ({', '.join(found)}), which conflict with conda environments "
-        "(the seed's note). Kernels made here run with PYTHONNOUSERSITE=1, but conda used by hand "
+        "(the site documentation's note). Kernels made here run with PYTHONNOUSERSITE=1, but conda used by hand "
         f"does not: move it aside, e.g. 'mv {lib} {lib}.disabled'."
     )
 
@@ -540,9 +540,9 @@ class Engines:
             if os.environ.get(variable):
                 await add(os.environ[variable], f"${variable}")
         for kind in ("mamba", "conda", "micromamba"):
-            exe = shutil.which(kind)
-            if exe:
-                await add(exe, "PATH")
+            on_path = shutil.which(kind)
+            if on_path:
+                await add(on_path, "PATH")
         for exe, module in await self._from_modules():
             await add(exe, f"module {module}")
         if rattler_available():
@@ -616,7 +616,8 @@ def installed(prefix: str) -> list[dict[str, Any]]:
 def python_of(prefix: str) -> str:
     for row in installed(prefix):
         if row["name"] == "python":
-            return row["version"]
+            version: str = row["version"]
+            return version
     return ""
 
 
@@ -644,7 +645,7 @@ def requested_specs(prefix: str) -> list[str]:
 
 
 def envs_dirs(config: HpcEnvs, roots: list[str]) -> list[str]:
-    """Where environments made by hand are looked for: conda's defaults, the seed's Miniconda in
+    """Where environments made by hand are looked for: conda's defaults, the site documentation's Miniconda in
     each storage root, and ``$CONDA_ENVS_PATH``."""
     home = os.path.expanduser("~")
     dirs = [p for p in os.environ.get("CONDA_ENVS_PATH", "").split(os.pathsep) if p]
@@ -684,11 +685,11 @@ async def existing_environments(
         base = os.path.dirname(folder)
         if os.path.isdir(os.path.join(base, "conda-meta")):
             prefixes.append(base)
-    out: list[str] = []
+    unique: list[str] = []
     seen: set[str] = set()
     for prefix in prefixes:
         real = os.path.realpath(prefix)
         if real not in seen and is_conda_prefix(prefix):
             seen.add(real)
-            out.append(os.path.normpath(prefix))
-    return out
+            unique.append(os.path.normpath(prefix))
+    return unique

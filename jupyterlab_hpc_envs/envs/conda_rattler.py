@@ -24,8 +24,12 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .. import files
+
+if TYPE_CHECKING:
+    from rattler import PrefixRecord
 
 EXIT_FAILED, EXIT_USAGE, EXIT_STILL_NEEDED = 1, 2, 3
 # Stands for the PATH of the shell that sources the activation (rattler writes the PATH it is given).
@@ -38,7 +42,7 @@ def _name(spec: str) -> str:
     return MatchSpec(spec).name.normalized
 
 
-def installed(prefix: Path) -> list:
+def installed(prefix: Path) -> list[PrefixRecord]:
     """The prefix's ``conda-meta`` records (what any conda engine wrote)."""
     from rattler import PrefixRecord
 
@@ -128,7 +132,7 @@ async def missing(names: list[str], channels: list[str], cache: Path | None) -> 
     from rattler import Gateway, Platform
 
     gateway = Gateway(cache_dir=cache / "repodata" if cache else None)
-    found = await gateway.names(channels, [str(Platform.current()), "noarch"])
+    found = await gateway.names(channels, [Platform.current(), "noarch"])
     have = {n.normalized for n in found}
     print(json.dumps([n for n in names if _name(n) not in have]), flush=True)
     return 0

@@ -73,8 +73,8 @@ def parse(output: str) -> dict[str, str]:
     """The ``info`` lines of the smoke test (``::hpc-envs::info key=value``) as a dict."""
     found = {}
     for line in output.splitlines():
-        if line.startswith(scripts.MARK + "info "):
-            key, _, value = line[len(scripts.MARK) + 5 :].partition("=")
+        if line.startswith(scripts.PROGRESS_PREFIX + "info "):
+            key, _, value = line[len(scripts.PROGRESS_PREFIX) + 5 :].partition("=")
             found[key] = value
     return found
 

@@ -1,7 +1,7 @@
 """The site: what the cluster offers and where this server runs.
 
-Module system, partitions (``sinfo`` enriched by the site description), storage roots in the seed's
-order, the node's CPU microarchitecture, and the warnings the seed implies (a stray user site, a home
+Module system, partitions (``sinfo`` enriched by the site description), storage roots in the site documentation's
+order, the node's CPU microarchitecture, and the warnings the site documentation implies (a stray user site, a home
 folder used for environments).
 """
 
@@ -83,7 +83,7 @@ HOME_WARNING = (
 
 
 def user_site_dirs() -> list[str]:
-    """Non-empty ``~/.local/lib/python*/site-packages`` folders: the seed's conflicting user site."""
+    """Non-empty ``~/.local/lib/python*/site-packages`` folders: the site documentation's conflicting user site."""
     home = os.path.expanduser("~")
     found = []
     for path in sorted(glob.glob(os.path.join(home, ".local", "lib", "python*", "site-packages"))):
@@ -136,15 +136,15 @@ class Site:
         self._slurm_error = None
         if self.slurm_enabled:
             try:
-                for p in await slurm.partitions():
+                for seen in await slurm.partitions():
                     found.append(
                         PartitionInfo(
-                            name=p.name,
+                            name=seen.name,
                             arch=None,
                             modulepath=[],
-                            available=p.available,
-                            default=p.default,
-                            gpu=p.gres,
+                            available=seen.available,
+                            default=seen.default,
+                            gpu=seen.gres,
                             slurm=True,
                         )
                     )
