@@ -314,23 +314,30 @@ def _read_requirements(path: str | None) -> str | None:
         return f.read()
 
 
-async def cmd_doctor(core: Core, args: argparse.Namespace) -> int:
-    problems: list[dict[str, str]] = []
-    site = await core.site.describe()
-    for w in site["warnings"]:
-        problems.append({"level": "warning", "code": w["code"], "message": w["message"]})
-    for r in site["storage_roots"]:
-        if not r["exists"]:
+Problem = dict[str, str]  # level (error, warning), code, message: one line of the doctor's report
+
+
+def _site_problems(site: dict[str, Any]) -> list[Problem]:
+    """The site's warnings, and storage roots that do not exist."""
+    problems = [
+        {"level": "warning", "code": warning["code"], "message": warning["message"]}
+        for warning in site["warnings"]
+    ]
+    for root in site["storage_roots"]:
+        if not root["exists"]:
             problems.append(
                 {
                     "level": "error",
                     "code": "storage-root",
-                    "message": f"Storage root {r['path']} does not exist.",
+                    "message": f"Storage root {root['path']} does not exist.",
                 }
             )
-    described = core.envs.describe_all()
-    refused = {e["home"]: e["refused"] for e in described if e.get("refused")}
-    envs = {e["home"] for e in described if not e.get("refused")}
+    return problems
+
+
+def _environment_problems(described: list[dict[str, Any]]) -> list[Problem]:
+    """Environments refused (not owned, damaged) and the warnings of the others."""
+    problems: list[Problem] = []
     for env in described:
         if env.get("refused"):
             problems.append(
@@ -339,7 +346,15 @@ async def cmd_doctor(core: Core, args: argparse.Namespace) -> int:
             continue
         for warning in env["warnings"]:
             problems.append({"level": "warning", "code": "environment", "message": warning})
-    for kname, meta in kernelspec.ours(core.config.kernels_dir).items():
+    return problems
+
+
+def _kernel_problems(kernels_dir: str, described: list[dict[str, Any]]) -> list[Problem]:
+    """Our kernelspecs that would start a refused environment, or point at nothing."""
+    refused = {e["home"]: e["refused"] for e in described if e.get("refused")}
+    envs = {e["home"] for e in described if not e.get("refused")}
+    problems: list[Problem] = []
+    for kernel_name, meta in kernelspec.ours(kernels_dir).items():
         home = meta.get("path", "")
         launch = meta.get("launch", "")
         if home in refused:
@@ -347,7 +362,8 @@ async def cmd_doctor(core: Core, args: argparse.Namespace) -> int:
                 {
                     "level": "error",
                     "code": "refused-environment",
-                    "message": f"Kernel {kname} would start a refused environment: {refused[home]}",
+                    "message": f"Kernel {kernel_name} would start a refused environment: "
+                    f"{refused[home]}",
                 }
             )
         elif home not in envs:
@@ -355,8 +371,8 @@ async def cmd_doctor(core: Core, args: argparse.Namespace) -> int:
                 {
                     "level": "error",
                     "code": "dangling-kernel",
-                    "message": f"Kernel {kname} points at {home}, which holds no environment: "
-                    f"'jupyter kernelspec remove {kname}'.",
+                    "message": f"Kernel {kernel_name} points at {home}, which holds no environment: "
+                    f"'jupyter kernelspec remove {kernel_name}'.",
                 }
             )
         elif not os.path.exists(launch):
@@ -364,10 +380,22 @@ async def cmd_doctor(core: Core, args: argparse.Namespace) -> int:
                 {
                     "level": "error",
                     "code": "dangling-kernel",
-                    "message": f"Kernel {kname}'s launch script {launch} is missing: "
+                    "message": f"Kernel {kernel_name}'s launch script {launch} is missing: "
                     f"'jupyter hpc-envs register {meta.get('name')}'.",
                 }
             )
+    return problems
+
+
+async def cmd_doctor(core: Core, args: argparse.Namespace) -> int:
+    """Report what would break a user's environments or kernels; exit 1 if any is an error."""
+    site = await core.site.describe()
+    described = core.envs.describe_all()
+    problems = [
+        *_site_problems(site),
+        *_environment_problems(described),
+        *_kernel_problems(core.config.kernels_dir, described),
+    ]
     text = "\n".join(f"{p['level']}: {p['message']}" for p in problems) or "No problems found."
     _print({"site": site, "problems": problems}, args.json, text)
     return 1 if any(p["level"] == "error" for p in problems) else 0

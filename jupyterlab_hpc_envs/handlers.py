@@ -95,6 +95,10 @@ def _errors(method: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[N
 
 
 class BaseHandler(APIHandler):
+    """What every route shares: the core, JSON bodies checked for size and shape, flags, and error
+    replies with the ``field`` a form shows the message beside. Authorization is on each verb
+    (:func:`requires`), so that a route cannot be added without saying what it allows."""
+
     auth_resource = AUTH_RESOURCE
 
     @property
@@ -172,6 +176,8 @@ class BaseHandler(APIHandler):
 
 
 class InfoHandler(BaseHandler):
+    """``info``: GET the extension's name and version (the frontend checks it matches)."""
+
     @tornado.web.authenticated
     @requires("read")
     async def get(self) -> None:
@@ -179,6 +185,9 @@ class InfoHandler(BaseHandler):
 
 
 class SiteHandler(BaseHandler):
+    """``site``: GET partitions, module system, storage roots and warnings (``refresh=1`` reads
+    sinfo and the module trees again)."""
+
     @tornado.web.authenticated
     @requires("read")
     @_errors
@@ -191,6 +200,9 @@ class SiteHandler(BaseHandler):
 
 
 class ModulesHandler(BaseHandler):
+    """``modules``: GET a partition's module catalog, searched and marked compatible with a Python
+    module."""
+
     @tornado.web.authenticated
     @requires("read")
     @_errors
@@ -209,6 +221,9 @@ class ModulesHandler(BaseHandler):
 
 
 class EnvsHandler(BaseHandler):
+    """``envs``: GET every environment with its builds; POST creates one and starts its build
+    (a task)."""
+
     @tornado.web.authenticated
     @requires("read")
     @_errors
@@ -239,6 +254,8 @@ class EnvsHandler(BaseHandler):
 
 
 class AdoptHandler(BaseHandler):
+    """``envs/adopt``: POST adopts a venv or conda environment made by hand, without rebuilding it."""
+
     @tornado.web.authenticated
     @requires("write", "execute")
     @_errors
@@ -254,6 +271,8 @@ class AdoptHandler(BaseHandler):
 
 
 class EnvHandler(BaseHandler):
+    """``envs/<name>``: GET one environment; DELETE removes it (or its build for one partition)."""
+
     @tornado.web.authenticated
     @requires("read")
     @_errors
@@ -273,6 +292,8 @@ class EnvHandler(BaseHandler):
 
 
 class RemovalPlanHandler(BaseHandler):
+    """``envs/<name>/removal``: GET what a removal would delete, for the confirmation dialog."""
+
     @tornado.web.authenticated
     @requires("read")
     @_errors
@@ -282,6 +303,8 @@ class RemovalPlanHandler(BaseHandler):
 
 
 class BuildsHandler(BaseHandler):
+    """``envs/<name>/builds``: POST builds the environment for a(nother) partition (a task)."""
+
     @tornado.web.authenticated
     @requires("write", "execute")
     @_errors
@@ -304,6 +327,8 @@ class BuildsHandler(BaseHandler):
 
 
 class KernelsHandler(BaseHandler):
+    """``envs/<name>/kernels``: POST registers the environment's kernels again."""
+
     @tornado.web.authenticated
     @requires("write")
     @_errors
@@ -314,6 +339,8 @@ class KernelsHandler(BaseHandler):
 
 
 class ActivationHandler(BaseHandler):
+    """``envs/<name>/activation``: GET the shell line that activates the environment in a terminal."""
+
     @tornado.web.authenticated
     @requires("read")
     @_errors
@@ -335,6 +362,8 @@ class PackageListingHandler(BaseHandler):
 
 
 class PackagesHandler(BaseHandler):
+    """``envs/<name>/packages``: POST installs or upgrades, DELETE uninstalls (each a task)."""
+
     @tornado.web.authenticated
     @requires("write", "execute")
     @_errors
@@ -377,6 +406,8 @@ class RequirementsHandler(BaseHandler):
 
 
 class TasksHandler(BaseHandler):
+    """``tasks``: GET every task this server knows (running and recent)."""
+
     @tornado.web.authenticated
     @requires("read")
     @_errors
@@ -385,6 +416,8 @@ class TasksHandler(BaseHandler):
 
 
 class TaskHandler(BaseHandler):
+    """``tasks/<id>``: GET one task's record; DELETE cancels it."""
+
     @tornado.web.authenticated
     @requires("read")
     @_errors

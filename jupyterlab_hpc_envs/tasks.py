@@ -50,11 +50,15 @@ class TaskFailed(RuntimeError):
 
 
 class TaskCancelled(RuntimeError):
-    pass
+    """Raised inside a task's code when the user cancelled it, to end it as *cancelled*."""
 
 
 @dataclass
 class TaskRecord:
+    """A task as stored in ``<data_dir>/tasks/<id>.json`` and shown in the panel: what it does,
+    its state and step, and the process groups it started with their start times (so that a
+    restarted server can tell whether they still run, and never kills a reused pid)."""
+
     id: str
     kind: str
     title: str

@@ -454,6 +454,9 @@ def rattler_available() -> bool:
 
 @dataclass
 class Detection:
+    """The conda engines found on this node and when (``time.monotonic``): detection runs
+    commands and module loads, so its result is kept for ``catalog_ttl`` seconds."""
+
     engines: list[Engine] = field(default_factory=list)
     at: float = 0.0
 

@@ -61,6 +61,10 @@ class Build:
 
 @dataclass
 class Manifest:
+    """An environment as stored in ``hpc-env.json``: what the user asked for (kind, modules,
+    packages, options) and its builds per CPU architecture. Every field is checked on read
+    (:func:`read`), since the file may have been edited or planted."""
+
     name: str
     kind: str  # "venv" | "conda"
     modules: list[str] = field(default_factory=list)  # requested, in load order (Python first)

@@ -36,6 +36,9 @@ def host_arch(config: HpcEnvs) -> tuple[str, str]:
 
 @dataclass
 class PartitionInfo:
+    """A partition as the panel and the builds see it: sinfo's facts joined with the site
+    description (architecture, module tree, kernel defaults and limits)."""
+
     name: str
     arch: str | None
     modulepath: list[str]
@@ -54,6 +57,9 @@ class PartitionInfo:
 
 @dataclass
 class StorageRoot:
+    """A folder environments may be created in (``$VSC_DATA``, …), with why it may be a poor
+    choice (``warning``: the home folder's small quota)."""
+
     path: str
     label: str
     exists: bool
@@ -67,7 +73,10 @@ class StorageRoot:
 
 
 @dataclass
-class Warning_:
+class SiteWarning:
+    """A problem of the site the user should know of (a stray user site, no module system, Slurm
+    not answering); ``code`` names it for the frontend and the doctor."""
+
     code: str
     message: str
     path: str = ""
@@ -130,6 +139,9 @@ class Site:
             return self._partitions
 
     async def _read_partitions(self) -> list[PartitionInfo]:
+        """sinfo's partitions (or the site description's, if Slurm does not answer; or ``local``
+        without Slurm), each completed from the site description: its architecture (else the one
+        learned from one of its nodes), its module tree and kernel limits."""
         described: dict[str, dict[str, Any]] = dict(self.config.partitions)
         server_modulepath = [p for p in os.environ.get("MODULEPATH", "").split(":") if p]
         found: list[PartitionInfo] = []
@@ -159,21 +171,23 @@ class Site:
         if not found:
             found = [PartitionInfo(name=LOCAL_PARTITION, arch=self.arch, modulepath=[])]
         probed = self._probed_arches()
-        for p in found:
-            d = described.get(p.name, {})
-            p.arch = d.get("arch") or p.arch or probed.get(p.name)
-            if p.arch is None and p.name == self.server_partition:
-                p.arch = self.arch
-            p.modulepath = list(d.get("modulepath") or [])
-            if not p.modulepath and (
-                p.name == self.server_partition or p.arch == self.arch or p.name == LOCAL_PARTITION
+        for part in found:
+            entry = described.get(part.name, {})
+            part.arch = entry.get("arch") or part.arch or probed.get(part.name)
+            if part.arch is None and part.name == self.server_partition:
+                part.arch = self.arch
+            part.modulepath = list(entry.get("modulepath") or [])
+            if not part.modulepath and (
+                part.name == self.server_partition
+                or part.arch == self.arch
+                or part.name == LOCAL_PARTITION
             ):
-                p.modulepath = server_modulepath
-            p.gpu = d.get("gpu", p.gpu)
-            p.description = d.get("description", "")
-            p.kernel = dict(d.get("kernel") or {})
-            p.limits = dict(d.get("limits") or {})
-            p.local = p.arch == self.arch or p.name == LOCAL_PARTITION
+                part.modulepath = server_modulepath
+            part.gpu = entry.get("gpu", part.gpu)
+            part.description = entry.get("description", "")
+            part.kernel = dict(entry.get("kernel") or {})
+            part.limits = dict(entry.get("limits") or {})
+            part.local = part.arch == self.arch or part.name == LOCAL_PARTITION
         return found
 
     def _probed_arches_path(self) -> str:
@@ -332,11 +346,11 @@ class Site:
 
     # --- the whole picture ----------------------------------------------------------------------
 
-    def warnings(self) -> list[Warning_]:
+    def warnings(self) -> list[SiteWarning]:
         found = []
         for path in user_site_dirs():
             found.append(
-                Warning_(
+                SiteWarning(
                     "user-site",
                     f"{path} holds packages that Python loads before any environment's (the "
                     "'~/.local/lib' conflict). Kernels of this extension run with "
@@ -347,14 +361,14 @@ class Site:
             )
         if self.modules.kind == "none":
             found.append(
-                Warning_(
+                SiteWarning(
                     "no-modules",
                     "No module system (Lmod or Environment Modules) was found: environments use "
                     "the server's own Python.",
                 )
             )
         if self._slurm_error:
-            found.append(Warning_("slurm", f"Slurm is not answering: {self._slurm_error}"))
+            found.append(SiteWarning("slurm", f"Slurm is not answering: {self._slurm_error}"))
         return found
 
     async def describe(self) -> dict[str, Any]:

@@ -59,6 +59,8 @@ class SlurmError(RuntimeError):
 
 @dataclass
 class Partition:
+    """One partition as ``sinfo`` reports it (the site description adds the rest)."""
+
     name: str
     available: bool
     default: bool
@@ -116,6 +118,8 @@ async def partitions() -> list[Partition]:
 
 @dataclass
 class JobState:
+    """A job as ``squeue`` reports it; ``GONE`` when squeue no longer lists it (ended and purged)."""
+
     job_id: str
     state: str  # PENDING, RUNNING, COMPLETED, CANCELLED, TIMEOUT, FAILED, ... or "GONE"
     reason: str

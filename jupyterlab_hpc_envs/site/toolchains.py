@@ -106,6 +106,8 @@ def generation_of(module: str) -> Toolchain | None:
 
 @dataclass(frozen=True)
 class Compatibility:
+    """Whether a module may be loaded beside a Python module, and the reason shown when not."""
+
     compatible: bool
     reason: str
 
