@@ -23,8 +23,6 @@ from . import __version__, errors, names
 from .config import HpcEnvs
 from .core import Core
 from .envs import conda, kernelspec
-from .site.modules import ModuleSystemError
-from .site.slurm import SlurmError
 from .tasks import FINAL, SUCCEEDED
 
 EXIT_TASK, EXIT_INPUT, EXIT_NOT_FOUND, EXIT_CONFLICT, EXIT_UNAVAILABLE = 1, 2, 3, 4, 5
@@ -553,7 +551,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except errors.Conflict as err:
         print(f"hpc-envs: {err.message}", file=sys.stderr)
         return EXIT_CONFLICT
-    except (ModuleSystemError, SlurmError) as err:
+    except (errors.ModuleSystemError, errors.SlurmError) as err:
         print(f"hpc-envs: {err}", file=sys.stderr)
         return EXIT_UNAVAILABLE
     except KeyboardInterrupt:

@@ -1,9 +1,10 @@
 """The errors of the domain, one place for every layer to raise and translate.
 
-The package raises these three where a request cannot be carried out; each skin translates them
-once: the REST handlers into 400 / 404 / 409 with the ``field`` a form shows the message beside, the
-CLI into exit status 2 (or 1) with the message on stderr. They carry a message written for the
-person who typed the request: what is wrong *and* what to do instead.
+The package raises these where a request cannot be carried out; each skin translates them once:
+the REST handlers into 400 / 404 / 409 with the ``field`` a form shows the message beside (503 when
+the module system or Slurm does not answer), the CLI into exit status 2, 3, 4 (or 5) with the message
+on stderr. They carry a message written for the person who typed the request: what is wrong
+*and* what to do instead.
 """
 
 from __future__ import annotations
@@ -37,3 +38,11 @@ class Conflict(RuntimeError):
         super().__init__(message)
         self.message = message
         self.field = field
+
+
+class ModuleSystemError(RuntimeError):
+    """The module system could not be asked; the message says what failed and what to check."""
+
+
+class SlurmError(RuntimeError):
+    """A Slurm command failed; the message carries what Slurm said."""

@@ -119,7 +119,7 @@ LOCK_WAIT = 2.0  # seconds a lock is waited for in a synchronous block (it holds
 LOCK_WAIT_ASYNC = 5.0  # seconds a lock is waited for with :func:`locked_async` (the loop runs)
 
 
-def _waits(fd: int, lock_path: str, what: str, wait: float) -> Iterator[float]:
+def _lock_retry_delays(fd: int, lock_path: str, what: str, wait: float) -> Iterator[float]:
     """Try to lock ``fd`` without blocking until it works; between tries, yield how long to sleep
     (the caller sleeps, blocking or not). After ``wait`` seconds: :class:`errors.Conflict`."""
     deadline, delay = time.monotonic() + wait, 0.005
@@ -158,7 +158,7 @@ def locked(lock_path: str, what: str = "", wait: float = LOCK_WAIT) -> Iterator[
     """
     fd = _open_lock(lock_path)
     try:
-        for delay in _waits(fd, lock_path, what, wait):
+        for delay in _lock_retry_delays(fd, lock_path, what, wait):
             time.sleep(delay)
         yield
     finally:
@@ -174,7 +174,7 @@ async def locked_async(
     (409 over REST)."""
     fd = _open_lock(lock_path)
     try:
-        for delay in _waits(fd, lock_path, what, wait):
+        for delay in _lock_retry_delays(fd, lock_path, what, wait):
             await asyncio.sleep(delay)
         yield
     finally:

@@ -33,8 +33,6 @@ from . import __version__, errors, kernel_jobs, names
 from .config import HpcEnvs
 from .core import Core
 from .envs import kernel_resources
-from .site.modules import ModuleSystemError
-from .site.slurm import SlurmError
 from .tasks import FINAL
 
 ENV = r"(?P<name>[^/]+)"
@@ -88,7 +86,7 @@ def _errors(method: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[N
             self._error(404, err.message, field=err.field, suggestions=err.suggestions)
         except errors.Conflict as err:
             self._error(409, err.message, field=err.field)
-        except (ModuleSystemError, SlurmError) as err:
+        except (errors.ModuleSystemError, errors.SlurmError) as err:
             self._error(503, str(err))
 
     return wrapper

@@ -117,7 +117,7 @@ def _lstat(path: str) -> os.stat_result:
         raise Refused(path, f"unreadable ({err.strerror or err})") from None
 
 
-def _check(
+def _check_owned(
     path: str, owners: Iterable[int], *, folder: bool, sticky_ok: bool = False
 ) -> os.stat_result:
     """``path`` (not followed) is a folder or regular file owned by one of ``owners`` and not
@@ -162,8 +162,8 @@ def check_envs_folder(root: str, *, shared: bool) -> os.stat_result:
                 "Others could swap its hpc-envs folder: run 'chmod go-w' on it or make "
                 "environments for your group with --shared.",
             )
-        return _check(os.path.join(root, ENVS_FOLDER), (me,), folder=True)
-    return _check(
+        return _check_owned(os.path.join(root, ENVS_FOLDER), (me,), folder=True)
+    return _check_owned(
         os.path.join(root, ENVS_FOLDER), {me, 0, root_st.st_uid}, folder=True, sticky_ok=True
     )
 
@@ -176,7 +176,7 @@ def check_environment(
     Raises :class:`Refused` (or ``NotFound``)."""
     me = os.geteuid()
     check_envs_folder(os.path.dirname(os.path.dirname(home)), shared=shared)
-    home_st = _check(home, (me,) if not shared else (_lstat(home).st_uid,), folder=True)
+    home_st = _check_owned(home, (me,) if not shared else (_lstat(home).st_uid,), folder=True)
     env_owner = home_st.st_uid
     if owner is not None and env_owner != owner:
         raise Refused(
@@ -185,10 +185,10 @@ def check_environment(
             "registered",
             "Someone replaced it: do not use it, and tell your admins.",
         )
-    _check(os.path.join(home, MANIFEST), (env_owner,), folder=False)
+    _check_owned(os.path.join(home, MANIFEST), (env_owner,), folder=False)
     for path in _with_activation(scripts):
         with contextlib.suppress(errors.NotFound):
-            _check(path, (env_owner,), folder=False)
+            _check_owned(path, (env_owner,), folder=False)
     return Trust(env_owner, shared)
 
 

@@ -181,7 +181,9 @@ def _number(field: str, value: object) -> float:
     return float(value)
 
 
-def _each(check: Callable[[str, object], object]) -> Callable[[str, object], object]:
+def _list_of(check: Callable[[str, object], object]) -> Callable[[str, object], object]:
+    """A check of a list whose every item passes ``check`` (named ``field[i]`` when refused)."""
+
     def checked(field: str, values: object) -> object:
         if not isinstance(values, list):
             raise errors.InvalidInput(field, "must be a list.")
@@ -196,6 +198,7 @@ def _plain(check: Callable[[object], object]) -> Callable[[str, object], object]
 
 
 def _optional(check: Callable[[object], object]) -> Callable[[str, object], object]:
+    """A names validator that also lets the empty string through (a value never set)."""
     return lambda _field, value: value if value == "" else check(value)
 
 
@@ -237,7 +240,7 @@ def validate(env: Manifest, path: str) -> None:
         ("name", _plain(names.env_name), env.name),
         ("kind", _plain(_kind), env.kind),
         ("modules", _plain(names.module_list), env.modules),
-        ("packages", _each(_plain(package)), env.packages),
+        ("packages", _list_of(_plain(package)), env.packages),
         ("created", _number, env.created),
         ("created_by", _text, env.created_by),
     ]
@@ -247,12 +250,12 @@ def validate(env: Manifest, path: str) -> None:
         "system_site_packages": _flag,
         "allow_incompatible": _flag,
         "adopted": _flag,
-        "pip_options": _each(_pip_option),
+        "pip_options": _list_of(_pip_option),
         "python": _optional(conda.python_version),
-        "channels": _each(_plain(conda.channel)),
-        "pip_packages": _each(_plain(names.package_spec)),
+        "channels": _list_of(_plain(conda.channel)),
+        "pip_packages": _list_of(_plain(names.package_spec)),
         "engine": _engine,
-        "warnings": _each(_string),
+        "warnings": _list_of(_string),
     }
     for key, value in env.options.items():
         check = option_checks.get(key)
@@ -264,8 +267,12 @@ def validate(env: Manifest, path: str) -> None:
             (f"{where} (its key)", _plain(names.arch), arch),
             (f"{where}.arch", _plain(names.arch), build.arch),
             (f"{where}.path", _path, build.path),
-            (f"{where}.state", lambda f, v: v if v in STATES else _bad(f, v), build.state),
-            (f"{where}.partitions", _each(_plain(names.partition)), build.partitions),
+            (
+                f"{where}.state",
+                lambda f, v: v if v in STATES else _unknown_value(f, v),
+                build.state,
+            ),
+            (f"{where}.partitions", _list_of(_plain(names.partition)), build.partitions),
             (f"{where}.built_on", _printable_or_empty, build.built_on),
             (f"{where}.built_partition", _optional(names.partition), build.built_partition),
             (f"{where}.started", _number, build.started),
@@ -273,7 +280,7 @@ def validate(env: Manifest, path: str) -> None:
             (f"{where}.task", _optional(names.task_id), build.task),
             (f"{where}.log", _path, build.log),
             (f"{where}.python", _printable_or_empty, build.python),
-            (f"{where}.loaded_modules", _each(_printable_or_empty), build.loaded_modules),
+            (f"{where}.loaded_modules", _list_of(_printable_or_empty), build.loaded_modules),
             (f"{where}.job_id", _printable_or_empty, build.job_id),
             (f"{where}.error", _string, build.error),
             (f"{where}.adopted", _flag, build.adopted),
@@ -287,7 +294,7 @@ def validate(env: Manifest, path: str) -> None:
             raise _refused(path, field_name, err.message) from None
 
 
-def _bad(field: str, value: object) -> object:
+def _unknown_value(field: str, value: object) -> object:
     raise errors.InvalidInput(field, f"{value!r} is not a known value.")
 
 

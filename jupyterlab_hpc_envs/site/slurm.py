@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from .. import proc
+from ..errors import SlurmError as SlurmError  # re-exported
 
 JOB_PREFIX = "hpc-envs"  # job names: hpc-envs-build:<env>:…, hpc-envs-kernel:<env>:…
 # What must not reach an srun that is to start a job of its own: the variables of a Slurm job this
@@ -51,10 +52,6 @@ ACTIVE_STATES = frozenset(
         "REQUEUE_HOLD",
     }
 )
-
-
-class SlurmError(RuntimeError):
-    """A Slurm command failed; the message carries what Slurm said."""
 
 
 @dataclass
