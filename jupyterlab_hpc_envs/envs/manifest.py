@@ -267,11 +267,7 @@ def validate(env: Manifest, path: str) -> None:
             (f"{where} (its key)", _plain(names.arch), arch),
             (f"{where}.arch", _plain(names.arch), build.arch),
             (f"{where}.path", _path, build.path),
-            (
-                f"{where}.state",
-                lambda f, v: v if v in STATES else _unknown_value(f, v),
-                build.state,
-            ),
+            (f"{where}.state", _build_state, build.state),
             (f"{where}.partitions", _list_of(_plain(names.partition)), build.partitions),
             (f"{where}.built_on", _printable_or_empty, build.built_on),
             (f"{where}.built_partition", _optional(names.partition), build.built_partition),
@@ -296,6 +292,11 @@ def validate(env: Manifest, path: str) -> None:
 
 def _unknown_value(field: str, value: object) -> object:
     raise errors.InvalidInput(field, f"{value!r} is not a known value.")
+
+
+def _build_state(field: str, value: object) -> object:
+    """One of the build states (:data:`STATES`)."""
+    return value if value in STATES else _unknown_value(field, value)
 
 
 def _refused(path: str, field_name: str, message: str) -> errors.Conflict:
