@@ -111,6 +111,7 @@ build: $(INSTALLED)
 lint: $(INSTALLED)
 	ruff check .
 	ruff format --check .
+	mypy
 	npm run lint:check
 
 # Fix what the linters can fix.

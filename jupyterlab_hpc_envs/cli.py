@@ -12,22 +12,21 @@ import asyncio
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from jupyter_core.paths import jupyter_config_path
 from traitlets.config import Config
 from traitlets.config.loader import ConfigFileNotFound, JSONFileConfigLoader, PyFileConfigLoader
 
-from . import __version__, names
+from . import __version__, errors, names
 from .config import HpcEnvs
 from .core import Core
 from .envs import conda, kernelspec
-from .site.modules import ModuleSystemError
-from .site.slurm import SlurmError
 from .tasks import FINAL, SUCCEEDED
 
 EXIT_TASK, EXIT_INPUT, EXIT_NOT_FOUND, EXIT_CONFLICT, EXIT_UNAVAILABLE = 1, 2, 3, 4, 5
+ENV_NAME_HELP = "the environment's name (see `jupyter hpc-envs list`)"
 
 
 def load_config() -> Config:
@@ -148,7 +147,7 @@ async def cmd_create(core: Core, args: argparse.Namespace) -> int:
     if args.conda:
         return await _create_conda(core, args, requirements)
     if args.python or args.channel:
-        raise names.InvalidInput("kind", "--python and --channel are for --conda environments.")
+        raise errors.InvalidInput("kind", "--python and --channel are for --conda environments.")
     task = await core.envs.create(
         name=args.name,
         modules=args.module or [],
@@ -212,11 +211,11 @@ async def cmd_conda(core: Core, args: argparse.Namespace) -> int:
 async def cmd_update(core: Core, args: argparse.Namespace) -> int:
     if args.all:
         if args.spec:
-            raise names.InvalidInput("packages", "Give packages or --all, not both.")
+            raise errors.InvalidInput("packages", "Give packages or --all, not both.")
         task = await core.packages.update_all(args.name, args.partition)
     else:
         if not args.spec:
-            raise names.InvalidInput("packages", "Give the packages to update, or --all.")
+            raise errors.InvalidInput("packages", "Give the packages to update, or --all.")
         task = await core.packages.install(args.name, args.partition, args.spec, upgrade=True)
     return await _follow(core, task.id, args.quiet)
 
@@ -240,7 +239,9 @@ async def cmd_register(core: Core, args: argparse.Namespace) -> int:
         _print(result, args.json, f"Adopted {result['name']} as kernel {result['kernel']}.")
         return 0
     if not args.name:
-        raise names.InvalidInput("name", "Give an environment name, or --path DIR to adopt a venv.")
+        raise errors.InvalidInput(
+            "name", "Give an environment name, or --path DIR to adopt a venv."
+        )
     kernels = await core.envs.register(args.name, args.partition)
     _print({"kernels": kernels}, args.json, "\n".join(f"Registered {k}" for k in kernels))
     return 0
@@ -311,23 +312,30 @@ def _read_requirements(path: str | None) -> str | None:
         return f.read()
 
 
-async def cmd_doctor(core: Core, args: argparse.Namespace) -> int:
-    problems: list[dict[str, str]] = []
-    site = await core.site.describe()
-    for w in site["warnings"]:
-        problems.append({"level": "warning", "code": w["code"], "message": w["message"]})
-    for r in site["storage_roots"]:
-        if not r["exists"]:
+Problem = dict[str, str]  # level (error, warning), code, message: one line of the doctor's report
+
+
+def _site_problems(site: dict[str, Any]) -> list[Problem]:
+    """The site's warnings, and storage roots that do not exist."""
+    problems = [
+        {"level": "warning", "code": warning["code"], "message": warning["message"]}
+        for warning in site["warnings"]
+    ]
+    for root in site["storage_roots"]:
+        if not root["exists"]:
             problems.append(
                 {
                     "level": "error",
                     "code": "storage-root",
-                    "message": f"Storage root {r['path']} does not exist.",
+                    "message": f"Storage root {root['path']} does not exist.",
                 }
             )
-    described = core.envs.describe_all()
-    refused = {e["home"]: e["refused"] for e in described if e.get("refused")}
-    envs = {e["home"] for e in described if not e.get("refused")}
+    return problems
+
+
+def _environment_problems(described: list[dict[str, Any]]) -> list[Problem]:
+    """Environments refused (not owned, damaged) and the warnings of the others."""
+    problems: list[Problem] = []
     for env in described:
         if env.get("refused"):
             problems.append(
@@ -336,7 +344,15 @@ async def cmd_doctor(core: Core, args: argparse.Namespace) -> int:
             continue
         for warning in env["warnings"]:
             problems.append({"level": "warning", "code": "environment", "message": warning})
-    for kname, meta in kernelspec.ours(core.config.kernels_dir).items():
+    return problems
+
+
+def _kernel_problems(kernels_dir: str, described: list[dict[str, Any]]) -> list[Problem]:
+    """Our kernelspecs that would start a refused environment, or point at nothing."""
+    refused = {e["home"]: e["refused"] for e in described if e.get("refused")}
+    envs = {e["home"] for e in described if not e.get("refused")}
+    problems: list[Problem] = []
+    for kernel_name, meta in kernelspec.ours(kernels_dir).items():
         home = meta.get("path", "")
         launch = meta.get("launch", "")
         if home in refused:
@@ -344,7 +360,8 @@ async def cmd_doctor(core: Core, args: argparse.Namespace) -> int:
                 {
                     "level": "error",
                     "code": "refused-environment",
-                    "message": f"Kernel {kname} would start a refused environment: {refused[home]}",
+                    "message": f"Kernel {kernel_name} would start a refused environment: "
+                    f"{refused[home]}",
                 }
             )
         elif home not in envs:
@@ -352,8 +369,8 @@ async def cmd_doctor(core: Core, args: argparse.Namespace) -> int:
                 {
                     "level": "error",
                     "code": "dangling-kernel",
-                    "message": f"Kernel {kname} points at {home}, which holds no environment: "
-                    f"'jupyter kernelspec remove {kname}'.",
+                    "message": f"Kernel {kernel_name} points at {home}, which holds no environment: "
+                    f"'jupyter kernelspec remove {kernel_name}'.",
                 }
             )
         elif not os.path.exists(launch):
@@ -361,39 +378,62 @@ async def cmd_doctor(core: Core, args: argparse.Namespace) -> int:
                 {
                     "level": "error",
                     "code": "dangling-kernel",
-                    "message": f"Kernel {kname}'s launch script {launch} is missing: "
+                    "message": f"Kernel {kernel_name}'s launch script {launch} is missing: "
                     f"'jupyter hpc-envs register {meta.get('name')}'.",
                 }
             )
+    return problems
+
+
+async def cmd_doctor(core: Core, args: argparse.Namespace) -> int:
+    """Report what would break a user's environments or kernels; exit 1 if any is an error."""
+    site = await core.site.describe()
+    described = core.envs.describe_all()
+    problems = [
+        *_site_problems(site),
+        *_environment_problems(described),
+        *_kernel_problems(core.config.kernels_dir, described),
+    ]
     text = "\n".join(f"{p['level']}: {p['message']}" for p in problems) or "No problems found."
     _print({"site": site, "problems": problems}, args.json, text)
     return 1 if any(p["level"] == "error" for p in problems) else 0
 
 
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="jupyter hpc-envs",
-        description="Module-based Python environments per HPC partition, as Jupyter kernels.",
-    )
-    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+Handler = Callable[[Core, argparse.Namespace], Awaitable[int]]
 
-    def command(name: str, func: Any, help: str, read: bool = False) -> argparse.ArgumentParser:
-        c = sub.add_parser(name, help=help, description=help)
+
+class _Subcommands:
+    """Adds the subcommands to the parser, each with the same ``--json`` switch and its help as
+    the description, so that every group below reads as a list of its commands."""
+
+    def __init__(self, top: argparse.ArgumentParser) -> None:
+        self._sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(
+        self, name: str, func: Handler, help: str, read: bool = False
+    ) -> argparse.ArgumentParser:
+        """A subcommand running ``func``; a *read* command prints JSON with ``--json``."""
+        c = self._sub.add_parser(name, help=help, description=help)
         c.set_defaults(func=func)
         c.add_argument(
             "--json", action="store_true", help="print JSON" if read else argparse.SUPPRESS
         )
         return c
 
-    command("site", cmd_site, "Where this runs: partitions, module system, storage roots.", True)
-    c = command("modules", cmd_modules, "The module catalog of a partition.", True)
-    c.add_argument("query", nargs="?", default="")
+
+def _add_site_commands(commands: _Subcommands) -> None:
+    commands.add(
+        "site", cmd_site, "Where this runs: partitions, module system, storage roots.", True
+    )
+    c = commands.add("modules", cmd_modules, "The module catalog of a partition.", True)
+    c.add_argument("query", nargs="?", default="", help="words of a module's name or description")
     c.add_argument("--partition", "-p")
     c.add_argument("--python", help="mark modules compatible with this Python module")
-    command("list", cmd_list, "The environments and their builds.", True)
-    c = command("create", cmd_create, "Create an environment and build it on a partition.")
-    c.add_argument("name")
+
+
+def _add_create_command(commands: _Subcommands) -> None:
+    c = commands.add("create", cmd_create, "Create an environment and build it on a partition.")
+    c.add_argument("name", help="the new environment's name")
     c.add_argument("--module", "-m", action="append", help="module to load (Python first); repeat")
     c.add_argument("--partition", "-p")
     c.add_argument("--root", help="storage root (path or label such as $VSC_DATA)")
@@ -410,59 +450,90 @@ def parser() -> argparse.ArgumentParser:
         "--channel", "-c", action="append", help="conda channel (e.g. intel); repeat, best first"
     )
     c.add_argument("--quiet", "-q", action="store_true", help="do not print the build log")
-    c = command("rebuild", cmd_rebuild, "Build an environment for (another) partition.")
-    c.add_argument("name")
+
+
+def _add_environment_commands(commands: _Subcommands) -> None:
+    commands.add("list", cmd_list, "The environments and their builds.", True)
+    _add_create_command(commands)
+    c = commands.add("rebuild", cmd_rebuild, "Build an environment for (another) partition.")
+    c.add_argument("name", help=ENV_NAME_HELP)
     c.add_argument("--partition", "-p", required=True)
     c.add_argument("--force", action="store_true", help="rebuild even if a build is ready")
     c.add_argument("--quiet", "-q", action="store_true")
-    c = command(
+    c = commands.add(
         "register",
         cmd_register,
         "Register kernels again, or adopt a venv or conda env (--path).",
         True,
     )
-    c.add_argument("name", nargs="?")
+    c.add_argument("name", nargs="?", help="the environment whose kernels to register again")
     c.add_argument("--partition", "-p")
     c.add_argument("--path", help="adopt the venv in this folder")
     c.add_argument("--name", dest="adopt_name", help="with --path: the name to give it")
     c.add_argument("--module", "-m", action="append", help="with --path: its modules")
-    c = command("activate", cmd_activate, 'Shell code: eval "$(jupyter hpc-envs activate NAME)".')
-    c.add_argument("name")
+    c = commands.add(
+        "activate", cmd_activate, 'Shell code: eval "$(jupyter hpc-envs activate NAME)".'
+    )
+    c.add_argument("name", help=ENV_NAME_HELP)
     c.add_argument("--partition", "-p")
-    c = command("remove", cmd_remove, "Remove an environment, or its kernel on one partition.")
-    c.add_argument("name")
+    c = commands.add("remove", cmd_remove, "Remove an environment, or its kernel on one partition.")
+    c.add_argument("name", help=ENV_NAME_HELP)
     c.add_argument("--partition", "-p")
     c.add_argument("--yes", action="store_true", help="really remove")
-    c = command("packages", cmd_packages, "Installed packages and where each comes from.", True)
-    c.add_argument("name")
+
+
+def _add_package_commands(commands: _Subcommands) -> None:
+    c = commands.add(
+        "packages", cmd_packages, "Installed packages and where each comes from.", True
+    )
+    c.add_argument("name", help=ENV_NAME_HELP)
     c.add_argument("--partition", "-p")
     c.add_argument("--all", action="store_true", help="also the shadowed copies")
-    c = command("install", cmd_install, "Install or upgrade packages (pip) into an environment.")
-    c.add_argument("name")
-    c.add_argument("spec", nargs="*")
+    c = commands.add(
+        "install", cmd_install, "Install or upgrade packages (pip) into an environment."
+    )
+    c.add_argument("name", help=ENV_NAME_HELP)
+    c.add_argument("spec", nargs="*", help="pip requirements (conda specs) to install")
     c.add_argument("--partition", "-p")
     c.add_argument("--requirements", "-r", help="requirements file ('-': standard input)")
     c.add_argument("--upgrade", "-U", action="store_true")
     c.add_argument("--quiet", "-q", action="store_true")
-    c = command("update", cmd_update, "Update packages of an environment (conda: also --all).")
-    c.add_argument("name")
-    c.add_argument("spec", nargs="*")
+    c = commands.add("update", cmd_update, "Update packages of an environment (conda: also --all).")
+    c.add_argument("name", help=ENV_NAME_HELP)
+    c.add_argument("spec", nargs="*", help="the packages to update")
     c.add_argument("--all", action="store_true", help="every package (conda update --all)")
     c.add_argument("--partition", "-p")
     c.add_argument("--quiet", "-q", action="store_true")
-    c = command("uninstall", cmd_uninstall, "Uninstall packages from an environment's venv.")
-    c.add_argument("name")
-    c.add_argument("package", nargs="+")
+    c = commands.add("uninstall", cmd_uninstall, "Uninstall packages from an environment's venv.")
+    c.add_argument("name", help=ENV_NAME_HELP)
+    c.add_argument("package", nargs="+", help="names of the packages to uninstall")
     c.add_argument("--partition", "-p")
     c.add_argument("--yes", action="store_true")
     c.add_argument("--quiet", "-q", action="store_true")
-    c = command("export", cmd_export, "The venv's own packages as a requirements file.")
-    c.add_argument("name")
+    c = commands.add("export", cmd_export, "The venv's own packages as a requirements file.")
+    c.add_argument("name", help=ENV_NAME_HELP)
     c.add_argument("--partition", "-p")
-    command("doctor", cmd_doctor, "Check the site, the environments and the kernels.", True)
-    command(
+
+
+def _add_check_commands(commands: _Subcommands) -> None:
+    commands.add("doctor", cmd_doctor, "Check the site, the environments and the kernels.", True)
+    commands.add(
         "conda", cmd_conda, "Conda: the site's policy, the engine, environments to adopt.", True
     )
+
+
+def parser() -> argparse.ArgumentParser:
+    """The ``jupyter hpc-envs`` parser: its subcommands in the order of the help, by group."""
+    p = argparse.ArgumentParser(
+        prog="jupyter hpc-envs",
+        description="Module-based Python environments per HPC partition, as Jupyter kernels.",
+    )
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = _Subcommands(p)
+    _add_site_commands(commands)
+    _add_environment_commands(commands)
+    _add_package_commands(commands)
+    _add_check_commands(commands)
     return p
 
 
@@ -471,16 +542,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         core = Core(HpcEnvs(config=load_config()))
         return asyncio.run(_main(core, args))
-    except names.InvalidInput as err:
+    except errors.InvalidInput as err:
         print(f"hpc-envs: {err.message}", file=sys.stderr)
         return EXIT_INPUT
-    except names.NotFound as err:
+    except errors.NotFound as err:
         print(f"hpc-envs: {err.message}", file=sys.stderr)
         return EXIT_NOT_FOUND
-    except names.Conflict as err:
+    except errors.Conflict as err:
         print(f"hpc-envs: {err.message}", file=sys.stderr)
         return EXIT_CONFLICT
-    except (ModuleSystemError, SlurmError) as err:
+    except (errors.ModuleSystemError, errors.SlurmError) as err:
         print(f"hpc-envs: {err}", file=sys.stderr)
         return EXIT_UNAVAILABLE
     except KeyboardInterrupt:

@@ -33,7 +33,7 @@ MANIFEST = "hpc-env.json"
 PROVISIONER = "hpc-envs-provisioner"
 KERNEL_PREFIX = "hpcenv-"
 
-# Storage roots offered by default, in the seed's order of preference, as VSC names them.
+# Storage roots offered by default, in the site documentation's order of preference, as VSC names them.
 DEFAULT_ROOT_VARIABLES = (
     "VSC_DATA",
     "VSC_SCRATCH",
@@ -217,7 +217,7 @@ class HpcEnvs(Configurable):
     upgrade_pip = Bool(
         True,
         config=True,
-        help="Upgrade pip in each new venv, as the seed recommends. Turn off where compute nodes "
+        help="Upgrade pip in each new venv, as the site's documentation recommends. Turn off where compute nodes "
         "cannot reach a package index (then only what the modules provide is installed).",
     )
 
@@ -233,7 +233,8 @@ class HpcEnvs(Configurable):
     def _check_max_builds(self, proposal: Any) -> int:
         if proposal["value"] < 1:
             raise TraitError("max_concurrent_builds must be at least 1")
-        return proposal["value"]
+        value: int = proposal["value"]
+        return value
 
     catalog_ttl = Float(
         600.0, config=True, help="Seconds a module catalog is served from cache before refresh."
@@ -285,7 +286,7 @@ class HpcEnvs(Configurable):
     @validate("arch_variable")
     def _check_arch_variable(self, proposal: Any) -> str:
         """It is expanded in bash scripts: a variable name and nothing else."""
-        value = proposal["value"]
+        value: str = proposal["value"]
         if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", value):
             raise TraitError(f"arch_variable must be an environment variable's name, not {value!r}")
         return value
@@ -339,7 +340,7 @@ class HpcEnvs(Configurable):
         ["conda-forge"],
         config=True,
         help="Channels of a new conda environment when the user names none (e.g. ['intel', "
-        "'conda-forge'] for Intel's Python first, as the seed advises).",
+        "'conda-forge'] for Intel's Python first, as the site's documentation advises).",
     )
 
     conda_pkgs_dir = Unicode(

@@ -20,7 +20,7 @@ import stat
 import time
 from collections.abc import AsyncIterator, Iterator
 
-from . import names
+from . import errors
 
 # How a new file is opened: never through a link, never an existing file.
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -119,9 +119,9 @@ LOCK_WAIT = 2.0  # seconds a lock is waited for in a synchronous block (it holds
 LOCK_WAIT_ASYNC = 5.0  # seconds a lock is waited for with :func:`locked_async` (the loop runs)
 
 
-def _waits(fd: int, lock_path: str, what: str, wait: float) -> Iterator[float]:
+def _lock_retry_delays(fd: int, lock_path: str, what: str, wait: float) -> Iterator[float]:
     """Try to lock ``fd`` without blocking until it works; between tries, yield how long to sleep
-    (the caller sleeps, blocking or not). After ``wait`` seconds: :class:`names.Conflict`."""
+    (the caller sleeps, blocking or not). After ``wait`` seconds: :class:`errors.Conflict`."""
     deadline, delay = time.monotonic() + wait, 0.005
     while True:
         try:
@@ -130,7 +130,7 @@ def _waits(fd: int, lock_path: str, what: str, wait: float) -> Iterator[float]:
         except BlockingIOError:
             pass
         if time.monotonic() >= deadline:
-            raise names.Conflict(
+            raise errors.Conflict(
                 f"Another operation holds the lock of {what or lock_path}: try again in a moment. "
                 f"(If nothing of yours is running, a stuck process holds {lock_path}: end it.)"
             )
@@ -153,12 +153,12 @@ def locked(lock_path: str, what: str = "", wait: float = LOCK_WAIT) -> Iterator[
     """Hold an exclusive lock on ``lock_path`` (created, owner-only; a link there is refused).
 
     Never blocks on the lock: it is tried without blocking for up to ``wait`` seconds, then
-    :class:`names.Conflict` says that another operation holds the lock of ``what``. The holders
+    :class:`errors.Conflict` says that another operation holds the lock of ``what``. The holders
     here keep it for a read-modify-write of one file, so a longer wait means a stuck process.
     """
     fd = _open_lock(lock_path)
     try:
-        for delay in _waits(fd, lock_path, what, wait):
+        for delay in _lock_retry_delays(fd, lock_path, what, wait):
             time.sleep(delay)
         yield
     finally:
@@ -170,11 +170,11 @@ async def locked_async(
     lock_path: str, what: str = "", wait: float = LOCK_WAIT_ASYNC
 ) -> AsyncIterator[None]:
     """:func:`locked` for a coroutine: the event loop keeps serving other requests while the lock
-    is waited for, and a lock still held after ``wait`` seconds is a :class:`names.Conflict`
+    is waited for, and a lock still held after ``wait`` seconds is a :class:`errors.Conflict`
     (409 over REST)."""
     fd = _open_lock(lock_path)
     try:
-        for delay in _waits(fd, lock_path, what, wait):
+        for delay in _lock_retry_delays(fd, lock_path, what, wait):
             await asyncio.sleep(delay)
         yield
     finally:

@@ -29,13 +29,11 @@ from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
 
-from . import __version__, names
+from . import __version__, errors, names
 from .config import HpcEnvs
 from .core import Core
 from .kernels import jobs as kernel_jobs
 from .kernels import resources as kernel_resources
-from .site.modules import ModuleSystemError
-from .site.slurm import SlurmError
 from .tasks import FINAL
 
 ENV = r"(?P<name>[^/]+)"
@@ -70,7 +68,7 @@ def requires(*actions: str) -> Callable[[Method], Method]:
     return decorate
 
 
-class TooLarge(names.InvalidInput):
+class TooLarge(errors.InvalidInput):
     """A request body over :data:`MAX_BODY`: answered 413 before it is parsed."""
 
 
@@ -83,24 +81,29 @@ def _errors(method: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[N
             await method(self, *args, **kwargs)
         except TooLarge as err:
             self._error(413, err.message, field=err.field)
-        except names.InvalidInput as err:
+        except errors.InvalidInput as err:
             self._error(400, err.message, field=err.field)
-        except names.NotFound as err:
+        except errors.NotFound as err:
             self._error(404, err.message, field=err.field, suggestions=err.suggestions)
-        except names.Conflict as err:
+        except errors.Conflict as err:
             self._error(409, err.message, field=err.field)
-        except (ModuleSystemError, SlurmError) as err:
+        except (errors.ModuleSystemError, errors.SlurmError) as err:
             self._error(503, str(err))
 
     return wrapper
 
 
 class BaseHandler(APIHandler):
+    """What every route shares: the core, JSON bodies checked for size and shape, flags, and error
+    replies with the ``field`` a form shows the message beside. Authorization is on each verb
+    (:func:`requires`), so that a route cannot be added without saying what it allows."""
+
     auth_resource = AUTH_RESOURCE
 
     @property
     def core(self) -> Core:
-        return self.settings["hpc_envs"]
+        core: Core = self.settings["hpc_envs"]
+        return core
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         if status_code == 405:  # RFC 9110: a 405 names the methods the resource does have
@@ -120,7 +123,7 @@ class BaseHandler(APIHandler):
         """A yes/no query argument: ``1`` or ``0`` (absent: ``default``); anything else is a 400."""
         value = self.get_query_argument(name, "")
         if value not in ("", "0", "1"):
-            raise names.InvalidInput(name, f"{name} must be 0 or 1, not {value!r}.")
+            raise errors.InvalidInput(name, f"{name} must be 0 or 1, not {value!r}.")
         return default if value == "" else value == "1"
 
     def _error(self, status: int, message: str, **extra: Any) -> None:
@@ -138,9 +141,9 @@ class BaseHandler(APIHandler):
         try:
             data = json.loads(self.request.body or b"{}")
         except ValueError:
-            raise names.InvalidInput("body", "The request body is not JSON.") from None
+            raise errors.InvalidInput("body", "The request body is not JSON.") from None
         if not isinstance(data, dict):
-            raise names.InvalidInput("body", "The request body must be a JSON object.")
+            raise errors.InvalidInput("body", "The request body must be a JSON object.")
         return data
 
     def specs(self, body: dict[str, Any]) -> tuple[Any, Any]:
@@ -148,19 +151,19 @@ class BaseHandler(APIHandler):
         validate quickly (at most :data:`MAX_SPECS` packages, :data:`MAX_LINES` lines)."""
         packages, requirements = body.get("packages", []), body.get("requirements")
         if isinstance(packages, (list, tuple)) and len(packages) > MAX_SPECS:
-            raise names.InvalidInput(
+            raise errors.InvalidInput(
                 "packages", f"{len(packages)} packages were given; at most {MAX_SPECS} at a time."
             )
         if isinstance(requirements, str):
             lines = requirements.count("\n") + 1
             if lines > MAX_LINES:
-                raise names.InvalidInput(
+                raise errors.InvalidInput(
                     "requirements",
                     f"The requirements have {lines} lines; at most {MAX_LINES} are accepted.",
                 )
             count = sum(1 for line in requirements.splitlines() if line.strip()[:1] not in "#")
             if count > MAX_SPECS:
-                raise names.InvalidInput(
+                raise errors.InvalidInput(
                     "requirements",
                     f"The requirements list {count} packages; at most {MAX_SPECS} at a time.",
                 )
@@ -172,6 +175,8 @@ class BaseHandler(APIHandler):
 
 
 class InfoHandler(BaseHandler):
+    """``info``: GET the extension's name and version (the frontend checks it matches)."""
+
     @tornado.web.authenticated
     @requires("read")
     async def get(self) -> None:
@@ -179,6 +184,9 @@ class InfoHandler(BaseHandler):
 
 
 class SiteHandler(BaseHandler):
+    """``site``: GET partitions, module system, storage roots and warnings (``refresh=1`` reads
+    sinfo and the module trees again)."""
+
     @tornado.web.authenticated
     @requires("read")
     @_errors
@@ -191,6 +199,9 @@ class SiteHandler(BaseHandler):
 
 
 class ModulesHandler(BaseHandler):
+    """``modules``: GET a partition's module catalog, searched and marked compatible with a Python
+    module."""
+
     @tornado.web.authenticated
     @requires("read")
     @_errors
@@ -209,6 +220,9 @@ class ModulesHandler(BaseHandler):
 
 
 class EnvsHandler(BaseHandler):
+    """``envs``: GET every environment with its builds; POST creates one and starts its build
+    (a task)."""
+
     @tornado.web.authenticated
     @requires("read")
     @_errors
@@ -239,6 +253,8 @@ class EnvsHandler(BaseHandler):
 
 
 class AdoptHandler(BaseHandler):
+    """``envs/adopt``: POST adopts a venv or conda environment made by hand, without rebuilding it."""
+
     @tornado.web.authenticated
     @requires("write", "execute")
     @_errors
@@ -254,6 +270,8 @@ class AdoptHandler(BaseHandler):
 
 
 class EnvHandler(BaseHandler):
+    """``envs/<name>``: GET one environment; DELETE removes it (or its build for one partition)."""
+
     @tornado.web.authenticated
     @requires("read")
     @_errors
@@ -273,6 +291,8 @@ class EnvHandler(BaseHandler):
 
 
 class RemovalPlanHandler(BaseHandler):
+    """``envs/<name>/removal``: GET what a removal would delete, for the confirmation dialog."""
+
     @tornado.web.authenticated
     @requires("read")
     @_errors
@@ -282,6 +302,8 @@ class RemovalPlanHandler(BaseHandler):
 
 
 class BuildsHandler(BaseHandler):
+    """``envs/<name>/builds``: POST builds the environment for a(nother) partition (a task)."""
+
     @tornado.web.authenticated
     @requires("write", "execute")
     @_errors
@@ -289,7 +311,7 @@ class BuildsHandler(BaseHandler):
         body = self.body()
         force = body.get("force", False)
         if not isinstance(force, bool):
-            raise names.InvalidInput("force", "force must be true or false.")
+            raise errors.InvalidInput("force", "force must be true or false.")
         task = await self.core.envs.rebuild(name, body.get("partition"), force=force)
         if task is None:
             self.reply(
@@ -304,6 +326,8 @@ class BuildsHandler(BaseHandler):
 
 
 class KernelsHandler(BaseHandler):
+    """``envs/<name>/kernels``: POST registers the environment's kernels again."""
+
     @tornado.web.authenticated
     @requires("write")
     @_errors
@@ -314,6 +338,8 @@ class KernelsHandler(BaseHandler):
 
 
 class ActivationHandler(BaseHandler):
+    """``envs/<name>/activation``: GET the shell line that activates the environment in a terminal."""
+
     @tornado.web.authenticated
     @requires("read")
     @_errors
@@ -335,6 +361,8 @@ class PackageListingHandler(BaseHandler):
 
 
 class PackagesHandler(BaseHandler):
+    """``envs/<name>/packages``: POST installs or upgrades, DELETE uninstalls (each a task)."""
+
     @tornado.web.authenticated
     @requires("write", "execute")
     @_errors
@@ -357,7 +385,7 @@ class PackagesHandler(BaseHandler):
         partition = self.get_query_argument("partition", "") or None
         packages = self.get_query_arguments("package")
         if len(packages) > MAX_SPECS:
-            raise names.InvalidInput(
+            raise errors.InvalidInput(
                 "package", f"{len(packages)} packages were given; at most {MAX_SPECS} at a time."
             )
         task = await self.core.packages.uninstall(name, partition, packages)
@@ -377,6 +405,8 @@ class RequirementsHandler(BaseHandler):
 
 
 class TasksHandler(BaseHandler):
+    """``tasks``: GET every task this server knows (running and recent)."""
+
     @tornado.web.authenticated
     @requires("read")
     @_errors
@@ -385,6 +415,8 @@ class TasksHandler(BaseHandler):
 
 
 class TaskHandler(BaseHandler):
+    """``tasks/<id>``: GET one task's record; DELETE cancels it."""
+
     @tornado.web.authenticated
     @requires("read")
     @_errors
@@ -412,7 +444,7 @@ class TaskLogHandler(BaseHandler):
     async def get(self, task_id: str) -> None:
         raw = self.get_query_argument("offset", "0")
         if not _OFFSET.fullmatch(raw):
-            raise names.InvalidInput(
+            raise errors.InvalidInput(
                 "offset",
                 f"offset must be a whole number of bytes (0 to 15 digits), not {raw[:40]!r}.",
             )

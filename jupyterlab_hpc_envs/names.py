@@ -12,37 +12,12 @@ from __future__ import annotations
 import os
 import re
 import unicodedata
-from collections.abc import Iterable
 
 from packaging.requirements import InvalidRequirement, Requirement
 
+from .errors import Conflict, InvalidInput, NotFound  # re-exported
 
-class InvalidInput(ValueError):
-    """A value typed by a user was refused; the message says why and what to do instead."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
-
-
-class NotFound(LookupError):
-    """A named thing (environment, partition, module, task) does not exist."""
-
-    def __init__(self, message: str, suggestions: Iterable[str] = (), field: str = "") -> None:
-        super().__init__(message)
-        self.message = message
-        self.suggestions = list(suggestions)
-        self.field = field  # the input that named it, for a form to show the message beside
-
-
-class Conflict(RuntimeError):
-    """The request clashes with what exists (a name taken, an operation already running)."""
-
-    def __init__(self, message: str, field: str = "") -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
+__all__ = ["Conflict", "InvalidInput", "NotFound"]
 
 
 ENV_NAME_MAX = 48

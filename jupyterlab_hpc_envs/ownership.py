@@ -46,11 +46,11 @@ import stat
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from . import names
+from . import errors
 from .config import ENVS_FOLDER, MANIFEST
 
 
-class Refused(names.Conflict):
+class Refused(errors.Conflict):
     """Something of an environment failed the ownership rule: nothing of it is read or run."""
 
     def __init__(self, path: str, reason: str, advice: str = "") -> None:
@@ -60,7 +60,7 @@ class Refused(names.Conflict):
         self.reason = reason
 
 
-class NotOwner(names.Conflict):
+class NotOwner(errors.Conflict):
     """A change asked of an environment shared by another user, who alone may change it."""
 
     def __init__(self, env: str, owner: str) -> None:
@@ -112,12 +112,12 @@ def _lstat(path: str) -> os.stat_result:
     try:
         return os.lstat(path)
     except FileNotFoundError:
-        raise names.NotFound(f"{path} does not exist.") from None
+        raise errors.NotFound(f"{path} does not exist.") from None
     except OSError as err:
         raise Refused(path, f"unreadable ({err.strerror or err})") from None
 
 
-def _check(
+def _check_owned(
     path: str, owners: Iterable[int], *, folder: bool, sticky_ok: bool = False
 ) -> os.stat_result:
     """``path`` (not followed) is a folder or regular file owned by one of ``owners`` and not
@@ -150,7 +150,7 @@ def check_envs_folder(root: str, *, shared: bool) -> os.stat_result:
     try:
         root_st = os.stat(root)  # the configured path itself may be a link (a site's layout)
     except OSError as err:
-        raise names.NotFound(f"The storage root {root} is unusable: {err.strerror}.") from None
+        raise errors.NotFound(f"The storage root {root} is unusable: {err.strerror}.") from None
     if not shared:
         if root_st.st_uid not in (me, 0):
             raise Refused(root, f"owned by {user_name(root_st.st_uid)}", "Use a root of yours.")
@@ -162,8 +162,8 @@ def check_envs_folder(root: str, *, shared: bool) -> os.stat_result:
                 "Others could swap its hpc-envs folder: run 'chmod go-w' on it or make "
                 "environments for your group with --shared.",
             )
-        return _check(os.path.join(root, ENVS_FOLDER), (me,), folder=True)
-    return _check(
+        return _check_owned(os.path.join(root, ENVS_FOLDER), (me,), folder=True)
+    return _check_owned(
         os.path.join(root, ENVS_FOLDER), {me, 0, root_st.st_uid}, folder=True, sticky_ok=True
     )
 
@@ -176,7 +176,7 @@ def check_environment(
     Raises :class:`Refused` (or ``NotFound``)."""
     me = os.geteuid()
     check_envs_folder(os.path.dirname(os.path.dirname(home)), shared=shared)
-    home_st = _check(home, (me,) if not shared else (_lstat(home).st_uid,), folder=True)
+    home_st = _check_owned(home, (me,) if not shared else (_lstat(home).st_uid,), folder=True)
     env_owner = home_st.st_uid
     if owner is not None and env_owner != owner:
         raise Refused(
@@ -185,10 +185,10 @@ def check_environment(
             "registered",
             "Someone replaced it: do not use it, and tell your admins.",
         )
-    _check(os.path.join(home, MANIFEST), (env_owner,), folder=False)
+    _check_owned(os.path.join(home, MANIFEST), (env_owner,), folder=False)
     for path in _with_activation(scripts):
-        with contextlib.suppress(names.NotFound):
-            _check(path, (env_owner,), folder=False)
+        with contextlib.suppress(errors.NotFound):
+            _check_owned(path, (env_owner,), folder=False)
     return Trust(env_owner, shared)
 
 

@@ -62,7 +62,7 @@ async def run(
     except OSError as err:
         raise CommandError(f"Cannot run {argv[0]}: {err}") from err
     try:
-        out, err = await asyncio.wait_for(proc.communicate(stdin), timeout)
+        stdout, stderr = await asyncio.wait_for(proc.communicate(stdin), timeout)
     except asyncio.TimeoutError:
         proc.kill()
         await proc.wait()
@@ -75,4 +75,4 @@ async def run(
             proc.kill()
             await proc.wait()
         raise
-    return proc.returncode or 0, out.decode(errors="replace"), err.decode(errors="replace")
+    return proc.returncode or 0, stdout.decode(errors="replace"), stderr.decode(errors="replace")

@@ -16,6 +16,7 @@ finish", and can be cancelled while they wait.
 from __future__ import annotations
 
 import asyncio
+import builtins
 import contextlib
 import json
 import logging
@@ -28,7 +29,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-from . import files, names, proc
+from . import errors, files, names, proc
 
 log = logging.getLogger(__name__)
 
@@ -49,11 +50,15 @@ class TaskFailed(RuntimeError):
 
 
 class TaskCancelled(RuntimeError):
-    pass
+    """Raised inside a task's code when the user cancelled it, to end it as *cancelled*."""
 
 
 @dataclass
 class TaskRecord:
+    """A task as stored in ``<data_dir>/tasks/<id>.json`` and shown in the panel: what it does,
+    its state and step, and the process groups it started with their start times (so that a
+    restarted server can tell whether they still run, and never kills a reused pid)."""
+
     id: str
     kind: str
     title: str
@@ -229,15 +234,15 @@ class TaskManager:
             known = {item.name for item in fields(TaskRecord)}
             return TaskRecord(**{k: v for k, v in data.items() if k in known})
         except FileNotFoundError:
-            raise names.NotFound(f"There is no task {task_id}.") from None
+            raise errors.NotFound(f"There is no task {task_id}.") from None
         except (ValueError, TypeError, AttributeError) as err:
-            raise names.NotFound(f"Task {task_id} is unreadable: {err}") from None
+            raise errors.NotFound(f"Task {task_id} is unreadable: {err}") from None
 
     def list(self) -> list[TaskRecord]:
         records = []
         for entry in os.scandir(self.dir):
             if entry.name.endswith(".json"):
-                with contextlib.suppress(names.NotFound, names.InvalidInput):
+                with contextlib.suppress(errors.NotFound, errors.InvalidInput):
                     records.append(self.load(entry.name[:-5]))
         return sorted(records, key=lambda r: r.created, reverse=True)
 
@@ -260,7 +265,7 @@ class TaskManager:
         """Register what to do for tasks of ``kind`` that a dead server left running."""
         self._recovery[kind] = hook
 
-    async def recover(self) -> list[TaskRecord]:
+    async def recover(self) -> builtins.list[TaskRecord]:
         """Mark tasks left running by a server that died; kill their children; run recovery."""
         recovered = []
         records = self.list()
@@ -397,9 +402,9 @@ class TaskManager:
         record = self.load(task_id)
         live = self._live.get(task_id)
         if record.state in FINAL:
-            raise names.Conflict(f"Task {task_id} has already ended ({record.state}).")
+            raise errors.Conflict(f"Task {task_id} has already ended ({record.state}).")
         if live is None:
-            raise names.Conflict(f"Task {task_id} is run by another server; cancel it there.")
+            raise errors.Conflict(f"Task {task_id} is run by another server; cancel it there.")
         await live.cancel()
         return record
 
@@ -409,7 +414,7 @@ class TaskManager:
             await asyncio.wait_for(asyncio.shield(live._future), timeout)
         return self.load(task_id)
 
-    def running(self, env: str | None = None) -> list[TaskRecord]:
+    def running(self, env: str | None = None) -> builtins.list[TaskRecord]:
         return [t.record for t in self._live.values() if env is None or t.record.env == env]
 
     async def shutdown(self) -> None:

@@ -1,6 +1,6 @@
 """Conda environments: the engines that make them, the site's policy, and their specs and channels.
 
-The seed's second way: Miniconda in ``$VSC_DATA``, ``conda create -n science numpy scipy matplotlib``
+The site documentation's second way: Miniconda in ``$VSC_DATA``, ``conda create -n science numpy scipy matplotlib``
 (optionally a Python version and Intel's channel), then activate, install, update, remove. Conda is
 *not* mixed with modules (its packages bring their own libraries), and some sites discourage it.
 
@@ -20,7 +20,7 @@ The seed's second way: Miniconda in ``$VSC_DATA``, ``conda create -n science num
 
 ``auto`` (the default ``c.HpcEnvs.conda_engine``) takes the first found in that order: the configured
 executable, ``PATH``, a module, py-rattler. Where none exists the user is told how to get one (the
-seed's Miniconda steps, into ``$VSC_DATA``).
+site documentation's Miniconda steps, into ``$VSC_DATA``).
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ import urllib.parse
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from .. import names, proc
+from .. import errors, names, proc
 from ..config import HpcEnvs
 from ..site import user_site_dirs
 
@@ -54,7 +54,7 @@ PKGS_FOLDER = ".conda-pkgs"  # <storage root>/hpc-envs/.conda-pkgs: the rattler 
 HOW_TO_GET = (
     "No conda engine was found: no conda, mamba or micromamba on PATH or in a module (Miniconda3, "
     "Anaconda3, Miniforge3), and no py-rattler in the server's Python. To install Miniconda as "
-    "the seed describes, download the Miniconda3 installer for Linux x86_64 (from the conda "
+    "the site's documentation describes, download the Miniconda3 installer for Linux x86_64 (from the conda "
     "documentation's Miniconda page), install it into $VSC_DATA, not your small home folder: "
     "'bash Miniconda3-latest-Linux-x86_64.sh -b -p $VSC_DATA/miniconda3', then set "
     "c.HpcEnvs.conda_executable = '<your $VSC_DATA>/miniconda3/bin/conda' (or put its bin folder on "
@@ -71,7 +71,7 @@ KNOWN_CHANNELS = (
     {
         "name": "intel",
         "description": "Intel's oneAPI Python distribution: MKL, Intel MPI and optimised numpy "
-        "and scipy (the seed recommends considering it).",
+        "and scipy (the site's documentation recommends considering it).",
     },
 )
 
@@ -94,23 +94,23 @@ def conda_spec(value: object) -> str:
     ``numpy 1.26.*``, ``python=3.11``, ``conda-forge::numpy``. Paths, URLs and options are
     refused: where packages come from is the channels' business."""
     if not isinstance(value, str) or not value.strip():
-        raise names.InvalidInput("packages", "A conda package spec must be non-empty text.")
+        raise errors.InvalidInput("packages", "A conda package spec must be non-empty text.")
     spec = value.strip()
     if "\n" in spec or "\t" in spec or "\r" in spec:
-        raise names.InvalidInput(
+        raise errors.InvalidInput(
             "packages", f"{spec!r} spans lines: give one conda package spec a line."
         )
     if len(spec) > SPEC_MAX:
-        raise names.InvalidInput("packages", f"A package spec has at most {SPEC_MAX} characters.")
+        raise errors.InvalidInput("packages", f"A package spec has at most {SPEC_MAX} characters.")
     if spec.lower().endswith(names.ARCHIVE_SUFFIXES):
         # conda installs a spec named like a package file from that file, if it is there.
-        raise names.InvalidInput(
+        raise errors.InvalidInput(
             "packages",
             f"{spec!r} names a package file, not a package: give the package's name and version "
             "(for example 'numpy=1.26'), to install it from the channels.",
         )
     if not _SPEC.match(spec):
-        raise names.InvalidInput(
+        raise errors.InvalidInput(
             "packages",
             f"{spec!r} is not a conda package spec: write it as conda does, for example "
             "'numpy', 'numpy>=1.26', 'numpy 1.26.*' or 'python=3.11'.",
@@ -120,14 +120,14 @@ def conda_spec(value: object) -> str:
 
 def conda_specs(values: object) -> list[str]:
     if not isinstance(values, (list, tuple)):
-        raise names.InvalidInput("packages", "Packages must be a list of conda specs.")
+        raise errors.InvalidInput("packages", "Packages must be a list of conda specs.")
     return [conda_spec(v) for v in values]
 
 
 def conda_requirements(text: object) -> list[str]:
     """Specs of a text file, one a line (``conda list --export`` style); comments skipped."""
     if not isinstance(text, str):
-        raise names.InvalidInput("requirements", "Requirements must be text.")
+        raise errors.InvalidInput("requirements", "Requirements must be text.")
     specs = []
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.split("#", 1)[0].strip()
@@ -135,8 +135,8 @@ def conda_requirements(text: object) -> list[str]:
             continue
         try:
             specs.append(conda_spec(line))
-        except names.InvalidInput as err:
-            raise names.InvalidInput("requirements", f"Line {number}: {err.message}") from None
+        except errors.InvalidInput as err:
+            raise errors.InvalidInput("requirements", f"Line {number}: {err.message}") from None
     return specs
 
 
@@ -149,14 +149,14 @@ def spec_name(spec: str) -> str:
 def package_name(value: object) -> str:
     """A bare conda package name (for remove and update)."""
     if not isinstance(value, str) or not _NAME.match(value.strip()):
-        raise names.InvalidInput("packages", f"{value!r} is not a conda package name.")
+        raise errors.InvalidInput("packages", f"{value!r} is not a conda package name.")
     return value.strip().lower()
 
 
 def python_version(value: object) -> str:
     """``3.11`` or ``3.11.7``: the Python of a new conda environment."""
     if not isinstance(value, str) or not _PYTHON.match(value.strip()):
-        raise names.InvalidInput(
+        raise errors.InvalidInput(
             "python", f"{value!r} is not a Python version: write it as '3.11' or '3.11.7'."
         )
     return value.strip()
@@ -166,21 +166,21 @@ def channel(value: object) -> str:
     """A channel: a name (``conda-forge``, ``intel``, ``conda-forge/label/dev``), an http(s) or
     ``file://`` URL, or an absolute folder (turned into a ``file://`` URL)."""
     if not isinstance(value, str) or not value.strip():
-        raise names.InvalidInput("channels", "A channel must be non-empty text.")
+        raise errors.InvalidInput("channels", "A channel must be non-empty text.")
     text = value.strip()
     if len(text) > names.PATH_MAX:
-        raise names.InvalidInput("channels", "A channel has at most 1024 characters.")
+        raise errors.InvalidInput("channels", "A channel has at most 1024 characters.")
     if text.startswith("/"):
         path = names.clean_path("channels", text)
         if not os.path.isdir(path):
-            raise names.InvalidInput("channels", f"The channel folder {path} does not exist.")
+            raise errors.InvalidInput("channels", f"The channel folder {path} does not exist.")
         return "file://" + path
     if _CHANNEL_URL.match(text):
         _no_credentials(text)
         return text.rstrip("/")
     if _CHANNEL_NAME.match(text):
         return text.rstrip("/")
-    raise names.InvalidInput(
+    raise errors.InvalidInput(
         "channels",
         f"{text!r} is not a channel: give a name such as 'conda-forge' or 'intel', a URL, or a "
         "folder.",
@@ -211,12 +211,12 @@ def _no_credentials(url: str) -> None:
             if token
             else "a query or fragment"
         )
-        raise names.InvalidInput("channels", f"The channel URL holds {what}. {CREDENTIALS}")
+        raise errors.InvalidInput("channels", f"The channel URL holds {what}. {CREDENTIALS}")
 
 
 def channel_list(values: object) -> list[str]:
     if not isinstance(values, (list, tuple)):
-        raise names.InvalidInput("channels", "Channels must be a list.")
+        raise errors.InvalidInput("channels", "Channels must be a list.")
     out: list[str] = []
     for value in values:
         item = channel(value)
@@ -236,11 +236,11 @@ def policy(config: HpcEnvs) -> dict[str, str]:
 def require_allowed(config: HpcEnvs) -> None:
     """Refuse anything conda on a site whose policy forbids it, with the site's own message."""
     if config.conda_policy == "forbidden":
-        raise names.InvalidInput("kind", config.conda_message())
+        raise errors.InvalidInput("kind", config.conda_message())
 
 
 def user_lib_warning() -> str:
-    """The seed's Genius note: a ``~/.local/lib`` with Python packages conflicts with conda (the
+    """The site documentation's note (Genius): a ``~/.local/lib`` with Python packages conflicts with conda (the
     same folders the site's user-site warning names)."""
     found = user_site_dirs()
     if not found:
@@ -248,7 +248,7 @@ def user_lib_warning() -> str:
     lib = os.path.join(os.path.expanduser("~"), ".local", "lib")
     return (
         f"{lib} holds Python packages ({', '.join(found)}), which conflict with conda environments "
-        "(the seed's note). Kernels made here run with PYTHONNOUSERSITE=1, but conda used by hand "
+        "(the site documentation's note). Kernels made here run with PYTHONNOUSERSITE=1, but conda used by hand "
         f"does not: move it aside, e.g. 'mv {lib} {lib}.disabled'."
     )
 
@@ -368,7 +368,7 @@ class Engine:
                 err = "the channel reader printed no JSON"
             if not isinstance(gone, list):
                 said = err.strip().splitlines()[-1] if err.strip() else f"exit status {code}"
-                raise names.Conflict(f"Cannot read the channels {', '.join(channels)}: {said}")
+                raise errors.Conflict(f"Cannot read the channels {', '.join(channels)}: {said}")
             return [s for s in specs if s in gone]
         out_specs = []
         chans = ["--override-channels", *[a for ch in channels for a in ("-c", ch)]]
@@ -377,7 +377,7 @@ class Engine:
             try:
                 code, out, err = await proc.run(argv, timeout=600)
             except proc.CommandError as error:
-                raise names.Conflict(f"Cannot search the channels: {error}") from None
+                raise errors.Conflict(f"Cannot search the channels: {error}") from None
             if code == 0:
                 continue
             # Only "no such package" sends a spec to pip; a network or channel error is said.
@@ -389,7 +389,7 @@ class Engine:
                 out_specs.append(spec)
                 continue
             said = (reply.get("message") if isinstance(reply, dict) else "") or err.strip()
-            raise names.Conflict(
+            raise errors.Conflict(
                 f"Searching {', '.join(channels)} for {spec_name(spec)} failed: "
                 f"{(said or f'exit status {code}').splitlines()[-1]}"
             )
@@ -405,8 +405,8 @@ class Engine:
         for spec in lacking:
             try:
                 pip_specs.append(names.package_spec(spec))
-            except names.InvalidInput:
-                raise names.InvalidInput(
+            except errors.InvalidInput:
+                raise errors.InvalidInput(
                     "packages",
                     f"{spec!r} is in none of the channels {', '.join(channels)}, and it is not "
                     "a pip requirement either: check its name, or add the channel that has it.",
@@ -454,6 +454,9 @@ def rattler_available() -> bool:
 
 @dataclass
 class Detection:
+    """The conda engines found on this node and when (``time.monotonic``): detection runs
+    commands and module loads, so its result is kept for ``catalog_ttl`` seconds."""
+
     engines: list[Engine] = field(default_factory=list)
     at: float = 0.0
 
@@ -484,11 +487,11 @@ class Engines:
                 return engine
         if wanted not in (None, "", "auto"):
             found = ", ".join(e.label for e in engines) or "none"
-            raise names.Conflict(
+            raise errors.Conflict(
                 f"The conda engine {wanted!r} was asked for, but it is not here (found: {found}). "
                 + HOW_TO_GET
             )
-        raise names.Conflict(HOW_TO_GET)
+        raise errors.Conflict(HOW_TO_GET)
 
     async def for_environment(self, recorded: dict[str, Any] | None) -> Engine:
         """The engine an environment was made with if it is still here, else the current one."""
@@ -530,7 +533,7 @@ class Engines:
         if self.config.conda_executable:
             exe = os.path.expanduser(os.path.expandvars(self.config.conda_executable))
             if _kind_of(exe) is None:
-                raise names.InvalidInput(
+                raise errors.InvalidInput(
                     "conda_executable",
                     f"HpcEnvs.conda_executable {exe!r} must name a conda, mamba or micromamba "
                     "executable.",
@@ -540,9 +543,9 @@ class Engines:
             if os.environ.get(variable):
                 await add(os.environ[variable], f"${variable}")
         for kind in ("mamba", "conda", "micromamba"):
-            exe = shutil.which(kind)
-            if exe:
-                await add(exe, "PATH")
+            on_path = shutil.which(kind)
+            if on_path:
+                await add(on_path, "PATH")
         for exe, module in await self._from_modules():
             await add(exe, f"module {module}")
         if rattler_available():
@@ -616,7 +619,8 @@ def installed(prefix: str) -> list[dict[str, Any]]:
 def python_of(prefix: str) -> str:
     for row in installed(prefix):
         if row["name"] == "python":
-            return row["version"]
+            version: str = row["version"]
+            return version
     return ""
 
 
@@ -638,13 +642,13 @@ def requested_specs(prefix: str) -> list[str]:
                         specs.append(item)
     valid = []
     for spec in specs:
-        with contextlib.suppress(names.InvalidInput):
+        with contextlib.suppress(errors.InvalidInput):
             valid.append(conda_spec(spec))
     return valid
 
 
 def envs_dirs(config: HpcEnvs, roots: list[str]) -> list[str]:
-    """Where environments made by hand are looked for: conda's defaults, the seed's Miniconda in
+    """Where environments made by hand are looked for: conda's defaults, the site documentation's Miniconda in
     each storage root, and ``$CONDA_ENVS_PATH``."""
     home = os.path.expanduser("~")
     dirs = [p for p in os.environ.get("CONDA_ENVS_PATH", "").split(os.pathsep) if p]
@@ -684,11 +688,11 @@ async def existing_environments(
         base = os.path.dirname(folder)
         if os.path.isdir(os.path.join(base, "conda-meta")):
             prefixes.append(base)
-    out: list[str] = []
+    unique: list[str] = []
     seen: set[str] = set()
     for prefix in prefixes:
         real = os.path.realpath(prefix)
         if real not in seen and is_conda_prefix(prefix):
             seen.add(real)
-            out.append(os.path.normpath(prefix))
-    return out
+            unique.append(os.path.normpath(prefix))
+    return unique

@@ -24,8 +24,12 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .. import files
+
+if TYPE_CHECKING:
+    from rattler import PrefixRecord, RepoDataRecord
 
 EXIT_FAILED, EXIT_USAGE, EXIT_STILL_NEEDED = 1, 2, 3
 # Stands for the PATH of the shell that sources the activation (rattler writes the PATH it is given).
@@ -38,7 +42,7 @@ def _name(spec: str) -> str:
     return MatchSpec(spec).name.normalized
 
 
-def installed(prefix: Path) -> list:
+def installed(prefix: Path) -> list[PrefixRecord]:
     """The prefix's ``conda-meta`` records (what any conda engine wrote)."""
     from rattler import PrefixRecord
 
@@ -61,6 +65,12 @@ async def sync(
     unlock_all: bool,
     gone: set[str],
 ) -> int:
+    """Solve ``specs`` against ``channels`` and link the result into ``prefix``, in one step.
+
+    Installed versions are kept (locked) unless named in ``unlock`` or ``unlock_all``, so that a
+    change moves only what it must; ``gone`` are the packages being removed, refused (exit 3) while
+    the solution still needs them. Nothing is linked unless the solve succeeded.
+    """
     from rattler import Gateway, MatchSpec, VirtualPackage, install, solve
 
     before = installed(prefix)
@@ -82,28 +92,9 @@ async def sync(
         _line(f"The solver found no solution: {err}")
         return EXIT_FAILED
     _line(f"Solved in {time.monotonic() - started:.1f} s: {len(records)} packages.")
-    still = sorted(r.name.normalized for r in records if r.name.normalized in gone)
-    if still:
-        needers = sorted(
-            r.name.normalized
-            for r in records
-            if any(_name(d) in still for d in r.depends) and r.name.normalized not in gone
-        )
-        _line(
-            f"Cannot remove {', '.join(still)}: needed by {', '.join(needers) or 'the requested specs'}."
-        )
+    if _still_needed(records, gone):
         return EXIT_STILL_NEEDED
-    old = {r.name.normalized: r for r in before}
-    new = {r.name.normalized: r for r in records}
-    for name in sorted(new.keys() - old.keys()):
-        r = new[name]
-        _line(f"  + {name} {r.version} {r.build} ({r.channel})")
-    for name in sorted(old.keys() & new.keys()):
-        a, b = old[name], new[name]
-        if (str(a.version), str(a.build)) != (str(b.version), str(b.build)):
-            _line(f"  ~ {name} {a.version} -> {b.version}")
-    for name in sorted(old.keys() - new.keys()):
-        _line(f"  - {name} {old[name].version}")
+    _print_changes(before, records)
     try:
         await install(
             records,
@@ -121,6 +112,37 @@ async def sync(
     return 0
 
 
+def _still_needed(records: list[RepoDataRecord], gone: set[str]) -> bool:
+    """Whether the solution still holds a package being removed (and if so, say what needs it)."""
+    still = sorted(r.name.normalized for r in records if r.name.normalized in gone)
+    if not still:
+        return False
+    needers = sorted(
+        r.name.normalized
+        for r in records
+        if any(_name(d) in still for d in r.depends) and r.name.normalized not in gone
+    )
+    _line(
+        f"Cannot remove {', '.join(still)}: needed by {', '.join(needers) or 'the requested specs'}."
+    )
+    return True
+
+
+def _print_changes(before: list[PrefixRecord], records: list[RepoDataRecord]) -> None:
+    """One line per package added (+), changed (~) or removed (-) by the solution."""
+    old = {r.name.normalized: r for r in before}
+    new = {r.name.normalized: r for r in records}
+    for name in sorted(new.keys() - old.keys()):
+        r = new[name]
+        _line(f"  + {name} {r.version} {r.build} ({r.channel})")
+    for name in sorted(old.keys() & new.keys()):
+        a, b = old[name], new[name]
+        if (str(a.version), str(a.build)) != (str(b.version), str(b.build)):
+            _line(f"  ~ {name} {a.version} -> {b.version}")
+    for name in sorted(old.keys() - new.keys()):
+        _line(f"  - {name} {old[name].version}")
+
+
 async def missing(names: list[str], channels: list[str], cache: Path | None) -> int:
     """Print (JSON) which of ``names`` no channel has, for this platform or noarch."""
     import json
@@ -128,7 +150,7 @@ async def missing(names: list[str], channels: list[str], cache: Path | None) -> 
     from rattler import Gateway, Platform
 
     gateway = Gateway(cache_dir=cache / "repodata" if cache else None)
-    found = await gateway.names(channels, [str(Platform.current()), "noarch"])
+    found = await gateway.names(channels, [Platform.current(), "noarch"])
     have = {n.normalized for n in found}
     print(json.dumps([n for n in names if _name(n) not in have]), flush=True)
     return 0

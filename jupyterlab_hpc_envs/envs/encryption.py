@@ -18,7 +18,7 @@ import contextlib
 import os
 from typing import Any
 
-from .. import names, proc
+from .. import errors, names, proc
 from . import manifest, scripts
 from .manifest import Build
 
@@ -73,8 +73,8 @@ def parse(output: str) -> dict[str, str]:
     """The ``info`` lines of the smoke test (``::hpc-envs::info key=value``) as a dict."""
     found = {}
     for line in output.splitlines():
-        if line.startswith(scripts.MARK + "info "):
-            key, _, value = line[len(scripts.MARK) + 5 :].partition("=")
+        if line.startswith(scripts.PROGRESS_PREFIX + "info "):
+            key, _, value = line[len(scripts.PROGRESS_PREFIX) + 5 :].partition("=")
             found[key] = value
     return found
 
@@ -96,7 +96,7 @@ def record(home: str, arch: str, found: dict[str, Any]) -> None:
     values = {k: str(found[k]) for k in FIELDS if found.get(k) is not None}
     if values.get("encryption") not in (CURVE, NONE):
         return
-    with contextlib.suppress(OSError, names.NotFound, names.Conflict):
+    with contextlib.suppress(OSError, errors.NotFound, errors.Conflict):
         current = manifest.read(home).builds.get(arch)
         if current is None or all(getattr(current, k) == v for k, v in values.items()):
             return

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-from .. import __version__, files, names
+from .. import __version__, errors, files, names
 from ..config import MANIFEST
 
 FORMAT = 1
@@ -61,6 +61,10 @@ class Build:
 
 @dataclass
 class Manifest:
+    """An environment as stored in ``hpc-env.json``: what the user asked for (kind, modules,
+    packages, options) and its builds per CPU architecture. Every field is checked on read
+    (:func:`read`), since the file may have been edited or planted."""
+
     name: str
     kind: str  # "venv" | "conda"
     modules: list[str] = field(default_factory=list)  # requested, in load order (Python first)
@@ -93,7 +97,7 @@ def migrate(data: dict[str, Any]) -> dict[str, Any]:
     """Bring a manifest written by an older version to the current format."""
     version = data.get("format", 0)
     if version > FORMAT:
-        raise names.Conflict(
+        raise errors.Conflict(
             f"This environment was written by a newer jupyterlab-hpc-envs (manifest format "
             f"{version}); upgrade the extension to manage it."
         )
@@ -115,19 +119,19 @@ def read(home: str) -> Manifest:
         with open(fd, encoding="utf-8") as f:
             data = json.load(f)
     except FileNotFoundError:
-        raise names.NotFound(f"No environment at {home} (no {MANIFEST}).") from None
+        raise errors.NotFound(f"No environment at {home} (no {MANIFEST}).") from None
     except OSError as err:
         if err.errno != errno.ELOOP:
             raise
-        raise names.Conflict(f"{path} is a symbolic link: it is not followed.") from None
+        raise errors.Conflict(f"{path} is a symbolic link: it is not followed.") from None
     except ValueError as err:
-        raise names.Conflict(f"The manifest {path} is damaged: {err}") from None
+        raise errors.Conflict(f"The manifest {path} is damaged: {err}") from None
     try:
         if not isinstance(data, dict):
             raise TypeError("it holds no JSON object")
         env = Manifest.from_json(data, home)
     except (TypeError, ValueError, AttributeError) as err:
-        raise names.Conflict(f"The manifest {path} is damaged: {err}") from None
+        raise errors.Conflict(f"The manifest {path} is damaged: {err}") from None
     validate(env, path)
     return env
 
@@ -141,16 +145,16 @@ STATES = (BUILDING, READY, FAILED, STALE)
 def _text(field: str, value: object) -> str:
     """Free text of a manifest (a host, an error): a string without control characters."""
     if not isinstance(value, str):
-        raise names.InvalidInput(field, f"must be text, not {type(value).__name__}.")
+        raise errors.InvalidInput(field, f"must be text, not {type(value).__name__}.")
     if len(value) > TEXT_MAX or any(unicodedata.category(ch) == "Cc" for ch in value):
-        raise names.InvalidInput(field, "holds a line break or a control character.")
+        raise errors.InvalidInput(field, "holds a line break or a control character.")
     return value
 
 
 def _string(field: str, value: object) -> str:
     """Text that never reaches a script (a warning, an error): a string, of any content."""
     if not isinstance(value, str):
-        raise names.InvalidInput(field, f"must be text, not {type(value).__name__}.")
+        raise errors.InvalidInput(field, f"must be text, not {type(value).__name__}.")
     return value
 
 
@@ -161,26 +165,28 @@ def _path(field: str, value: object) -> str:
 
 def _kind(value: object) -> str:
     if value not in ("venv", "conda"):
-        raise names.InvalidInput("kind", f"{value!r} is neither 'venv' nor 'conda'.")
+        raise errors.InvalidInput("kind", f"{value!r} is neither 'venv' nor 'conda'.")
     return str(value)
 
 
 def _flag(field: str, value: object) -> bool:
     if not isinstance(value, bool):
-        raise names.InvalidInput(field, "must be true or false.")
+        raise errors.InvalidInput(field, "must be true or false.")
     return value
 
 
 def _number(field: str, value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise names.InvalidInput(field, "must be a number.")
+        raise errors.InvalidInput(field, "must be a number.")
     return float(value)
 
 
-def _each(check: Callable[[str, object], object]) -> Callable[[str, object], object]:
+def _list_of(check: Callable[[str, object], object]) -> Callable[[str, object], object]:
+    """A check of a list whose every item passes ``check`` (named ``field[i]`` when refused)."""
+
     def checked(field: str, values: object) -> object:
         if not isinstance(values, list):
-            raise names.InvalidInput(field, "must be a list.")
+            raise errors.InvalidInput(field, "must be a list.")
         return [check(f"{field}[{i}]", v) for i, v in enumerate(values)]
 
     return checked
@@ -192,12 +198,13 @@ def _plain(check: Callable[[object], object]) -> Callable[[str, object], object]
 
 
 def _optional(check: Callable[[object], object]) -> Callable[[str, object], object]:
+    """A names validator that also lets the empty string through (a value never set)."""
     return lambda _field, value: value if value == "" else check(value)
 
 
 def _pip_option(field: str, value: object) -> str:
     if value not in names.SAFE_PIP_OPTIONS:
-        raise names.InvalidInput(field, f"{value!r} is not an accepted pip option.")
+        raise errors.InvalidInput(field, f"{value!r} is not an accepted pip option.")
     return str(value)
 
 
@@ -205,9 +212,9 @@ def _engine(field: str, value: object) -> object:
     from . import conda  # conda imports nothing of the manifest; imported late to stay light
 
     if not isinstance(value, dict):
-        raise names.InvalidInput(field, "must be an object.")
+        raise errors.InvalidInput(field, "must be an object.")
     if value.get("kind") not in conda.KINDS:
-        raise names.InvalidInput(f"{field}.kind", f"{value.get('kind')!r} is no conda engine.")
+        raise errors.InvalidInput(f"{field}.kind", f"{value.get('kind')!r} is no conda engine.")
     for key in ("executable", "activator"):
         _path(f"{field}.{key}", value.get(key, ""))
     for key in ("version", "source"):
@@ -220,7 +227,7 @@ def _printable_or_empty(field: str, value: object) -> object:
         return value
     text = _text(field, value)
     if any(unicodedata.category(ch)[0] == "Z" and ch != " " for ch in text) or len(text) > 200:
-        raise names.InvalidInput(field, "holds an unusual space or is too long.")
+        raise errors.InvalidInput(field, "holds an unusual space or is too long.")
     return text
 
 
@@ -233,7 +240,7 @@ def validate(env: Manifest, path: str) -> None:
         ("name", _plain(names.env_name), env.name),
         ("kind", _plain(_kind), env.kind),
         ("modules", _plain(names.module_list), env.modules),
-        ("packages", _each(_plain(package)), env.packages),
+        ("packages", _list_of(_plain(package)), env.packages),
         ("created", _number, env.created),
         ("created_by", _text, env.created_by),
     ]
@@ -243,12 +250,12 @@ def validate(env: Manifest, path: str) -> None:
         "system_site_packages": _flag,
         "allow_incompatible": _flag,
         "adopted": _flag,
-        "pip_options": _each(_pip_option),
+        "pip_options": _list_of(_pip_option),
         "python": _optional(conda.python_version),
-        "channels": _each(_plain(conda.channel)),
-        "pip_packages": _each(_plain(names.package_spec)),
+        "channels": _list_of(_plain(conda.channel)),
+        "pip_packages": _list_of(_plain(names.package_spec)),
         "engine": _engine,
-        "warnings": _each(_string),
+        "warnings": _list_of(_string),
     }
     for key, value in env.options.items():
         check = option_checks.get(key)
@@ -260,8 +267,8 @@ def validate(env: Manifest, path: str) -> None:
             (f"{where} (its key)", _plain(names.arch), arch),
             (f"{where}.arch", _plain(names.arch), build.arch),
             (f"{where}.path", _path, build.path),
-            (f"{where}.state", lambda f, v: v if v in STATES else _bad(f, v), build.state),
-            (f"{where}.partitions", _each(_plain(names.partition)), build.partitions),
+            (f"{where}.state", _build_state, build.state),
+            (f"{where}.partitions", _list_of(_plain(names.partition)), build.partitions),
             (f"{where}.built_on", _printable_or_empty, build.built_on),
             (f"{where}.built_partition", _optional(names.partition), build.built_partition),
             (f"{where}.started", _number, build.started),
@@ -269,7 +276,7 @@ def validate(env: Manifest, path: str) -> None:
             (f"{where}.task", _optional(names.task_id), build.task),
             (f"{where}.log", _path, build.log),
             (f"{where}.python", _printable_or_empty, build.python),
-            (f"{where}.loaded_modules", _each(_printable_or_empty), build.loaded_modules),
+            (f"{where}.loaded_modules", _list_of(_printable_or_empty), build.loaded_modules),
             (f"{where}.job_id", _printable_or_empty, build.job_id),
             (f"{where}.error", _string, build.error),
             (f"{where}.adopted", _flag, build.adopted),
@@ -279,16 +286,21 @@ def validate(env: Manifest, path: str) -> None:
     for field_name, check, value in checks:
         try:
             check(field_name, value)
-        except names.InvalidInput as err:
+        except errors.InvalidInput as err:
             raise _refused(path, field_name, err.message) from None
 
 
-def _bad(field: str, value: object) -> object:
-    raise names.InvalidInput(field, f"{value!r} is not a known value.")
+def _unknown_value(field: str, value: object) -> object:
+    raise errors.InvalidInput(field, f"{value!r} is not a known value.")
 
 
-def _refused(path: str, field_name: str, message: str) -> names.Conflict:
-    return names.Conflict(
+def _build_state(field: str, value: object) -> object:
+    """One of the build states (:data:`STATES`)."""
+    return value if value in STATES else _unknown_value(field, value)
+
+
+def _refused(path: str, field_name: str, message: str) -> errors.Conflict:
+    return errors.Conflict(
         f"The manifest {path} is refused, field {field_name}: {message} It was edited by hand or "
         "written by someone else: restore it (or remove the environment's folder and create it "
         "again).",

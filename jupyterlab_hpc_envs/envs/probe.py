@@ -14,15 +14,24 @@ distribution are read (no full RFC 822 parse, no import of importlib.metadata). 
 not folders (zipped eggs) go through importlib.metadata.
 """
 
+from __future__ import annotations  # annotations stay text: Python 3.8 never evaluates them
+
 import json
 import os
 import site
 import sys
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    # (name, version, editable project folder or None) of one installed distribution
+    Distribution = tuple[str, str, str | None]
+    # (real path of an EasyBuild module's root, the module's full name), longest root first
+    ModuleRoots = list[tuple[str, str]]
 
 METADATA_SUFFIXES = (".dist-info", ".egg-info")
 
 
-def _normalise(name):
+def _normalise(name: str) -> str:
     """PEP 503: runs of ``-``, ``_`` and ``.`` become one ``-``, lower case."""
     key = name.lower().replace("_", "-").replace(".", "-")
     while "--" in key:
@@ -30,13 +39,15 @@ def _normalise(name):
     return key
 
 
-def _eb_var(module_name):
+def _eb_var(module_name: str) -> str:
     """EasyBuild's EBROOT variable suffix of a module name (SciPy-bundle -> SCIPYMINBUNDLE)."""
     return module_name.upper().replace("-", "MIN").replace("+", "PLUS").replace(".", "")
 
 
-def _module_roots():
-    roots = []
+def _module_roots() -> ModuleRoots:
+    """The roots of the loaded EasyBuild modules (``$EBROOT…``), to tell which module a sys.path
+    entry comes from."""
+    roots: ModuleRoots = []
     for module in [m for m in os.environ.get("LOADEDMODULES", "").split(":") if m]:
         name = module.split("/")[0]
         root = os.environ.get("EBROOT" + _eb_var(name))
@@ -47,11 +58,11 @@ def _module_roots():
     return roots
 
 
-def _inside(path, root):
+def _inside(path: str, root: str) -> bool:
     return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
 
 
-def _classify(entry, roots):
+def _classify(entry: str, roots: ModuleRoots) -> tuple[str, str | None]:
     """Where a sys.path entry comes from: user, venv, module, base (the Python itself), conda."""
     real = os.path.realpath(entry)
     prefix = os.path.realpath(sys.prefix)
@@ -74,9 +85,10 @@ def _classify(entry, roots):
     return "path", None
 
 
-def _header(path):
+def _header(path: str) -> tuple[str, str] | None:
     """Name and Version from the header of a METADATA or PKG-INFO file (None if unreadable)."""
-    name = version = None
+    name: str | None = None
+    version: str | None = None
     try:
         with open(path, "rb") as f:
             for raw in f:
@@ -96,7 +108,7 @@ def _header(path):
     return name, version
 
 
-def _editable(info_dir):
+def _editable(info_dir: str) -> str | None:
     """Where an editable install's project lives (PEP 610 direct_url.json), else None."""
     try:
         with open(os.path.join(info_dir, "direct_url.json"), encoding="utf-8") as f:
@@ -104,19 +116,19 @@ def _editable(info_dir):
     except (OSError, ValueError):
         return None  # most distributions have none: one failed open, no stat first
     if isinstance(info, dict) and info.get("dir_info", {}).get("editable"):
-        url = info.get("url", "")
+        url: str = info.get("url", "")
         return url[7:] if url.startswith("file://") else url
     return None
 
 
-def _in_folder(entry):
+def _in_folder(entry: str) -> list[Distribution]:
     """(name, version, editable) of the distributions installed in one folder of sys.path."""
     try:
         with os.scandir(entry) as it:  # file types come with the listing: no stat per entry
             items = sorted((e.name, e.is_dir()) for e in it if e.name.endswith(METADATA_SUFFIXES))
     except OSError:
         return []
-    found = []
+    found: list[Distribution] = []
     for filename, is_dir in items:
         path = os.path.join(entry, filename)
         if filename.endswith(".dist-info"):
@@ -130,12 +142,13 @@ def _in_folder(entry):
     return found
 
 
-def _in_zip(entry):
+def _in_zip(entry: str) -> list[Distribution]:
+    """The distributions of a zipped entry of sys.path (an egg), through importlib.metadata."""
     try:
         from importlib import metadata
     except ImportError:  # pragma: no cover - Python < 3.8
         return []
-    found = []
+    found: list[Distribution] = []
     try:
         for dist in metadata.distributions(path=[entry]):
             found.append((dist.metadata["Name"], dist.version, None))
@@ -144,10 +157,12 @@ def _in_zip(entry):
     return found
 
 
-def main():
+def main() -> None:
+    """Print the distributions of every sys.path entry, in import order, as one JSON document;
+    a distribution that an earlier entry also has is marked ``shadowed_by`` that entry."""
     roots = _module_roots()
-    rows = []
-    winners = {}
+    rows: list[dict[str, Any]] = []
+    winners: dict[str, dict[str, Any]] = {}
     for order, entry in enumerate(sys.path):
         if not entry:
             continue
@@ -160,7 +175,7 @@ def main():
         if not found:
             continue
         source, module = _classify(entry, roots)
-        seen_here = set()
+        seen_here: set[str] = set()
         for name, version, editable in found:
             key = _normalise(name)
             if key in seen_here:

@@ -20,7 +20,11 @@ EXIT_WRONG_ARCH = 64
 EXIT_NO_MODULE_SYSTEM = 65
 EXIT_MODULE_LOAD = 66
 EXIT_NO_ENV = 67
-MARK = "::hpc-envs::"  # prefix of the build script's machine-readable lines
+# Prefix of the build script's progress lines, which the server reads from the log:
+# "::hpc-envs::step NAME" (a step starts), "::hpc-envs::info KEY=VALUE" (a fact found),
+# "::hpc-envs::fail MESSAGE" (why the build stopped). Every other line is the tools' own output.
+PROGRESS_PREFIX = "::hpc-envs::"
+MARK = PROGRESS_PREFIX  # the former name, still read by envs/service.py until the merge
 
 # The smoke test, run through the launch script by the build, and by the provisioner for a build
 # not checked yet (see envs.encryption). Python 3.7 syntax, whatever the environment's Python: it
@@ -35,7 +39,7 @@ found = [("python", platform.python_version()), ("prefix", sys.prefix),
          ("ipykernel_path", os.path.dirname(ipykernel.__file__)),
          ("encryption", "curve" if curve else "none")]
 for key, value in found:
-    print("{MARK}info " + key + "=" + value)
+    print("{PROGRESS_PREFIX}info " + key + "=" + value)
 """
 
 
@@ -221,7 +225,7 @@ def build_script(
     pip_options: list[str] | None = None,
     upgrade_pip: bool = True,
 ) -> str:
-    """The build of a venv on the target node, as the seed does it by hand, step by step.
+    """The build of a venv on the target node, as the site documentation's recipe does it by hand, step by step.
 
     Lines starting with ``::hpc-envs::`` tell the server which step runs and what was found; every
     other line is the tools' own output, streamed to the log.
@@ -254,17 +258,17 @@ hpc_envs_modules={_array(modules)}
 hpc_envs_base_modules={_array(ctx.base_modules)}
 hpc_envs_arch_variable={q(ctx.arch_variable)}
 
-step() {{ echo "{MARK}step $1"; }}
-info() {{ echo "{MARK}info $1=$2"; }}
+step() {{ echo "{PROGRESS_PREFIX}step $1"; }}
+info() {{ echo "{PROGRESS_PREFIX}info $1=$2"; }}
 fail() {{
   # A full file system makes every tool fail in its own words: say it plainly.
   local free
   free=$(df -Pk "$(dirname "$hpc_envs_prefix")" 2>/dev/null | awk 'NR==2 {{print $4}}')
   if [ -n "$free" ] && [ "$free" -lt 65536 ]; then
-    echo "{MARK}fail $*: the file system of $(dirname "$hpc_envs_prefix") is full" \
+    echo "{PROGRESS_PREFIX}fail $*: the file system of $(dirname "$hpc_envs_prefix") is full" \
       "($((free / 1024)) MiB free); free some space or choose another storage root"
   else
-    echo "{MARK}fail $*"
+    echo "{PROGRESS_PREFIX}fail $*"
   fi
   exit 1
 }}
@@ -429,9 +433,9 @@ hpc_envs_modules=()
 hpc_envs_base_modules=()
 hpc_envs_arch_variable={q(ctx.arch_variable)}
 
-step() {{ echo "{MARK}step $1"; }}
-info() {{ echo "{MARK}info $1=$2"; }}
-fail() {{ echo "{MARK}fail $*"; exit 1; }}
+step() {{ echo "{PROGRESS_PREFIX}step $1"; }}
+info() {{ echo "{PROGRESS_PREFIX}info $1=$2"; }}
+fail() {{ echo "{PROGRESS_PREFIX}fail $*"; exit 1; }}
 
 {_module_functions(ctx)}
 

@@ -1,7 +1,7 @@
 """The site: what the cluster offers and where this server runs.
 
-Module system, partitions (``sinfo`` enriched by the site description), storage roots in the seed's
-order, the node's CPU microarchitecture, and the warnings the seed implies (a stray user site, a home
+Module system, partitions (``sinfo`` enriched by the site description), storage roots in the site documentation's
+order, the node's CPU microarchitecture, and the warnings the site documentation implies (a stray user site, a home
 folder used for environments).
 """
 
@@ -16,7 +16,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from .. import files, names
+from .. import errors, files, names
 from ..config import HpcEnvs
 from . import slurm, toolchains
 from .modules import CatalogCache, ModuleInfo, ModuleSystem, detect
@@ -36,6 +36,9 @@ def host_arch(config: HpcEnvs) -> tuple[str, str]:
 
 @dataclass
 class PartitionInfo:
+    """A partition as the panel and the builds see it: sinfo's facts joined with the site
+    description (architecture, module tree, kernel defaults and limits)."""
+
     name: str
     arch: str | None
     modulepath: list[str]
@@ -54,6 +57,9 @@ class PartitionInfo:
 
 @dataclass
 class StorageRoot:
+    """A folder environments may be created in (``$VSC_DATA``, …), with why it may be a poor
+    choice (``warning``: the home folder's small quota)."""
+
     path: str
     label: str
     exists: bool
@@ -67,7 +73,10 @@ class StorageRoot:
 
 
 @dataclass
-class Warning_:
+class SiteWarning:
+    """A problem of the site the user should know of (a stray user site, no module system, Slurm
+    not answering); ``code`` names it for the frontend and the doctor."""
+
     code: str
     message: str
     path: str = ""
@@ -83,7 +92,7 @@ HOME_WARNING = (
 
 
 def user_site_dirs() -> list[str]:
-    """Non-empty ``~/.local/lib/python*/site-packages`` folders: the seed's conflicting user site."""
+    """Non-empty ``~/.local/lib/python*/site-packages`` folders: the site documentation's conflicting user site."""
     home = os.path.expanduser("~")
     found = []
     for path in sorted(glob.glob(os.path.join(home, ".local", "lib", "python*", "site-packages"))):
@@ -130,21 +139,24 @@ class Site:
             return self._partitions
 
     async def _read_partitions(self) -> list[PartitionInfo]:
+        """sinfo's partitions (or the site description's, if Slurm does not answer; or ``local``
+        without Slurm), each completed from the site description: its architecture (else the one
+        learned from one of its nodes), its module tree and kernel limits."""
         described: dict[str, dict[str, Any]] = dict(self.config.partitions)
         server_modulepath = [p for p in os.environ.get("MODULEPATH", "").split(":") if p]
         found: list[PartitionInfo] = []
         self._slurm_error = None
         if self.slurm_enabled:
             try:
-                for p in await slurm.partitions():
+                for seen in await slurm.partitions():
                     found.append(
                         PartitionInfo(
-                            name=p.name,
+                            name=seen.name,
                             arch=None,
                             modulepath=[],
-                            available=p.available,
-                            default=p.default,
-                            gpu=p.gres,
+                            available=seen.available,
+                            default=seen.default,
+                            gpu=seen.gres,
                             slurm=True,
                         )
                     )
@@ -159,21 +171,23 @@ class Site:
         if not found:
             found = [PartitionInfo(name=LOCAL_PARTITION, arch=self.arch, modulepath=[])]
         probed = self._probed_arches()
-        for p in found:
-            d = described.get(p.name, {})
-            p.arch = d.get("arch") or p.arch or probed.get(p.name)
-            if p.arch is None and p.name == self.server_partition:
-                p.arch = self.arch
-            p.modulepath = list(d.get("modulepath") or [])
-            if not p.modulepath and (
-                p.name == self.server_partition or p.arch == self.arch or p.name == LOCAL_PARTITION
+        for part in found:
+            entry = described.get(part.name, {})
+            part.arch = entry.get("arch") or part.arch or probed.get(part.name)
+            if part.arch is None and part.name == self.server_partition:
+                part.arch = self.arch
+            part.modulepath = list(entry.get("modulepath") or [])
+            if not part.modulepath and (
+                part.name == self.server_partition
+                or part.arch == self.arch
+                or part.name == LOCAL_PARTITION
             ):
-                p.modulepath = server_modulepath
-            p.gpu = d.get("gpu", p.gpu)
-            p.description = d.get("description", "")
-            p.kernel = dict(d.get("kernel") or {})
-            p.limits = dict(d.get("limits") or {})
-            p.local = p.arch == self.arch or p.name == LOCAL_PARTITION
+                part.modulepath = server_modulepath
+            part.gpu = entry.get("gpu", part.gpu)
+            part.description = entry.get("description", "")
+            part.kernel = dict(entry.get("kernel") or {})
+            part.limits = dict(entry.get("limits") or {})
+            part.local = part.arch == self.arch or part.name == LOCAL_PARTITION
         return found
 
     def _probed_arches_path(self) -> str:
@@ -199,13 +213,13 @@ class Site:
         files.write_atomic(self._probed_arches_path(), json.dumps(known), 0o600)
 
     async def partition(self, name: object) -> PartitionInfo:
-        """A partition by name, or :class:`names.NotFound` listing the ones that exist."""
+        """A partition by name, or :class:`errors.NotFound` listing the ones that exist."""
         wanted = names.partition(name)
         parts = await self.partitions()
         for p in parts:
             if p.name == wanted:
                 return p
-        raise names.NotFound(
+        raise errors.NotFound(
             f"There is no partition {wanted!r}. Partitions: {', '.join(p.name for p in parts)}.",
             [p.name for p in parts],
             field="partition",
@@ -247,7 +261,7 @@ class Site:
         prefix = module.split("/", 1)[0].lower()
         close += [m.full for m in catalog if m.name.lower() == prefix and m.full not in close][:5]
         hint = f" Did you mean: {', '.join(close)}?" if close else ""
-        raise names.NotFound(
+        raise errors.NotFound(
             f"Module {module!r} is not available on partition {partition.name!r}.{hint}",
             close,
             field="modules",
@@ -298,7 +312,7 @@ class Site:
         usable = [r for r in roots if r.exists and r.writable]
         if not usable:
             where = ", ".join(r.path for r in roots) or "none is configured ($VSC_DATA_VO unset)"
-            raise names.InvalidInput(
+            raise errors.InvalidInput(
                 "shared",
                 f"No VO folder to share an environment in ({where}): ask your admins to set "
                 "HpcEnvs.shared_roots, or create the environment for yourself only.",
@@ -311,7 +325,7 @@ class Site:
         if value in (None, ""):
             usable = [r for r in roots if r.exists and r.writable]
             if not usable:
-                raise names.InvalidInput("root", "No storage root is usable: set one in HpcEnvs.")
+                raise errors.InvalidInput("root", "No storage root is usable: set one in HpcEnvs.")
             return usable[0]
         if isinstance(value, str):
             for r in roots:
@@ -321,9 +335,9 @@ class Site:
         for r in roots:
             if os.path.realpath(path) == os.path.realpath(r.path):
                 if not r.exists:
-                    raise names.InvalidInput("root", f"The storage root {r.path} does not exist.")
+                    raise errors.InvalidInput("root", f"The storage root {r.path} does not exist.")
                 return r
-        raise names.InvalidInput(
+        raise errors.InvalidInput(
             "root",
             f"{value!r} is not one of the storage roots: "
             f"{', '.join(f'{r.label} ({r.path})' for r in roots)}. Environments are created in a "
@@ -332,11 +346,11 @@ class Site:
 
     # --- the whole picture ----------------------------------------------------------------------
 
-    def warnings(self) -> list[Warning_]:
+    def warnings(self) -> list[SiteWarning]:
         found = []
         for path in user_site_dirs():
             found.append(
-                Warning_(
+                SiteWarning(
                     "user-site",
                     f"{path} holds packages that Python loads before any environment's (the "
                     "'~/.local/lib' conflict). Kernels of this extension run with "
@@ -347,14 +361,14 @@ class Site:
             )
         if self.modules.kind == "none":
             found.append(
-                Warning_(
+                SiteWarning(
                     "no-modules",
                     "No module system (Lmod or Environment Modules) was found: environments use "
                     "the server's own Python.",
                 )
             )
         if self._slurm_error:
-            found.append(Warning_("slurm", f"Slurm is not answering: {self._slurm_error}"))
+            found.append(SiteWarning("slurm", f"Slurm is not answering: {self._slurm_error}"))
         return found
 
     async def describe(self) -> dict[str, Any]:

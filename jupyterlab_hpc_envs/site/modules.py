@@ -18,16 +18,13 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from .. import proc
+from ..errors import ModuleSystemError as ModuleSystemError  # re-exported
 from . import toolchains
 
 log = logging.getLogger(__name__)
 
 LMOD_CANDIDATES = ("/usr/share/lmod/lmod", "/opt/apps/lmod/lmod", "/usr/local/lmod/lmod")
 TCL_CANDIDATES = ("/usr/share/modules", "/usr/local/Modules", "/opt/modules")
-
-
-class ModuleSystemError(RuntimeError):
-    """The module system could not be asked; the message says what failed and what to check."""
 
 
 @dataclass(frozen=True)

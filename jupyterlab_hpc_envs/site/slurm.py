@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from .. import proc
+from ..errors import SlurmError as SlurmError  # re-exported
 
 JOB_PREFIX = "hpc-envs"  # job names: hpc-envs-build:<env>:…, hpc-envs-kernel:<env>:…
 # What must not reach an srun that is to start a job of its own: the variables of a Slurm job this
@@ -53,12 +54,10 @@ ACTIVE_STATES = frozenset(
 )
 
 
-class SlurmError(RuntimeError):
-    """A Slurm command failed; the message carries what Slurm said."""
-
-
 @dataclass
 class Partition:
+    """One partition as ``sinfo`` reports it (the site description adds the rest)."""
+
     name: str
     available: bool
     default: bool
@@ -116,6 +115,8 @@ async def partitions() -> list[Partition]:
 
 @dataclass
 class JobState:
+    """A job as ``squeue`` reports it; ``GONE`` when squeue no longer lists it (ended and purged)."""
+
     job_id: str
     state: str  # PENDING, RUNNING, COMPLETED, CANCELLED, TIMEOUT, FAILED, ... or "GONE"
     reason: str

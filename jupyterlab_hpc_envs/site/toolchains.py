@@ -4,7 +4,7 @@ EasyBuild names modules ``Name/version-toolchain-toolchainversion[-suffix]``
 (``SciPy-bundle/2023.07-gfbf-2023a``, ``Python/3.11.3-GCCcore-12.3.0``,
 ``PyTorch/2.1.2-foss-2023a-CUDA-12.1.1``). Modules of one *toolchain generation* (2023a) are built
 against the same compiler and libraries; mixing generations loads two GCCcore runtimes and fails in
-odd ways, which is why the seed only pairs ``Python/3.11.3-GCCcore-12.3.0`` with ``…-2023a`` modules.
+odd ways, which is why the site documentation only pairs ``Python/3.11.3-GCCcore-12.3.0`` with ``…-2023a`` modules.
 """
 
 from __future__ import annotations
@@ -106,6 +106,8 @@ def generation_of(module: str) -> Toolchain | None:
 
 @dataclass(frozen=True)
 class Compatibility:
+    """Whether a module may be loaded beside a Python module, and the reason shown when not."""
+
     compatible: bool
     reason: str
 

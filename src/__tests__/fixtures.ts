@@ -291,7 +291,7 @@ export const CONDA_INFO: CondaInfo = {
     {
       name: 'intel',
       description:
-        "Intel's oneAPI Python distribution: MKL, Intel MPI and optimised numpy and scipy (the seed recommends considering it)."
+        "Intel's oneAPI Python distribution: MKL, Intel MPI and optimised numpy and scipy (the site's documentation recommends considering it)."
     }
   ],
   warnings: ['Conda is discouraged at hpcdemo: prefer a venv on the Python modules.']
