@@ -15,10 +15,7 @@ import unicodedata
 
 from packaging.requirements import InvalidRequirement, Requirement
 
-from .errors import Conflict, InvalidInput, NotFound  # re-exported
-
-__all__ = ["Conflict", "InvalidInput", "NotFound"]
-
+from .errors import InvalidInput
 
 ENV_NAME_MAX = 48
 _ENV_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]+)*$")

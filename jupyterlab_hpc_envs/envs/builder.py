@@ -15,7 +15,7 @@ import shlex
 import time
 from typing import Any
 
-from .. import files, names, ownership
+from .. import errors, files, ownership
 from ..config import HpcEnvs
 from ..site import PartitionInfo, Site, slurm
 from ..tasks import Task, TaskFailed, TaskManager, TaskRecord
@@ -55,7 +55,7 @@ class Builder:
         """The build task of ``env`` for ``arch``, its build recorded as *building*."""
         for task in self.tasks.running(env.name):
             if task.kind == "build" and task.params.get("arch") == arch:
-                raise names.Conflict(f"{env.name} is being built for {arch} already.")
+                raise errors.Conflict(f"{env.name} is being built for {arch} already.")
         kind = self.kinds.of(env)
         prefix = kind.prefix(env.home, arch)
         params: dict[str, Any] = {"home": env.home, "arch": arch, "prefix": prefix}
@@ -159,9 +159,9 @@ class Builder:
         failure: list[str] = []
 
         def on_line(line: str) -> None:
-            if not line.startswith(scripts.MARK):
+            if not line.startswith(scripts.PROGRESS_PREFIX):
                 return
-            what, _, rest = line[len(scripts.MARK) :].partition(" ")
+            what, _, rest = line[len(scripts.PROGRESS_PREFIX) :].partition(" ")
             if what == "step":
                 task.record.step = rest
                 self.tasks.save(task.record)
@@ -227,7 +227,7 @@ class Builder:
     def fail_build(self, home: str, arch: str, reason: str, task: Task | None) -> None:
         """Record the build *failed*; remove its folder (unless adopted) and, when no kernel
         uses it, its launch and activation files."""
-        with contextlib.suppress(names.NotFound), manifest.updating(home) as m:
+        with contextlib.suppress(errors.NotFound), manifest.updating(home) as m:
             build = m.builds.get(arch)
             if build is None or build.state != BUILDING:
                 return  # not ours to undo, or failed already

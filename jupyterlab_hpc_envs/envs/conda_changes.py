@@ -17,7 +17,7 @@ from typing import Any
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from .. import names
+from .. import errors
 from ..config import HpcEnvs
 from ..site import PartitionInfo, slurm
 from ..tasks import Task, TaskFailed, TaskManager, TaskRecord
@@ -107,7 +107,7 @@ class CondaChanges(PackageOps):
     ) -> TaskRecord:
         """``conda install`` (``conda update`` with ``upgrade``)."""
         if not isinstance(upgrade, bool):
-            raise names.InvalidInput("upgrade", "upgrade must be true or false.")
+            raise errors.InvalidInput("upgrade", "upgrade must be true or false.")
         action = "update" if upgrade else "install"
         return await self._change(env, part, build, action, specs, requirements)
 
@@ -136,7 +136,7 @@ class CondaChanges(PackageOps):
             if requirements not in (None, ""):
                 wanted += conda.conda_requirements(requirements)
             if not wanted:
-                raise names.InvalidInput("packages", "Give at least one package.")
+                raise errors.InvalidInput("packages", "Give at least one package.")
         elif action == "remove":
             return self._checked_removal(env, installed, specs)
         else:
@@ -144,7 +144,7 @@ class CondaChanges(PackageOps):
         if action == "update":
             absent = [w for w in wanted if canonicalize_name(conda.spec_name(w)) not in installed]
             if absent:
-                raise names.InvalidInput(
+                raise errors.InvalidInput(
                     "packages",
                     f"{', '.join(absent)} is not installed in {env.name}: install it instead.",
                 )
@@ -158,18 +158,18 @@ class CondaChanges(PackageOps):
             canonicalize_name(Requirement(p).name) for p in env.options.get("pip_packages") or []
         }
         if not isinstance(specs, (list, tuple)):
-            raise names.InvalidInput("packages", "Give the names of the packages to remove.")
+            raise errors.InvalidInput("packages", "Give the names of the packages to remove.")
         wanted = [conda.package_name(p) for p in specs]
         protected = {"python", "ipykernel", "pip"} & {canonicalize_name(w) for w in wanted}
         if protected:
-            raise names.InvalidInput(
+            raise errors.InvalidInput(
                 "packages", f"{', '.join(sorted(protected))} must stay: the kernel needs it."
             )
         pip_removed = [w for w in wanted if canonicalize_name(w) in pip_installed]
         wanted = [w for w in wanted if w not in pip_removed]
         absent = [w for w in wanted if canonicalize_name(w) not in installed]
         if absent:
-            raise names.InvalidInput(
+            raise errors.InvalidInput(
                 "packages",
                 f"{', '.join(absent)} is not a conda package of {env.name}: only installed "
                 "packages can be removed.",

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 
-from .. import names
+from .. import errors
 from ..config import HpcEnvs
 from ..site import PartitionInfo, Site
 from . import kernelspec, manifest
@@ -41,7 +41,7 @@ class KernelRegistry:
             return self.write_launch(env, build)
         launch = self.storage.checked_script(env, self.storage.launch_path(env, build.arch))
         if not os.path.isfile(launch):
-            raise names.Conflict(
+            raise errors.Conflict(
                 f"{env.name} (shared by {trust.owner_name}) has no launch script for {build.arch}: "
                 f"ask {trust.owner_name} to register it on partition {part.name} once."
             )
@@ -52,7 +52,7 @@ class KernelRegistry:
         arch = part.arch or ""
         build = env.builds.get(arch)
         if build is None or build.state != READY:
-            raise names.Conflict(
+            raise errors.Conflict(
                 f"{env.name} has no ready build for {arch or part.name}: build it for "
                 f"partition {part.name} first."
             )
@@ -65,7 +65,7 @@ class KernelRegistry:
             meta.get("path") != env.home or meta.get("partition") != part.name
         ):
             # hpcenv-x-gpu-long is both (x-gpu, long) and (x, gpu-long): never overwrite another's.
-            raise names.Conflict(
+            raise errors.Conflict(
                 f"The kernel name {name} is taken by {meta.get('name', 'another kernel')} on "
                 f"{meta.get('partition', '?')}: rename this environment to register it here.",
                 field="name",
@@ -113,7 +113,7 @@ class KernelRegistry:
             if wanted or part.name in build.partitions or part.name == build.built_partition:
                 registered.append(self.register_kernel(env, part))
         if wanted and not registered:
-            raise names.Conflict(
+            raise errors.Conflict(
                 f"{env.name} has no ready build for partition {wanted}: rebuild it there."
             )
         return registered

@@ -7,7 +7,7 @@ import os
 import shutil
 from typing import Any
 
-from .. import names, proc
+from .. import errors, names, proc
 from ..config import ENVS_FOLDER
 from ..site import PartitionInfo, StorageRoot
 from ..tasks import TaskManager
@@ -35,7 +35,7 @@ class CondaKind(Kind):
         config = self.tools.config
         conda.require_allowed(config)
         if request.modules not in (None, "", [], ()):
-            raise names.InvalidInput("modules", conda.NO_MODULES)
+            raise errors.InvalidInput("modules", conda.NO_MODULES)
         opts = _conda_options(request.options)
         if request.python not in (None, ""):
             opts["python"] = conda.python_version(request.python)
@@ -47,7 +47,7 @@ class CondaKind(Kind):
         if request.requirements not in (None, ""):
             specs += conda.conda_requirements(request.requirements)
         if opts["python"] and any(conda.spec_name(s) == "python" for s in specs):
-            raise names.InvalidInput(
+            raise errors.InvalidInput(
                 "python", "Give the Python version once: as 'python' or as a 'python=…' package."
             )
         return Draft([], specs, opts)
@@ -89,7 +89,7 @@ class CondaKind(Kind):
         data = env.options.get("engine") or {}
         known = {k: str(v) for k, v in data.items() if k in conda.Engine.__dataclass_fields__}
         if not known.get("kind") or not known.get("executable"):
-            raise names.Conflict(f"{env.name}'s manifest names no conda engine: remove it.")
+            raise errors.Conflict(f"{env.name}'s manifest names no conda engine: remove it.")
         return conda.Engine(**known)
 
     def build_script(self, env: Manifest, build: Build, launch: str) -> str:
@@ -161,16 +161,16 @@ class CondaKind(Kind):
         prefix = path
         conda.require_allowed(self.tools.config)
         if modules:
-            raise names.InvalidInput("modules", conda.NO_MODULES)
+            raise errors.InvalidInput("modules", conda.NO_MODULES)
         if not any(names.within(prefix, r.path) for r in self.tools.site.storage_roots()):
-            raise names.InvalidInput(
+            raise errors.InvalidInput(
                 "path",
                 f"{prefix} is outside the storage roots; only environments inside them are adopted.",
             )
         for env in self.tools.storage.all():
             for build in env.builds.values():
                 if os.path.realpath(build.path) == os.path.realpath(prefix):
-                    raise names.Conflict(f"{prefix} is the environment {env.name} already.")
+                    raise errors.Conflict(f"{prefix} is the environment {env.name} already.")
         part = await self.tools.site.partition_or_default(partition)
         arch = await self.tools.placement.resolve_arch(part)
         if name in (None, ""):
@@ -191,7 +191,7 @@ class CondaKind(Kind):
         )
         if problem:
             shutil.rmtree(env.home, ignore_errors=True)
-            raise names.InvalidInput(
+            raise errors.InvalidInput(
                 "path",
                 f"{prefix} does not work as a kernel: {problem} Install ipykernel into it (with "
                 f"the engine: 'conda install --prefix {prefix} ipykernel'), then adopt it again.",
@@ -206,14 +206,14 @@ def _conda_options(value: object) -> dict[str, Any]:
     if value in (None, ""):
         return opts
     if not isinstance(value, dict):
-        raise names.InvalidInput("options", "Options must be an object.")
+        raise errors.InvalidInput("options", "Options must be an object.")
     for key, item in value.items():
         if key == "python":
             opts["python"] = conda.python_version(item) if item not in (None, "") else ""
         elif key == "channels":
             opts["channels"] = conda.channel_list(item) if item not in (None, "") else []
         else:
-            raise names.InvalidInput(
+            raise errors.InvalidInput(
                 "options", f"Unknown option {key!r} for a conda environment: python, channels."
             )
     return opts

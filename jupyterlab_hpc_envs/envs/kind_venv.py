@@ -7,7 +7,7 @@ import re
 import shutil
 from typing import Any
 
-from .. import names
+from .. import errors, names
 from ..site import PartitionInfo, StorageRoot, toolchains
 from ..tasks import TaskManager
 from . import scripts
@@ -29,7 +29,7 @@ class VenvKind(Kind):
         """Modules, pip specs and options; a Python version or channels are conda's."""
         python, channels = request.python, request.channels
         if python not in (None, "") or channels not in (None, "", [], ()):
-            raise names.InvalidInput(
+            raise errors.InvalidInput(
                 "python" if python not in (None, "") else "channels",
                 "A Python version and channels are for conda environments: a venv takes its "
                 "Python from its Python module.",
@@ -56,13 +56,13 @@ class VenvKind(Kind):
         site = self.tools.site
         if site.modules.kind == "none":
             if modules:
-                raise names.InvalidInput(
+                raise errors.InvalidInput(
                     "modules",
                     "This site has no module system: create the environment without modules.",
                 )
             return
         if not modules:
-            raise names.InvalidInput(
+            raise errors.InvalidInput(
                 "modules",
                 "Choose a Python module first (for example 'Python/3.11.3-GCCcore-12.3.0'): the "
                 "environment is built on it.",
@@ -70,7 +70,7 @@ class VenvKind(Kind):
         await self._modules_found(partition, modules)
         python = modules[0]
         if toolchains.python_version(python) is None:
-            raise names.InvalidInput(
+            raise errors.InvalidInput(
                 "modules",
                 f"The first module must be the Python module the venv is built on, not {python!r}.",
             )
@@ -78,7 +78,7 @@ class VenvKind(Kind):
             for module in modules[1:]:
                 compat = toolchains.compatibility(module, python)
                 if not compat.compatible:
-                    raise names.InvalidInput("modules", f"{module}: {compat.reason}.")
+                    raise errors.InvalidInput("modules", f"{module}: {compat.reason}.")
 
     async def _modules_found(self, partition: PartitionInfo, modules: list[str]) -> None:
         """Every module is available on ``partition``; else NotFound naming each missing one."""
@@ -86,12 +86,12 @@ class VenvKind(Kind):
         for module in modules:
             try:
                 await self.tools.site.module_lookup(partition, module)
-            except names.NotFound as err:
+            except errors.NotFound as err:
                 missing.append(err)
         if len(missing) == 1:
             raise missing[0]
         if missing:
-            raise names.NotFound(
+            raise errors.NotFound(
                 f"These modules are not available on partition {partition.name!r}: "
                 + "; ".join(e.message for e in missing),
                 [s for e in missing for s in e.suggestions],
@@ -135,9 +135,9 @@ class VenvKind(Kind):
         """Register a venv made by hand, inferring its Python module and arch where possible."""
         venv = path
         if not self.can_adopt(venv):
-            raise names.InvalidInput("path", f"{venv} is not a venv (it has no pyvenv.cfg).")
+            raise errors.InvalidInput("path", f"{venv} is not a venv (it has no pyvenv.cfg).")
         if not any(names.within(venv, r.path) for r in self.tools.site.storage_roots()):
-            raise names.InvalidInput(
+            raise errors.InvalidInput(
                 "path", f"{venv} is outside the storage roots; only venvs inside them are adopted."
             )
         settings = _read_pyvenv(os.path.join(venv, "pyvenv.cfg"))
@@ -150,7 +150,7 @@ class VenvKind(Kind):
         )
         if problem:
             shutil.rmtree(env.home, ignore_errors=True)
-            raise names.InvalidInput(
+            raise errors.InvalidInput(
                 "modules",
                 f"{venv} does not work as a kernel with modules {' '.join(module_list) or '(none)'}"
                 f": {problem} Give the modules it was made with (one that provides ipykernel, or "
@@ -180,7 +180,7 @@ class VenvKind(Kind):
             )
         arch = await self.tools.placement.resolve_arch(part)
         if arch_guess and arch_guess != arch:
-            raise names.InvalidInput(
+            raise errors.InvalidInput(
                 "partition",
                 f"{venv} looks built for {arch_guess} (its name), but partition {part.name} is "
                 f"{arch}: give the partition it was built on.",
@@ -197,7 +197,7 @@ class VenvKind(Kind):
             python = await self._infer_python_module(part, settings)
             module_list = [python] if python else []
         if self.tools.site.modules.kind != "none" and not module_list:
-            raise names.InvalidInput(
+            raise errors.InvalidInput(
                 "modules",
                 f"Cannot tell which Python module {venv} was made with (home = "
                 f"{settings.get('home', '?')}): give it, and any other module it needs.",
@@ -244,26 +244,26 @@ def _options(value: object) -> dict[str, Any]:
     if value in (None, ""):
         return opts
     if not isinstance(value, dict):
-        raise names.InvalidInput("options", "Options must be an object.")
+        raise errors.InvalidInput("options", "Options must be an object.")
     for key, item in value.items():
         if key in ("system_site_packages", "allow_incompatible"):
             if not isinstance(item, bool):
-                raise names.InvalidInput("options", f"Option {key} must be true or false.")
+                raise errors.InvalidInput("options", f"Option {key} must be true or false.")
             opts[key] = item
         elif key == "pip_options":
             opts[key] = _pip_options(item)
         else:
-            raise names.InvalidInput("options", f"Unknown option {key!r}.")
+            raise errors.InvalidInput("options", f"Unknown option {key!r}.")
     return opts
 
 
 def _pip_options(value: object) -> list[str]:
     if not isinstance(value, (list, tuple)):
-        raise names.InvalidInput("options", "pip_options must be a list.")
+        raise errors.InvalidInput("options", "pip_options must be a list.")
     out = []
     for item in value:
         if not isinstance(item, str) or item not in names.SAFE_PIP_OPTIONS:
-            raise names.InvalidInput(
+            raise errors.InvalidInput(
                 "options",
                 f"pip option {item!r} is not accepted; allowed: {', '.join(sorted(names.SAFE_PIP_OPTIONS))}.",
             )

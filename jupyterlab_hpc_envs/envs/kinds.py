@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from .. import names
+from .. import errors
 from ..tasks import TaskManager
 from .kind_base import Kind, KindTools
 from .kind_conda import CondaKind
@@ -27,7 +27,7 @@ class Kinds:
         """The kind a creation request asks for; an unknown one is refused."""
         found = self._by_name.get(kind) if isinstance(kind, str) else None
         if found is None:
-            raise names.InvalidInput(
+            raise errors.InvalidInput(
                 "kind", f"Unknown environment kind {kind!r}: use 'venv' or 'conda'."
             )
         return found

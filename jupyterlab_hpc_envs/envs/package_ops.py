@@ -11,7 +11,7 @@ from typing import Any
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from .. import names, proc
+from .. import errors, proc
 from ..site import PartitionInfo, slurm
 from ..tasks import Task, TaskManager, TaskRecord
 from .manifest import Build, Manifest
@@ -42,7 +42,7 @@ class PackageOps:
         """Refuse a change while another task works on the environment."""
         busy = self.tasks.running(env.name)
         if busy:
-            raise names.Conflict(
+            raise errors.Conflict(
                 f"{env.name} is busy ({busy[0].title}): wait for it to finish, then try again."
             )
 
@@ -87,16 +87,16 @@ class PackageOps:
                 argv, timeout=300, env=self.placement.environ_for(part), cwd=env.home, stdin=probe
             )
         except proc.CommandError as error:
-            raise names.Conflict(f"Listing the packages of {env.name} failed: {error}") from None
+            raise errors.Conflict(f"Listing the packages of {env.name} failed: {error}") from None
         if code != 0:
             tail = " ".join(err.strip().splitlines()[-3:])
-            raise names.Conflict(f"Listing the packages of {env.name} failed: {tail}")
+            raise errors.Conflict(f"Listing the packages of {env.name} failed: {tail}")
         try:
             data: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
         except (ValueError, IndexError):
-            raise names.Conflict(f"The package probe of {env.name} printed no JSON.") from None
+            raise errors.Conflict(f"The package probe of {env.name} printed no JSON.") from None
         if "error" in data:
-            raise names.Conflict(data["error"])
+            raise errors.Conflict(data["error"])
         return data
 
     def annotate(self, data: dict[str, Any], env: Manifest, build: Build) -> None:

@@ -23,7 +23,7 @@ from typing import Any
 
 from packaging.utils import canonicalize_name
 
-from .. import names
+from .. import errors
 from ..site import PartitionInfo, Site
 from ..tasks import TaskRecord
 from .kinds import Kinds
@@ -59,7 +59,7 @@ class Packages:
                 b.partitions or [b.built_partition] for b in env.builds.values() if b.state == READY
             ]
             on = ", ".join(p for group in ready for p in group) or "none"
-            raise names.Conflict(
+            raise errors.Conflict(
                 f"{env.name} has no ready build for partition {part.name}; ready on: {on}."
             )
         return env, part, build
@@ -117,7 +117,7 @@ class Packages:
         """Remove packages from the build, as the environment's kind does it."""
         env, part, build = await self._target(name, partition, change=True)
         if not isinstance(packages, (list, tuple)) or not packages:
-            raise names.InvalidInput("packages", "Give the names of the packages to uninstall.")
+            raise errors.InvalidInput("packages", "Give the names of the packages to uninstall.")
         return await self.kinds.of(env).changes.uninstall(env, part, build, packages)
 
     async def update_all(self, name: object, partition: object = None) -> TaskRecord:

@@ -14,7 +14,7 @@ from typing import Any
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from .. import names, proc
+from .. import errors, names, proc
 from ..site import PartitionInfo
 from ..tasks import Task, TaskFailed, TaskRecord
 from . import manifest
@@ -39,9 +39,9 @@ class PipChanges(PackageOps):
         if requirements not in (None, ""):
             wanted += names.requirements_text(requirements)
         if not wanted:
-            raise names.InvalidInput("packages", "Give at least one package to install.")
+            raise errors.InvalidInput("packages", "Give at least one package to install.")
         if not isinstance(upgrade, bool):
-            raise names.InvalidInput("upgrade", "upgrade must be true or false.")
+            raise errors.InvalidInput("upgrade", "upgrade must be true or false.")
         self.no_task_running(env)
         argv = [*PIP_INSTALL, *(["--upgrade"] if upgrade else []), *wanted]
         verb = "Upgrade" if upgrade else "Install"
@@ -82,19 +82,19 @@ class PipChanges(PackageOps):
         for item in packages:
             req = Requirement(names.package_spec(item))
             if req.specifier or req.extras or req.marker:
-                raise names.InvalidInput("packages", f"Give a bare package name, not {item!r}.")
+                raise errors.InvalidInput("packages", f"Give a bare package name, not {item!r}.")
             wanted.append(req.name)
         self.no_task_running(env)
         protected = {"pip", "ipykernel"} & {canonicalize_name(w) for w in wanted}
         if protected:
-            raise names.InvalidInput(
+            raise errors.InvalidInput(
                 "packages", f"{', '.join(sorted(protected))} must stay: the kernel needs it."
             )
         data = await self.listing(env, part, build)
         in_venv = {canonicalize_name(r["name"]) for r in data["packages"] if r["source"] == "venv"}
         elsewhere = [w for w in wanted if canonicalize_name(w) not in in_venv]
         if elsewhere:
-            raise names.InvalidInput(
+            raise errors.InvalidInput(
                 "packages",
                 f"{', '.join(elsewhere)} is not installed in the venv (it comes from a module or "
                 "is not installed): only the venv's own packages can be uninstalled.",
@@ -135,7 +135,7 @@ class PipChanges(PackageOps):
 
     async def update_all(self, env: Manifest, part: PartitionInfo, build: Build) -> TaskRecord:
         """Refused: pip has no 'update all'."""
-        raise names.InvalidInput(
+        raise errors.InvalidInput(
             "kind",
             f"{env.name} is a venv: pip has no 'update all'. Upgrade packages by name, or "
             "export the requirements, loosen them and rebuild.",

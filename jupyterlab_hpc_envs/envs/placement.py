@@ -11,7 +11,7 @@ import os
 import shlex
 import sys
 
-from .. import names, proc
+from .. import errors, names, proc
 from ..config import HpcEnvs
 from ..site import PartitionInfo, Site, slurm
 
@@ -87,7 +87,7 @@ class Placement:
         arch = out.strip().splitlines()[-1] if out.strip() else ""
         if code != 0 or not arch:
             said = err.strip().splitlines()[-1] if err.strip() else f"exit status {code}"
-            raise names.Conflict(
+            raise errors.Conflict(
                 f"Cannot tell the CPU architecture of partition {part.name} ({said}). Ask your "
                 "admins to describe it in the site file (HpcEnvs.partitions)."
             )

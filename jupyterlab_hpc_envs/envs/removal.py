@@ -11,7 +11,7 @@ import contextlib
 import os
 from typing import Any
 
-from .. import names, ownership
+from .. import errors, names, ownership
 from ..config import MANIFEST
 from . import kernelspec, manifest
 from .manifest import Build, Manifest
@@ -35,7 +35,7 @@ class Removal:
         if not mine and partition in (None, ""):
             self.storage.require_owner(env)
         if self.tasks.running(env.name):
-            raise names.Conflict(
+            raise errors.Conflict(
                 f"{env.name} has a task running: wait for it or cancel it, then remove."
             )
         removed: list[str] = []
@@ -69,7 +69,7 @@ class Removal:
                 self.storage.check(env.home, self.storage.in_shared_root(env.home))
                 ownership.remove_folder(env.home, keep_last=MANIFEST)
         except OSError as err:
-            raise names.Conflict(
+            raise errors.Conflict(
                 f"Removing {env.name} stopped at {err.filename or env.home}: {err.strerror or err}. "
                 "A running kernel may hold files there (on NFS): stop its kernels and remove again."
             ) from None

@@ -24,7 +24,6 @@ EXIT_NO_ENV = 67
 # "::hpc-envs::step NAME" (a step starts), "::hpc-envs::info KEY=VALUE" (a fact found),
 # "::hpc-envs::fail MESSAGE" (why the build stopped). Every other line is the tools' own output.
 PROGRESS_PREFIX = "::hpc-envs::"
-MARK = PROGRESS_PREFIX  # the former name, still read by envs/service.py until the merge
 
 # The smoke test, run through the launch script by the build, and by the provisioner for a build
 # not checked yet (see envs.encryption). Python 3.7 syntax, whatever the environment's Python: it

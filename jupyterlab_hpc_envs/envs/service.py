@@ -14,7 +14,7 @@ import os
 import shlex
 from typing import Any
 
-from .. import names, ownership
+from .. import errors, names, ownership
 from ..config import HpcEnvs
 from ..site import PartitionInfo, Site
 from ..tasks import Task, TaskManager, TaskRecord
@@ -98,9 +98,9 @@ class Environments:
         ``shared``: in the VO's folder, for every member to use and only its creator to change."""
         env_name = names.env_name(name)
         if shared not in (None, False, True):
-            raise names.InvalidInput("shared", "shared must be true or false.")
+            raise errors.InvalidInput("shared", "shared must be true or false.")
         if shared and root not in (None, ""):
-            raise names.InvalidInput(
+            raise errors.InvalidInput(
                 "root", "A shared environment goes to the VO's folder: give no storage root."
             )
         chosen = self.kinds.named(kind)
@@ -134,14 +134,14 @@ class Environments:
         adopted_ready_here = existing is not None and existing.adopted and existing.state == READY
         if env.options.get("adopted") and not (adopted_ready_here and not force):
             # Its packages were never recorded: a build here would be an empty environment.
-            raise names.Conflict(
+            raise errors.Conflict(
                 f"{env.name} was made by hand and adopted: it cannot be built again here. Create "
                 "an environment with the same modules and packages (export its requirements) "
                 "instead."
             )
         await self.kinds.of(env).check_rebuild(env, part)
         if existing and existing.state == BUILDING:
-            raise names.Conflict(f"{env.name} is being built for {arch} already.")
+            raise errors.Conflict(f"{env.name} is being built for {arch} already.")
         if existing and existing.state == READY and not force:
             self.register_kernel(env, part)
             return None
@@ -166,7 +166,7 @@ class Environments:
         try:
             engine: conda.Engine | None = await self.conda.choose()
             how_to = ""
-        except names.Conflict as err:
+        except errors.Conflict as err:
             engine, how_to = None, err.message
         return {
             **conda.policy(self.config),
@@ -182,7 +182,7 @@ class Environments:
         """Conda environments made by hand on this node, for adoption."""
         try:
             engine: conda.Engine | None = await self.conda.choose()
-        except names.Conflict:
+        except errors.Conflict:
             engine = None
         roots = [r.path for r in self.site.storage_roots()]
         managed = {os.path.realpath(b.path): e.name for e in self.all() for b in e.builds.values()}
@@ -243,7 +243,7 @@ class Environments:
         build = env.builds.get(part.arch or "")
         if build is None or build.state != READY:
             ready = [a for a, b in env.builds.items() if b.state == READY]
-            raise names.Conflict(
+            raise errors.Conflict(
                 f"{env.name} has no ready build for partition {part.name} ({part.arch}); "
                 f"ready builds: {', '.join(ready) or 'none'}."
             )

@@ -14,7 +14,7 @@ import shutil
 from collections.abc import AsyncIterator, Iterable, Iterator
 from typing import Any
 
-from .. import files, names, ownership
+from .. import errors, files, names, ownership
 from ..config import ENVS_FOLDER, MANIFEST, HpcEnvs
 from ..site import PartitionInfo, Site, StorageRoot
 from ..tasks import TaskManager
@@ -44,7 +44,7 @@ class Storage:
             refused = ""
             try:
                 ownership.check_envs_folder(root.path, shared=root.shared)
-            except names.NotFound:
+            except errors.NotFound:
                 continue
             except ownership.Refused as err:
                 refused = err.message
@@ -78,7 +78,7 @@ class Storage:
                 found.append(manifest.read(home))
             except ownership.Refused as err:
                 refused.append(_refused(home, shared, err.message))
-            except (names.NotFound, names.Conflict):
+            except (errors.NotFound, errors.Conflict):
                 continue  # gone meanwhile, or a damaged manifest (get says which)
         return found, refused
 
@@ -116,14 +116,14 @@ class Storage:
         wanted = names.env_name(name)
         own: list[str] = []
         others: list[str] = []
-        refused: list[names.Conflict] = []
+        refused: list[errors.Conflict] = []
         known: list[str] = []
         for home, shared, folder_refused in self._candidates():
             known.append(os.path.basename(home))
             if os.path.basename(home) != wanted:
                 continue
             if folder_refused:
-                refused.append(names.Conflict(folder_refused, field="name"))
+                refused.append(errors.Conflict(folder_refused, field="name"))
                 continue
             try:
                 trust = self.check(home, shared)
@@ -133,7 +133,7 @@ class Storage:
             (own if trust.mine else others).append(home)
         chosen = own or others
         if len(chosen) > 1:
-            raise names.Conflict(
+            raise errors.Conflict(
                 f"The name {wanted!r} is ambiguous: there are environments {' and '.join(chosen)}"
                 ". Nothing was done: remove or rename one of them.",
                 field="name",
@@ -144,7 +144,7 @@ class Storage:
             raise refused[0]
         close = difflib.get_close_matches(wanted, known, n=3)
         hint = f" Did you mean {', '.join(close)}?" if close else ""
-        raise names.NotFound(f"There is no environment {wanted!r}.{hint}", close, field="name")
+        raise errors.NotFound(f"There is no environment {wanted!r}.{hint}", close, field="name")
 
     def describe_all(self) -> list[dict[str, Any]]:
         """Every environment as :meth:`describe` shows it (the kernelspecs read once)."""
@@ -209,7 +209,7 @@ class Storage:
         part = await self.site.partition_or_default(partition)
         storage = self.site.shared_root() if root is SHARED else self.site.storage_root(root)
         if not storage.writable:
-            raise names.InvalidInput("root", f"The storage root {storage.path} is not writable.")
+            raise errors.InvalidInput("root", f"The storage root {storage.path} is not writable.")
         return part, storage
 
     async def new_home(
@@ -228,7 +228,7 @@ class Storage:
         async with self.user_lock():
             for home, _shared, _refused in self._candidates():
                 if os.path.basename(home).lower() == env_name.lower():
-                    raise names.Conflict(
+                    raise errors.Conflict(
                         f"An environment named {os.path.basename(home)!r} exists already "
                         f"({home}): choose another name, or rebuild that one.",
                         field="name",
@@ -242,13 +242,13 @@ class Storage:
                     os.chown(home, -1, os.stat(root).st_gid)
                     os.chmod(home, 0o2755)  # whatever the creator's umask
             except FileExistsError:
-                raise names.Conflict(
+                raise errors.Conflict(
                     f"The folder {home} exists already but holds no environment: move it away "
                     "or choose another name.",
                     field="name",
                 ) from None
             except OSError as err:  # a VO folder made by another member, a full quota, ...
-                raise names.InvalidInput(
+                raise errors.InvalidInput(
                     "root", f"Cannot create {home}: {err.strerror or err}. Choose another root."
                 ) from None
             env = Manifest(
@@ -264,7 +264,7 @@ class Storage:
                 manifest.write(env)
             except OSError as err:
                 shutil.rmtree(home, ignore_errors=True)
-                raise names.InvalidInput(
+                raise errors.InvalidInput(
                     "root", f"Cannot write in {home}: {err.strerror or err}. Free some space."
                 ) from None
         return env
@@ -285,7 +285,7 @@ def make_envs_folder(root: str, shared: bool) -> None:
     owner = os.stat(root).st_uid
     if shared and not os.path.lexists(folder) and os.geteuid() not in (0, owner):
         # Made by a member, the other members would refuse it (any member could have swapped it).
-        raise names.InvalidInput(
+        raise errors.InvalidInput(
             "shared",
             f"{folder} does not exist yet: ask the owner of {root} "
             f"({ownership.user_name(owner)}) to make it once with 'mkdir -m 3775 {folder}', so "
@@ -302,7 +302,7 @@ def make_envs_folder(root: str, shared: bool) -> None:
 def _is_env_name(value: str) -> bool:
     try:
         return names.env_name(value) == value
-    except names.InvalidInput:
+    except errors.InvalidInput:
         return False
 
 

@@ -38,7 +38,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from .. import files, names
+from .. import errors, files
 from ..config import HpcEnvs
 from ..proc import process_start as _process_start
 from ..site import slurm
@@ -363,7 +363,7 @@ async def cancel_kernel_job(config: HpcEnvs, kernel_id: str) -> dict[str, Any]:
     record = KernelJobs(config.data_dir)
     entry = record.read().get(kernel_id)
     if entry is None:
-        raise names.NotFound(f"No kernel job is recorded for kernel {kernel_id!r}.")
+        raise errors.NotFound(f"No kernel job is recorded for kernel {kernel_id!r}.")
     job_id, name = str(entry.get("job_id") or ""), str(entry.get("job_name") or "")
     if entry.get("ended"):
         # Nothing to cancel any more: the user is clearing an ended job from the list.
@@ -376,5 +376,5 @@ async def cancel_kernel_job(config: HpcEnvs, kernel_id: str) -> dict[str, Any]:
     elif name.startswith(JOB_NAME_PREFIX):
         await slurm.cancel_named(name)
     else:
-        raise names.NotFound(f"The kernel {kernel_id!r} has no job to cancel.")
+        raise errors.NotFound(f"The kernel {kernel_id!r} has no job to cancel.")
     return {"kernel_id": kernel_id, "job_id": job_id, "job_name": name, "cancelled": True}

@@ -34,7 +34,7 @@ from jupyter_client.provisioning.local_provisioner import LocalProvisioner
 from jupyter_client.provisioning.provisioner_base import KernelProvisionerBase
 from traitlets import Float, Int, Unicode, Union
 
-from .. import names, ownership
+from .. import errors, ownership
 from ..config import HpcEnvs
 from ..envs import encryption, manifest
 from ..site import host_arch, slurm
@@ -214,7 +214,7 @@ class HpcEnvsProvisioner(LocalProvisioner):
         self.check_owner(meta)
         try:
             env = manifest.read(home)
-        except (names.NotFound, names.Conflict) as err:
+        except (errors.NotFound, errors.Conflict) as err:
             raise KernelStartError(
                 f"The environment {name} of this kernel is gone ({err}). Remove the kernel "
                 f"('jupyter kernelspec remove {os.path.basename(self.kernel_spec.resource_dir)}') "
@@ -260,7 +260,7 @@ class HpcEnvsProvisioner(LocalProvisioner):
             )
         except ownership.Refused as err:
             raise KernelStartError(f"The kernel of {name} was not started: {err.message}") from None
-        except names.NotFound:
+        except errors.NotFound:
             return  # said below, with what to do
 
     def run_mode(self, config: HpcEnvs) -> str:
@@ -402,7 +402,7 @@ class HpcEnvsProvisioner(LocalProvisioner):
         }
         try:
             res = resources.resolve(config, partition, chosen)
-        except names.InvalidInput as err:
+        except errors.InvalidInput as err:
             raise KernelStartError(
                 f"{meta.get('name')} ({partition}): {err.message}", 400
             ) from None

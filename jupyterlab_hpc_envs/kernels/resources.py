@@ -22,7 +22,7 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from .. import names
+from .. import errors, names
 from ..config import KERNEL_PREFIX, HpcEnvs
 from ..envs import kernelspec
 
@@ -53,7 +53,7 @@ def parse_minutes(value: object, field: str = "time") -> int:
     )
     m = _TIME.match(text)
     if not m:
-        raise names.InvalidInput(
+        raise errors.InvalidInput(
             field,
             f"{value!r} is not a time limit: use minutes (90), hours:minutes:seconds (1:30:00) or "
             "days-hours:minutes:seconds (2-00:00:00).",
@@ -69,7 +69,7 @@ def parse_minutes(value: object, field: str = "time") -> int:
         seconds = int(a) * 60
     minutes = -(-seconds // 60)
     if minutes < 1:
-        raise names.InvalidInput(field, "The time limit must be at least one minute.")
+        raise errors.InvalidInput(field, "The time limit must be at least one minute.")
     return minutes
 
 
@@ -89,7 +89,7 @@ def parse_memory_mb(value: object, field: str = "memory") -> int:
     )
     m = _MEMORY.match(text)
     if not m or int(m.group(1)) == 0:
-        raise names.InvalidInput(
+        raise errors.InvalidInput(
             field, f"{value!r} is not an amount of memory: use e.g. 4G, 500M or 4096 (MiB)."
         )
     return max(1, int(int(m.group(1)) * _UNITS_MB[m.group(2).upper()]))
@@ -105,7 +105,7 @@ def _count(value: object, field: str, what: str, minimum: int) -> int:
     if isinstance(value, str) and _COUNT.fullmatch(value.strip()):
         value = int(value.strip())
     if not isinstance(value, int) or not minimum <= value <= COUNT_MAX:
-        raise names.InvalidInput(
+        raise errors.InvalidInput(
             field, f"{what} must be a whole number, at least {minimum} and at most {COUNT_MAX}."
         )
     return value
@@ -172,7 +172,7 @@ def resolve(
     config: HpcEnvs, partition: str, chosen: dict[str, Any] | None = None
 ) -> KernelResources:
     """The resources of a kernel on ``partition``: the choice, else the defaults; checked against
-    the limits. Raises :class:`names.InvalidInput` naming the field and the limit."""
+    the limits. Raises :class:`errors.InvalidInput` naming the field and the limit."""
     part = names.partition(partition)
     values = defaults(config, part)
     for key, value in (chosen or {}).items():
@@ -183,38 +183,38 @@ def resolve(
 
     minutes = parse_minutes(values["time"])
     if "time" in limit and minutes > parse_minutes(limit["time"]):
-        raise names.InvalidInput(
+        raise errors.InvalidInput(
             "time",
             f"A kernel may run at most {format_time(parse_minutes(limit['time']))} {where}; "
             f"{format_time(minutes)} was asked.",
         )
     cpus = _count(values["cpus"], "cpus", "The number of CPUs", 1)
     if "cpus" in limit and cpus > int(limit["cpus"]):
-        raise names.InvalidInput(
+        raise errors.InvalidInput(
             "cpus", f"A kernel may use at most {_plural(limit['cpus'], 'CPU')} {where}."
         )
     memory = ""
     if values.get("memory") not in (None, ""):
         mb = parse_memory_mb(values["memory"])
         if "memory" in limit and mb > parse_memory_mb(limit["memory"]):
-            raise names.InvalidInput(
+            raise errors.InvalidInput(
                 "memory", f"A kernel may use at most {limit['memory']} of memory {where}."
             )
         memory = format_memory(mb)
     gpus = _count(values.get("gpus") or 0, "gpus", "The number of GPUs", 0)
     if gpus and "gpus" in limit and gpus > int(limit["gpus"]):
-        raise names.InvalidInput(
+        raise errors.InvalidInput(
             "gpus", f"A kernel may use at most {_plural(limit['gpus'], 'GPU')} {where}."
         )
     account = values.get("account") or ""
     if account:
         if not isinstance(account, str) or not _ACCOUNT.match(account):
-            raise names.InvalidInput(
+            raise errors.InvalidInput(
                 "account", f"{account!r} is not an account name (letters, digits, - _ .)."
             )
         allowed = limit.get("accounts") or []
         if allowed and account not in allowed:
-            raise names.InvalidInput(
+            raise errors.InvalidInput(
                 "account", f"Account {account} is not one of {', '.join(allowed)} {where}."
             )
     return KernelResources(
@@ -244,14 +244,14 @@ def _plural(number: object, noun: str) -> str:
 def _read(kernels_dir: str, kernel: object) -> tuple[str, dict[str, Any]]:
     name = kernel if isinstance(kernel, str) else ""
     if not name.startswith(KERNEL_PREFIX) or "/" in name or name in (".", ".."):
-        raise names.NotFound(f"{kernel!r} is not a kernel of an HPC environment.")
+        raise errors.NotFound(f"{kernel!r} is not a kernel of an HPC environment.")
     try:
         with open(os.path.join(kernels_dir, name, "kernel.json"), encoding="utf-8") as f:
             spec = json.load(f)
     except (OSError, ValueError):
-        raise names.NotFound(f"There is no kernel {name!r}.") from None
+        raise errors.NotFound(f"There is no kernel {name!r}.") from None
     if not isinstance(spec.get("metadata", {}).get("hpc_envs"), dict):
-        raise names.NotFound(f"{name!r} is not a kernel of an HPC environment.")
+        raise errors.NotFound(f"{name!r} is not a kernel of an HPC environment.")
     return name, spec
 
 
@@ -270,7 +270,7 @@ def _view(config: HpcEnvs, name: str, spec: dict[str, Any]) -> dict[str, Any]:
     try:
         view["effective"] = resolve(config, partition, chosen).to_json()
         view["problem"] = None
-    except names.InvalidInput as err:  # a limit lowered since the choice was made
+    except errors.InvalidInput as err:  # a limit lowered since the choice was made
         view["effective"] = None
         view["problem"] = {"field": err.field, "message": err.message}
     return view
@@ -286,16 +286,16 @@ def choose(config: HpcEnvs, kernel: object, values: object) -> dict[str, Any]:
     """Validate and store a resource choice (a value of null or "" goes back to the default)."""
     name, spec = _read(config.kernels_dir, kernel)
     if not isinstance(values, dict):
-        raise names.InvalidInput("body", "The resources must be an object.")
+        raise errors.InvalidInput("body", "The resources must be an object.")
     unknown = sorted(set(values) - {*FIELDS, "mode"})
     if unknown:
-        raise names.InvalidInput(
+        raise errors.InvalidInput(
             unknown[0],
             f"Unknown resource {unknown[0]!r}: use {', '.join((*FIELDS, 'mode'))}.",
         )
     mode = values.get("mode")
     if mode not in (None, "", *MODES):
-        raise names.InvalidInput("mode", f"The mode must be one of {', '.join(MODES)}.")
+        raise errors.InvalidInput("mode", f"The mode must be one of {', '.join(MODES)}.")
     provisioner = spec["metadata"].setdefault("kernel_provisioner", {})
     current = dict(provisioner.get("config") or {})
     partition = current.get("partition") or spec["metadata"]["hpc_envs"].get("partition", "")

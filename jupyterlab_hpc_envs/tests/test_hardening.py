@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from traitlets.config import Config
 
-from jupyterlab_hpc_envs import files, names, proc
+from jupyterlab_hpc_envs import errors, files, names, proc
 from jupyterlab_hpc_envs.config import HpcEnvs
 from jupyterlab_hpc_envs.core import Core
 from jupyterlab_hpc_envs.envs import conda, kernelspec, manifest, scripts
@@ -373,7 +373,7 @@ def make_wheel(folder: Path) -> Path:
     ["evilpkg-1.0-py3-none-any.whl", "x.tar.gz", "./x.zip", "x.ZIP", "../pkg", "dir/x.whl", "~/x"],
 )
 def test_archive_and_path_specs_are_refused_saying_what_to_give(spec):
-    with pytest.raises(names.InvalidInput, match=r"archive file|file path") as err:
+    with pytest.raises(errors.InvalidInput, match=r"archive file|file path") as err:
         names.package_spec(spec)
     assert err.value.field == "packages"
     assert "package's name and version" in err.value.message
@@ -381,7 +381,7 @@ def test_archive_and_path_specs_are_refused_saying_what_to_give(spec):
 
 @pytest.mark.parametrize("spec", ["numpy-1.26.4-py311h0.tar.bz2", "numpy-1.26.4-0.conda"])
 def test_conda_specs_naming_package_files_are_refused(spec):
-    with pytest.raises(names.InvalidInput, match="package file") as err:
+    with pytest.raises(errors.InvalidInput, match="package file") as err:
         conda.conda_spec(spec)
     assert err.value.field == "packages"
 
@@ -460,7 +460,7 @@ async def test_children_run_in_a_private_empty_folder_not_the_server_cwd():
     ],
 )
 def test_channel_urls_with_credentials_are_refused_saying_how_to_authenticate(url, what):
-    with pytest.raises(names.InvalidInput) as err:
+    with pytest.raises(errors.InvalidInput) as err:
         conda.channel(url)
     assert err.value.field == "channels"
     assert what in err.value.message
@@ -540,7 +540,7 @@ def test_a_manifest_with_a_hostile_value_is_refused_on_read_naming_the_field(
     data = _valid(tmp_path)
     _set(data, where, value)
     (tmp_path / "hpc-env.json").write_text(json.dumps(data))
-    with pytest.raises(names.Conflict, match="is refused, field") as err:
+    with pytest.raises(errors.Conflict, match="is refused, field") as err:
         manifest.read(str(tmp_path))
     assert err.value.field.startswith(field)
 
@@ -557,7 +557,7 @@ def test_a_conda_manifest_with_a_hostile_engine_or_channel_is_refused(tmp_path):
         data["options"] = {"engine": {"kind": "rattler", "executable": sys.executable}}
         _set(data, where, value)
         (tmp_path / "hpc-env.json").write_text(json.dumps(data))
-        with pytest.raises(names.Conflict, match="is refused"):
+        with pytest.raises(errors.Conflict, match="is refused"):
             manifest.read(str(tmp_path))
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from jupyterlab_hpc_envs import names
+from jupyterlab_hpc_envs import errors, names
 
 INJECTIONS = [
     "a;rm -rf ~",
@@ -31,7 +31,7 @@ def test_a_plain_environment_name_is_accepted(name):
 
 @pytest.mark.parametrize("name", [*INJECTIONS, "", " science", "1abc", "a..b", "a.", "adopt"])
 def test_an_environment_name_with_anything_else_is_refused_with_a_reason(name):
-    with pytest.raises(names.InvalidInput) as err:
+    with pytest.raises(errors.InvalidInput) as err:
         names.env_name(name)
     assert err.value.field == "name"
     assert err.value.message
@@ -47,12 +47,12 @@ def test_module_names_as_module_avail_prints_them_are_accepted(module):
 
 @pytest.mark.parametrize("module", [*INJECTIONS, "Python/../../x", "/abs/path", "Python/"])
 def test_module_names_that_are_not_module_names_are_refused(module):
-    with pytest.raises(names.InvalidInput):
+    with pytest.raises(errors.InvalidInput):
         names.module_name(module)
 
 
 def test_a_module_listed_twice_is_refused():
-    with pytest.raises(names.InvalidInput, match="twice"):
+    with pytest.raises(errors.InvalidInput, match="twice"):
         names.module_list(["Python/3.11", "Python/3.11"])
 
 
@@ -75,7 +75,7 @@ def test_requirements_are_accepted_and_normalised(spec):
     ],
 )
 def test_pip_options_urls_and_shell_are_refused_as_package_specs(spec):
-    with pytest.raises(names.InvalidInput):
+    with pytest.raises(errors.InvalidInput):
         names.package_spec(spec)
 
 
@@ -84,14 +84,14 @@ def test_requirements_file_lines_are_parsed_and_options_refused_with_the_line_nu
         "numpy>=1.26",
         "icecream",
     ]
-    with pytest.raises(names.InvalidInput, match="Line 2"):
+    with pytest.raises(errors.InvalidInput, match="Line 2"):
         names.requirements_text("numpy\n--index-url http://x\n")
 
 
 def test_paths_must_be_absolute_and_free_of_control_characters(tmp_path):
     assert names.clean_path("root", f"{tmp_path}/a/../b") == f"{tmp_path}/b"
     for bad in ["relative/path", f"{tmp_path}\n/x", ""]:
-        with pytest.raises(names.InvalidInput):
+        with pytest.raises(errors.InvalidInput):
             names.clean_path("root", bad)
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from jupyter_core.paths import jupyter_data_dir
 
-from jupyterlab_hpc_envs import names
+from jupyterlab_hpc_envs import errors
 from jupyterlab_hpc_envs.config import HpcEnvs
 from jupyterlab_hpc_envs.envs import kernelspec
 from jupyterlab_hpc_envs.kernels import resources
@@ -51,7 +51,7 @@ def test_slurm_time_formats_are_read_in_minutes(text, minutes):
 
 @pytest.mark.parametrize("text", ["", "1h", "-5", "1:2:3:4", "0", True, None])
 def test_a_time_slurm_would_not_take_is_refused_with_the_accepted_forms(text):
-    with pytest.raises(names.InvalidInput, match=r"time limit|at least one minute") as caught:
+    with pytest.raises(errors.InvalidInput, match=r"time limit|at least one minute") as caught:
         resources.parse_minutes(text)
     assert caught.value.field == "time"
 
@@ -113,7 +113,7 @@ def test_the_partitions_kernel_entry_wins_over_the_site_defaults_and_the_choice_
 def test_a_choice_beyond_a_limit_or_malformed_names_the_field_and_the_limit(
     config, partition, chosen, field, text
 ):
-    with pytest.raises(names.InvalidInput) as caught:
+    with pytest.raises(errors.InvalidInput) as caught:
         resources.resolve(config, partition, chosen)
     assert caught.value.field == field
     assert text in caught.value.message

@@ -11,7 +11,7 @@ import socket
 
 import pytest
 
-from jupyterlab_hpc_envs import names
+from jupyterlab_hpc_envs import errors
 from jupyterlab_hpc_envs.config import HpcEnvs
 from jupyterlab_hpc_envs.core import Core
 from jupyterlab_hpc_envs.envs import kernelspec, manifest
@@ -55,7 +55,7 @@ def test_two_pairs_that_meet_on_one_kernel_name_do_not_overwrite_each_other(core
     first = ready_env(core, "x-gpu")
     second = ready_env(core, "x")
     assert core.envs.register_kernel(first, part("long")) == "hpcenv-x-gpu-long"
-    with pytest.raises(names.Conflict, match="is taken by x-gpu on long"):
+    with pytest.raises(errors.Conflict, match="is taken by x-gpu on long"):
         core.envs.register_kernel(second, part("gpu-long"))
     spec = kernelspec.read(core.config.kernels_dir, "hpcenv-x-gpu-long")
     assert spec["metadata"]["hpc_envs"]["name"] == "x-gpu"
@@ -99,7 +99,7 @@ async def test_an_adopted_environment_is_not_rebuilt_into_an_empty_one(core):
     with manifest.updating(env.home) as m:
         m.options["adopted"] = True
         m.builds["zen4"].adopted = True
-    with pytest.raises(names.Conflict, match="made by hand and adopted"):
+    with pytest.raises(errors.Conflict, match="made by hand and adopted"):
         await core.envs.rebuild("handmade", "local", force=True)
 
 
@@ -110,7 +110,7 @@ def test_a_damaged_manifest_does_not_take_the_list_with_it(core):
     with open(os.path.join(bad, "hpc-env.json"), "w") as f:
         f.write("[1, 2, 3]")
     assert [e["name"] for e in core.envs.describe_all()] == ["good"]
-    with pytest.raises(names.Conflict, match="damaged"):
+    with pytest.raises(errors.Conflict, match="damaged"):
         manifest.read(bad)
 
 
