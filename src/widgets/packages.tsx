@@ -10,9 +10,9 @@ import React, { useId, useState } from 'react';
 
 import { Package } from '../api';
 import { CommandIDs } from '../commands';
-import { splitSpecs } from '../formmodel';
 import { hpcEnvsIcon } from '../icons';
 import { ICondaRow, Listing, PackagesModel, SourceFilter } from '../packagesmodel';
+import { splitCondaSpecs, splitSpecs } from '../specs';
 import { IconButton, useSignals, VirtualList } from './common';
 
 /**
@@ -148,6 +148,8 @@ function PackagesBody(props: {
   // Busy, or shared by another user: the rows' uninstall and update buttons are disabled.
   const readOnly = busy !== null || model.sharedBy !== null;
   const isConda = model.kind === 'conda';
+  // A conda environment takes match specs (`numpy 1.26.*` is one), a venv pip requirements.
+  const split = isConda ? splitCondaSpecs : splitSpecs;
   const listing = model.listing;
   const rows = model.rows;
   const shown = listing === 'conda' ? model.condaRows.length : rows.length;
@@ -156,7 +158,7 @@ function PackagesBody(props: {
 
   const install = async (event: React.FormEvent): Promise<void> => {
     event.preventDefault();
-    const packages = splitSpecs(specs);
+    const packages = split(specs);
     if (!packages.length) {
       return;
     }
@@ -304,7 +306,7 @@ function PackagesBody(props: {
           <button
             type="submit"
             className="jp-Button jp-mod-styled jp-mod-accept jp-HpcEnvs-install-button"
-            disabled={installing || busy !== null || !splitSpecs(specs).length}
+            disabled={installing || busy !== null || !split(specs).length}
             title={busy ? trans.__('Busy: %1', busy.title) : undefined}
           >
             {trans.__('Install')}
