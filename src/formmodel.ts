@@ -17,9 +17,9 @@ import {
 } from './api';
 import { IHpcEnvsModel, ITaskLog } from './tokens';
 
-import { PIP_OPTIONS, splitCondaSpecs, splitSpecs, validateEnvName } from './specs';
+import { splitCondaSpecs, splitSpecs, validateEnvName } from './specs';
 
-export { ENV_NAME_MAX, PIP_OPTIONS, splitCondaSpecs, splitSpecs, validateEnvName } from './specs';
+export { splitCondaSpecs, splitSpecs, validateEnvName } from './specs';
 
 /**
  * The fields of the form the server's errors can be about.
@@ -119,11 +119,23 @@ export class CreateFormModel {
    * What is wrong with the name, as the user types (shown once something was typed).
    */
   get nameError(): string | null {
+    const site = this._model.site;
+    if (!site) {
+      return this._name ? null : this._trans.__('Give the environment a name.');
+    }
     return validateEnvName(
       this._name,
+      site.rules,
       this._model.environments.map(e => e.name),
       this._trans
     );
+  }
+
+  /**
+   * The pip options the site allows a user to add (its `/site` reply's `pip_options`).
+   */
+  get allowedPipOptions(): readonly string[] {
+    return this._model.site?.pip_options ?? [];
   }
 
   get partition(): string {
@@ -612,7 +624,8 @@ export class CreateFormModel {
   }
 
   /**
-   * Whether the venv sees the modules' packages (`--system-site-packages`, the seed's advice).
+   * Whether the venv sees the modules' packages (`--system-site-packages`, as the site's
+   * documentation advises).
    *
    * @param value - The option.
    */
@@ -637,16 +650,16 @@ export class CreateFormModel {
   /**
    * Add or remove a pip option.
    *
-   * @param option - One of {@link PIP_OPTIONS}.
+   * @param option - One of {@link allowedPipOptions}.
    * @param selected - Whether it is used.
    */
   setPipOption(option: string, selected: boolean): void {
     const has = this._pipOptions.includes(option);
-    if (selected === has || !PIP_OPTIONS.includes(option)) {
+    if (selected === has || !this.allowedPipOptions.includes(option)) {
       return;
     }
     this._pipOptions = selected
-      ? PIP_OPTIONS.filter(o => o === option || this._pipOptions.includes(o))
+      ? this.allowedPipOptions.filter(o => o === option || this._pipOptions.includes(o))
       : this._pipOptions.filter(o => o !== option);
     this._clearError('options');
     this._emit();

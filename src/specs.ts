@@ -3,44 +3,22 @@
  * names, and how a box of requirements or conda specs is split into specs.
  */
 import { nullTranslator, TranslationBundle } from '@jupyterlab/translation';
-/**
- * The most characters an environment name may have (the server's `names.ENV_NAME_MAX`).
- */
-export const ENV_NAME_MAX = 48;
+
+import { SiteRules } from './api';
 
 /**
- * Names the server refuses because they are path segments of its API.
- */
-const RESERVED_NAMES = new Set(['adopt']);
-
-const ENV_NAME = /^[A-Za-z][A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]+)*$/;
-
-/**
- * The pip options the server accepts in `options.pip_options` (its `SAFE_PIP_OPTIONS`): ones that
- * change how pip resolves, not where code comes from.
- */
-export const PIP_OPTIONS: readonly string[] = [
-  '--upgrade',
-  '--upgrade-strategy=eager',
-  '--pre',
-  '--prefer-binary',
-  '--only-binary=:all:',
-  '--no-binary=:all:',
-  '--no-deps',
-  '--ignore-installed',
-  '--force-reinstall'
-];
-
-/**
- * Check an environment name as the server's `names.env_name` does, and against the names taken.
+ * Check an environment name as the server's `names.env_name` does (with the rules of its `/site`
+ * reply), and against the names taken.
  *
  * @param value - The name as typed.
+ * @param rules - The site's rules: the name's pattern, length and reserved names.
  * @param taken - The names of the existing environments (compared case-insensitively).
  * @param trans - The translation bundle of the messages.
  * @returns What is wrong with it, or `null` when it is a valid, free name.
  */
 export function validateEnvName(
   value: string,
+  rules: SiteRules,
   taken: readonly string[] = [],
   trans: TranslationBundle = nullTranslator.load('jupyterlab_hpc_envs')
 ): string | null {
@@ -50,15 +28,15 @@ export function validateEnvName(
   if (value !== value.trim() || /[\s\p{C}]/u.test(value)) {
     return trans.__('A name cannot contain spaces, control characters or line breaks.');
   }
-  if (value.length > ENV_NAME_MAX) {
-    return trans.__('An environment name has at most %1 characters.', ENV_NAME_MAX);
+  if (value.length > rules.name_max) {
+    return trans.__('An environment name has at most %1 characters.', rules.name_max);
   }
-  if (!ENV_NAME.test(value)) {
+  if (!new RegExp(rules.name_pattern).test(value)) {
     return trans.__(
       "Use ASCII letters, digits, '-', '_' and inner dots, starting with a letter (for example 'science' or 'torch-2.1')."
     );
   }
-  if (RESERVED_NAMES.has(value.toLowerCase())) {
+  if (rules.reserved_names.includes(value.toLowerCase())) {
     return trans.__('"%1" is reserved: choose another name.', value);
   }
   const lower = value.toLowerCase();

@@ -44,7 +44,7 @@ function until(form: CreateFormModel, test: () => boolean): Promise<void> {
 describe('validateEnvName', () => {
   // The server's own cases (jupyterlab_hpc_envs/tests/test_names.py).
   it.each(['science', 'torch-2.1', 'my_env', 'A1', 'a.b'])('accepts %s', name => {
-    expect(validateEnvName(name)).toBeNull();
+    expect(validateEnvName(name, SITE.rules)).toBeNull();
   });
 
   it.each([
@@ -66,11 +66,11 @@ describe('validateEnvName', () => {
     'a.',
     'adopt'
   ])('refuses %j with a reason', name => {
-    expect(validateEnvName(name)).toEqual(expect.any(String));
+    expect(validateEnvName(name, SITE.rules)).toEqual(expect.any(String));
   });
 
   it('refuses a name taken, whatever its case', () => {
-    expect(validateEnvName('Science', ['science'])).toContain('exists already');
+    expect(validateEnvName('Science', SITE.rules, ['science'])).toContain('exists already');
   });
 });
 

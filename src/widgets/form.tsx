@@ -6,7 +6,7 @@ import { ITranslator, nullTranslator, TranslationBundle } from '@jupyterlab/tran
 import { addIcon, caretUpIcon, closeIcon, ReactWidget } from '@jupyterlab/ui-components';
 import React, { useId, useMemo, useState } from 'react';
 
-import { CreateFormModel, FormField, PIP_OPTIONS } from '../formmodel';
+import { CreateFormModel, FormField } from '../formmodel';
 import { hpcEnvsIcon } from '../icons';
 import { ITaskLog } from '../tokens';
 import { FieldError, IconButton, useSignals, VirtualList } from './common';
@@ -507,7 +507,7 @@ function FormView(props: IFormViewProps): React.ReactElement {
           </label>
           <fieldset>
             <legend>{trans.__('pip options')}</legend>
-            {PIP_OPTIONS.map(option => (
+            {model.allowedPipOptions.map(option => (
               <label key={option} className="jp-HpcEnvs-pipOption">
                 <input
                   type="checkbox"

@@ -9,8 +9,8 @@ import { CommandRegistry } from '@lumino/commands';
 import React, { useId, useState } from 'react';
 
 import { Package } from '../api';
-import { CommandIDs } from '../commands';
 import { hpcEnvsIcon } from '../icons';
+import { CommandIDs } from '../tokens';
 import { ICondaRow, Listing, PackagesModel, SourceFilter } from '../packagesmodel';
 import { splitCondaSpecs, splitSpecs } from '../specs';
 import { IconButton, useSignals, VirtualList } from './common';
@@ -398,6 +398,7 @@ function PythonList(props: {
             busy={busy}
             trans={trans}
             conda={model.kind === 'conda'}
+            kept={model.isKept(row.key)}
             onUninstall={() =>
               void commands.execute(CommandIDs.uninstallPackage, {
                 name,
@@ -411,11 +412,6 @@ function PythonList(props: {
     </>
   );
 }
-
-/**
- * Packages of a conda environment the kernel needs: the server refuses to remove them.
- */
-const CONDA_KEPT = new Set(['python', 'pip', 'ipykernel']);
 
 /**
  * The conda packages of a conda environment's build (and what pip installed), with the ones the
@@ -449,6 +445,7 @@ function CondaList(props: {
             row={row}
             busy={busy}
             trans={trans}
+            kept={model.isKept(row.name)}
             onUpdate={() =>
               void commands.execute(CommandIDs.installPackages, {
                 name,
@@ -476,6 +473,10 @@ const CondaRow = React.memo(
     row: ICondaRow;
     busy: boolean;
     trans: TranslationBundle;
+    /**
+     * The kernel needs it: the server refuses to remove it, so no button is offered.
+     */
+    kept: boolean;
     onUpdate: () => void;
     onRemove: () => void;
   }): React.ReactElement => {
@@ -515,7 +516,7 @@ const CondaRow = React.memo(
               onClick={props.onUpdate}
             />
           )}
-          {CONDA_KEPT.has(row.name) ? null : (
+          {props.kept ? null : (
             <IconButton
               icon={deleteIcon}
               label={trans.__('Remove %1', row.name)}
@@ -540,17 +541,16 @@ export function channelLabel(channel: string): string {
   return trimmed.includes('/') ? trimmed.slice(trimmed.lastIndexOf('/') + 1) : trimmed;
 }
 
-/**
- * Packages the kernel needs: the server refuses to uninstall them, so no button is offered.
- */
-const KEPT = new Set(['pip', 'ipykernel']);
-
 const PackageRow = React.memo(
   (props: {
     row: Package;
     busy: boolean;
     trans: TranslationBundle;
     conda?: boolean;
+    /**
+     * The kernel needs it: the server refuses to uninstall it, so no button is offered.
+     */
+    kept: boolean;
     onUninstall: () => void;
   }): React.ReactElement => {
     const { row, trans } = props;
@@ -589,7 +589,7 @@ const PackageRow = React.memo(
           {badge.text}
         </span>
         <span className="jp-HpcEnvs-package-actions">
-          {removable && !shadowed && !KEPT.has(row.key) ? (
+          {removable && !shadowed && !props.kept ? (
             <IconButton
               icon={deleteIcon}
               label={trans.__('Uninstall %1', row.name)}
