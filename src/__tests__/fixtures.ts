@@ -36,6 +36,7 @@ export const SITE: Site = {
     {
       name: 'zen2',
       arch: 'zen2',
+      modulepath: ['/site/modules/zen2/all'],
       available: true,
       default: false,
       local: false,
@@ -46,6 +47,7 @@ export const SITE: Site = {
     {
       name: 'zen4',
       arch: 'zen4',
+      modulepath: ['/site/modules/zen4/all'],
       available: true,
       default: true,
       local: true,
@@ -102,6 +104,7 @@ const catalogEntry = (full: string, generation: string, python: string | null = 
     full,
     name,
     version,
+    path: `/site/modules/zen4/all/${full}.lua`,
     description: `${name} (test)`,
     toolchain: version.replace(/^[^-]*-/, ''),
     generation,

@@ -14,6 +14,7 @@ import {
   KernelResourcesSchema,
   ModuleSchema,
   PackagesSchema,
+  PartitionSchema,
   SiteSchema
 } from '../api';
 import {
@@ -29,7 +30,9 @@ import {
   KERNEL_RESOURCES,
   KERNEL_RESOURCES_PROBLEM,
   KERNEL_RESOURCES_TIME,
+  MODULES,
   PACKAGES,
+  SITE,
   SITE_WITH_VO
 } from './fixtures';
 
@@ -101,10 +104,11 @@ function properties(schema: Json): string[] {
 }
 
 describe('the fixtures against openapi.yaml', () => {
-  // Not yet: SITE and MODULES lack what the server sends besides (a partition's `modulepath`, a
-  // module's `path`); their zod keys are checked below.
   const cases: [string, string, string, unknown][] = [
     ['INFO', '/info', 'get', INFO],
+    ['SITE', '/site', 'get', SITE],
+    ['SITE_WITH_VO', '/site', 'get', SITE_WITH_VO],
+    ['MODULES', '/modules', 'get', { partition: 'zen4', module_system: 'lmod', modules: MODULES }],
     ['environments', '/envs', 'get', { environments: [environment(), condaEnvironment()] }],
     ['PACKAGES', '/envs/{name}/packages/listing', 'post', PACKAGES],
     ['CONDA_PACKAGES', '/envs/{name}/packages/listing', 'post', CONDA_PACKAGES],
@@ -134,6 +138,7 @@ describe('the zod schemas against openapi.yaml', () => {
   const cases: [string, { shape: object }, Json][] = [
     ['Site', SiteSchema, schemas.schemas.Site],
     ['Module', ModuleSchema, schemas.schemas.Module],
+    ['Partition', PartitionSchema, schemas.schemas.Partition],
     ['Environment', EnvironmentSchema, schemas.schemas.Environment],
     ['KernelResources', KernelResourcesSchema, schemas.schemas.KernelResources]
   ];

@@ -44,6 +44,10 @@ export type ErrorBody = z.infer<typeof ErrorBodySchema>;
 export const PartitionSchema = z.object({
   name: z.string(),
   arch: z.string().nullable(),
+  /**
+   * The folders of its module tree.
+   */
+  modulepath: z.array(z.string()).default([]),
   available: z.boolean().default(true),
   default: z.boolean().default(false),
   /**
@@ -163,6 +167,10 @@ export const ModuleSchema = z.object({
   full: z.string(),
   name: z.string(),
   version: z.string().default(''),
+  /**
+   * Its modulefile.
+   */
+  path: z.string().default(''),
   description: z.string().default(''),
   toolchain: z.string().nullable().default(null),
   generation: z.string().nullable().default(null),
