@@ -15,58 +15,15 @@ import {
   Site,
   StorageRoot
 } from './api';
+import { CondaFormPart } from './form/conda';
+import { FormField, IChannelChoice, ICondaStatus } from './form/types';
 import { IHpcEnvsModel, ITaskLog } from './tokens';
 
 import { splitCondaSpecs, splitSpecs, validateEnvName } from './specs';
 
 export { splitCondaSpecs, splitSpecs, validateEnvName } from './specs';
 
-/**
- * The fields of the form the server's errors can be about.
- */
-export type FormField =
-  | 'kind'
-  | 'name'
-  | 'partition'
-  | 'python'
-  | 'modules'
-  | 'root'
-  | 'packages'
-  | 'options'
-  | 'channels'
-  | 'shared';
-
-/**
- * Whether conda environments can be created here, and if not, why.
- */
-export interface ICondaStatus {
-  /**
-   * Whether the kind `conda` can be chosen.
-   */
-  available: boolean;
-
-  /**
-   * Why it cannot (the site's message, how to get an engine, the server's error), or `''`.
-   */
-  reason: string;
-
-  /**
-   * Whether the answer is still awaited.
-   */
-  loading: boolean;
-}
-
-/**
- * A channel the form offers: the site's defaults and the known ones (Intel's…).
- */
-export interface IChannelChoice {
-  name: string;
-  description: string;
-  /**
-   * One of the site's default channels.
-   */
-  isDefault: boolean;
-}
+export { FormField, IChannelChoice, ICondaStatus } from './form/types';
 
 /**
  * The state of the creation form.
@@ -80,9 +37,17 @@ export class CreateFormModel {
   constructor(options: CreateFormModel.IOptions) {
     this._model = options.model;
     this._trans = options.trans ?? nullTranslator.load('jupyterlab_hpc_envs');
+    this._conda = new CondaFormPart({
+      model: this._model,
+      trans: this._trans,
+      isDisposed: () => this._isDisposed,
+      site: () => this._model.site,
+      clearError: field => this._clearError(field),
+      emit: () => this._emit()
+    });
     this._model.stateChanged.connect(this._onModelChanged, this);
     this._onModelChanged();
-    void this._loadConda();
+    void this._conda.load();
   }
 
   get stateChanged(): ISignal<CreateFormModel, void> {
@@ -268,119 +233,63 @@ export class CreateFormModel {
    * What the server said about conda here (policy, engine, channels), or `null` while asked.
    */
   get condaInfo(): CondaInfo | null {
-    return this._condaInfo;
+    return this._conda.info;
   }
 
   /**
    * Whether the kind `conda` can be chosen: the site does not forbid it and an engine exists.
    */
   get condaStatus(): ICondaStatus {
-    const info = this._condaInfo;
-    const site = this.site;
-    if (info?.policy === 'forbidden' || (!info && site?.conda.policy === 'forbidden')) {
-      const message = info?.message || site?.conda.message;
-      return {
-        available: false,
-        reason: message || this._trans.__('Conda environments are not allowed on this site.'),
-        loading: false
-      };
-    }
-    if (this._condaError !== null) {
-      return {
-        available: false,
-        reason: this._trans.__('Cannot ask the server about conda: %1', this._condaError),
-        loading: false
-      };
-    }
-    if (!info) {
-      return {
-        available: false,
-        reason: this._trans.__('Asking the server whether conda can be used here…'),
-        loading: true
-      };
-    }
-    if (!info.engine) {
-      return {
-        available: false,
-        reason: info.how_to_get || this._trans.__('The server found no conda engine.'),
-        loading: false
-      };
-    }
-    return { available: true, reason: '', loading: false };
+    return this._conda.status;
   }
 
   /**
    * The Python version of a conda environment as typed (`3.11`), `''` for the channels' newest.
    */
   get condaPython(): string {
-    return this._condaPython;
+    return this._conda.python;
   }
 
   /**
    * The channels of a conda environment, highest priority first.
    */
   get channels(): readonly string[] {
-    return this._channels;
+    return this._conda.channels;
   }
 
   /**
    * The channels offered: the site's defaults, the known ones, and the ones the user added.
    */
   get channelChoices(): readonly IChannelChoice[] {
-    const info = this._condaInfo;
-    const choices: IChannelChoice[] = [];
-    const add = (name: string, description: string, isDefault: boolean): void => {
-      if (!choices.some(c => c.name === name)) {
-        choices.push({ name, description, isDefault });
-      }
-    };
-    for (const name of info?.channels ?? []) {
-      add(name, this._trans.__("The site's default channel"), true);
-    }
-    for (const known of info?.known_channels ?? []) {
-      add(known.name, known.description, false);
-    }
-    for (const name of this._channels) {
-      add(name, '', false);
-    }
-    return choices;
+    return this._conda.channelChoices;
   }
 
   /**
    * The conda environments made by hand on the server's node, or `null` before they are listed.
    */
   get condaEnvironments(): readonly CondaEnvironment[] | null {
-    return this._condaEnvs;
+    return this._conda.environments;
   }
 
   /**
    * The prefix being adopted, or `null`.
    */
   get adopting(): string | null {
-    return this._adopting;
+    return this._conda.adopting;
   }
 
   /**
    * What the last adoption did or why it failed: `{ok, message}`, or `null`.
    */
   get adoptResult(): { ok: boolean; message: string } | null {
-    return this._adoptResult;
+    return this._conda.adoptResult;
   }
 
   /**
-   * What the user is told before creating a conda environment: the site's message when conda
-   * is discouraged, and the server's other warnings (a stray `~/.local/lib`…).
+   * What the user is told before creating a conda environment (see {@link CondaFormPart}).
    */
   get condaWarnings(): readonly string[] {
-    const info = this._condaInfo;
-    if (!info) {
-      return [];
-    }
-    const warnings = [...info.warnings];
-    if (info.policy === 'discouraged' && info.message && !warnings.includes(info.message)) {
-      warnings.unshift(info.message);
-    }
-    return warnings;
+    return this._conda.warnings;
   }
 
   /**
@@ -410,116 +319,45 @@ export class CreateFormModel {
     this._clearError('kind');
     this._clearError('packages');
     this._emit();
-    if (kind === 'conda' && this._condaEnvs === null) {
+    if (kind === 'conda' && this._conda.environments === null) {
       void this.loadCondaEnvironments();
     }
   }
 
   /**
-   * Set the Python version of a conda environment.
-   *
-   * @param version - `3.11`, `3.11.7`, or `''` for the channels' newest.
+   * Set the Python version of a conda environment (`3.11`, `3.11.7`, or `''` for the newest).
    */
   setCondaPython(version: string): void {
-    this._condaPython = version;
-    this._clearError('python');
-    this._emit();
+    this._conda.setPython(version);
   }
 
   /**
-   * Use a channel or not; a channel added is tried after the ones chosen before.
-   *
-   * @param channel - A channel name (`intel`), URL or folder.
-   * @param selected - Whether it is used; toggles when omitted.
+   * Use a channel or not (toggled when `selected` is omitted).
    */
   setChannel(channel: string, selected?: boolean): void {
-    const name = channel.trim();
-    if (!name) {
-      return;
-    }
-    const has = this._channels.includes(name);
-    const want = selected ?? !has;
-    if (want === has) {
-      return;
-    }
-    this._channels = want ? [...this._channels, name] : this._channels.filter(c => c !== name);
-    this._clearError('channels');
-    this._emit();
+    this._conda.setChannel(channel, selected);
   }
 
   /**
    * Move a chosen channel one place up (a higher priority).
-   *
-   * @param channel - The channel.
    */
   raiseChannel(channel: string): void {
-    const index = this._channels.indexOf(channel);
-    if (index <= 0) {
-      return;
-    }
-    const channels = this._channels.slice();
-    [channels[index - 1], channels[index]] = [channels[index], channels[index - 1]];
-    this._channels = channels;
-    this._clearError('channels');
-    this._emit();
+    this._conda.raiseChannel(channel);
   }
 
   /**
    * List the conda environments made by hand on the server's node again.
-   *
-   * @returns A promise that never rejects (a failure lands in `adoptResult`).
    */
-  async loadCondaEnvironments(): Promise<void> {
-    try {
-      const found = await this._model.condaEnvironments();
-      if (!this._isDisposed) {
-        this._condaEnvs = found;
-      }
-    } catch (reason) {
-      if (!this._isDisposed) {
-        this._condaEnvs = [];
-        this._adoptResult = { ok: false, message: errorMessage(reason) };
-      }
-    }
-    this._emit();
+  loadCondaEnvironments(): Promise<void> {
+    return this._conda.loadEnvironments();
   }
 
   /**
-   * Adopt a conda environment made by hand: it gets a kernel and shows in the panel (never
-   * deleted by a removal).
-   *
-   * @param prefix - Its folder.
-   * @returns Whether it was adopted (the outcome is in `adoptResult`).
+   * Adopt a conda environment made by hand; whether it was adopted (the outcome is in
+   * `adoptResult`).
    */
-  async adopt(prefix: string): Promise<boolean> {
-    if (this._adopting !== null) {
-      return false;
-    }
-    this._adopting = prefix;
-    this._adoptResult = null;
-    this._emit();
-    let ok = false;
-    try {
-      const adopted = await this._model.adopt(prefix);
-      ok = true;
-      this._adoptResult = {
-        ok,
-        message: this._trans.__(
-          '%1 was adopted as %2, with the kernel %3.',
-          prefix,
-          adopted.name,
-          adopted.kernel
-        )
-      };
-    } catch (reason) {
-      this._adoptResult = { ok, message: errorMessage(reason) };
-    } finally {
-      this._adopting = null;
-    }
-    if (!this._isDisposed) {
-      await this.loadCondaEnvironments();
-    }
-    return ok;
+  adopt(prefix: string): Promise<boolean> {
+    return this._conda.adopt(prefix);
   }
 
   /**
@@ -714,12 +552,7 @@ export class CreateFormModel {
       partition: this._partition,
       packages: splitCondaSpecs(this._packagesText)
     };
-    if (this._condaPython.trim()) {
-      request.python = this._condaPython.trim();
-    }
-    if (this._channels.length) {
-      request.channels = [...this._channels];
-    }
+    this._conda.addTo(request);
     this._where(request);
     if (this._requirements) {
       request.requirements = this._requirements.text;
@@ -891,24 +724,6 @@ export class CreateFormModel {
     this.setPartition(partition?.name ?? '');
   }
 
-  private async _loadConda(): Promise<void> {
-    try {
-      const info = await this._model.conda();
-      if (this._isDisposed) {
-        return;
-      }
-      this._condaInfo = info;
-      this._condaError = null;
-      this._channels = [...info.channels];
-    } catch (reason) {
-      if (this._isDisposed) {
-        return;
-      }
-      this._condaError = errorMessage(reason);
-    }
-    this._emit();
-  }
-
   private async _loadCatalog(): Promise<void> {
     const partition = this._partition;
     if (!partition || !this.hasModules) {
@@ -983,13 +798,7 @@ export class CreateFormModel {
   private _systemSitePackages = true;
   private _shared = false;
   private _pipOptions: string[] = [];
-  private _condaInfo: CondaInfo | null = null;
-  private _condaError: string | null = null;
-  private _condaPython = '';
-  private _channels: string[] = [];
-  private _condaEnvs: CondaEnvironment[] | null = null;
-  private _adopting: string | null = null;
-  private _adoptResult: { ok: boolean; message: string } | null = null;
+  private _conda: CondaFormPart;
   private _catalog: Module[] | null = null;
   private _catalogError: string | null = null;
   private _compat: Module[] | null = null;
