@@ -16,6 +16,7 @@ import {
   StorageRoot
 } from './api';
 import { CondaFormPart } from './form/conda';
+import { ModulesFormPart } from './form/modules';
 import { FormField, IChannelChoice, ICondaStatus } from './form/types';
 import { IHpcEnvsModel, ITaskLog } from './tokens';
 
@@ -44,6 +45,16 @@ export class CreateFormModel {
       site: () => this._model.site,
       clearError: field => this._clearError(field),
       emit: () => this._emit()
+    });
+    this._modules = new ModulesFormPart({
+      model: this._model,
+      trans: this._trans,
+      isDisposed: () => this._isDisposed,
+      site: () => this._model.site,
+      clearError: field => this._clearError(field),
+      emit: () => this._emit(),
+      partition: () => this._partition,
+      hasModules: () => this.hasModules
     });
     this._model.stateChanged.connect(this._onModelChanged, this);
     this._onModelChanged();
@@ -108,11 +119,46 @@ export class CreateFormModel {
   }
 
   get python(): string | null {
-    return this._python;
+    return this._modules.python;
   }
 
   get extras(): readonly string[] {
-    return this._extras;
+    return this._modules.extras;
+  }
+
+  /**
+   * The partition's module catalog, or `null` while it loads.
+   */
+  get catalog(): readonly Module[] | null {
+    return this._modules.catalog;
+  }
+
+  /**
+   * Why the catalog could not be loaded, or `null`.
+   */
+  get catalogError(): string | null {
+    return this._modules.catalogError;
+  }
+
+  /**
+   * The Python modules of the catalog.
+   */
+  get pythonModules(): readonly Module[] {
+    return this._modules.pythonModules;
+  }
+
+  /**
+   * The other modules, the ones compatible with the Python module first.
+   */
+  get extraModules(): readonly Module[] {
+    return this._modules.extraModules;
+  }
+
+  /**
+   * Whether the compatibility with the Python module is being asked.
+   */
+  get compatLoading(): boolean {
+    return this._modules.compatLoading;
   }
 
   get root(): string {
@@ -157,51 +203,6 @@ export class CreateFormModel {
 
   get pipOptions(): readonly string[] {
     return this._pipOptions;
-  }
-
-  /**
-   * The chosen partition's module catalog, or `null` while it loads.
-   */
-  get catalog(): readonly Module[] | null {
-    return this._catalog;
-  }
-
-  /**
-   * Why the catalog could not be loaded, or `null`.
-   */
-  get catalogError(): string | null {
-    return this._catalogError;
-  }
-
-  /**
-   * The Python modules of the partition (modules with a Python version).
-   */
-  get pythonModules(): readonly Module[] {
-    return (this._catalog ?? []).filter(m => m.python !== null);
-  }
-
-  /**
-   * The other modules, compatible ones first; with `compatible` and `reason` once the Python
-   * module is chosen.
-   */
-  get extraModules(): readonly Module[] {
-    const source = this._python ? (this._compat ?? []) : (this._catalog ?? []);
-    const others = source.filter(m => m.python === null);
-    return others
-      .map((m, index) => ({ m, index }))
-      .sort((a, b) => {
-        const ca = a.m.compatible === false ? 1 : 0;
-        const cb = b.m.compatible === false ? 1 : 0;
-        return ca - cb || a.index - b.index;
-      })
-      .map(({ m }) => m);
-  }
-
-  /**
-   * Whether the compatibility of the other modules is being asked.
-   */
-  get compatLoading(): boolean {
-    return this._python !== null && this._compat === null && this._compatError === null;
   }
 
   /**
@@ -302,7 +303,7 @@ export class CreateFormModel {
     if (this._kind === 'conda') {
       return base && this.condaStatus.available;
     }
-    return base && (!this.hasModules || this._python !== null);
+    return base && (!this.hasModules || this._modules.python !== null);
   }
 
   /**
@@ -382,11 +383,9 @@ export class CreateFormModel {
     }
     this._partition = partition;
     this._clearError('partition');
-    this._catalog = null;
-    this._catalogError = null;
-    this._compat = null;
+    this._modules.reset();
     this._emit();
-    void this._loadCatalog();
+    void this._modules.loadCatalog();
   }
 
   /**
@@ -395,16 +394,7 @@ export class CreateFormModel {
    * @param python - The module, or `null`.
    */
   setPython(python: string | null): void {
-    if (python === this._python) {
-      return;
-    }
-    this._python = python;
-    this._compat = null;
-    this._compatError = null;
-    this._clearError('python');
-    this._clearError('modules');
-    this._emit();
-    void this._loadCompat();
+    this._modules.setPython(python);
   }
 
   /**
@@ -414,18 +404,7 @@ export class CreateFormModel {
    * @param selected - Whether it should be loaded; toggles when omitted.
    */
   toggleExtra(module: string, selected?: boolean): void {
-    const has = this._extras.includes(module);
-    const want = selected ?? !has;
-    if (want === has) {
-      return;
-    }
-    const entry = this.extraModules.find(m => m.full === module);
-    if (want && entry?.compatible === false) {
-      return;
-    }
-    this._extras = want ? [...this._extras, module] : this._extras.filter(m => m !== module);
-    this._clearError('modules');
-    this._emit();
+    this._modules.toggleExtra(module, selected);
   }
 
   /**
@@ -512,7 +491,10 @@ export class CreateFormModel {
     if (this._kind === 'conda') {
       return this._condaRequest();
     }
-    const modules = this.hasModules && this._python ? [this._python, ...this._extras] : [];
+    const modules =
+      this.hasModules && this._modules.python
+        ? [this._modules.python, ...this._modules.extras]
+        : [];
     const request: ICreateRequest = {
       name: this._name,
       kind: this._kind,
@@ -574,7 +556,7 @@ export class CreateFormModel {
       if (this._kind === 'conda' && !this.condaStatus.available) {
         this._fieldErrors = { ...this._fieldErrors, kind: this.condaStatus.reason };
       }
-      if (this._kind === 'venv' && this.hasModules && !this._python) {
+      if (this._kind === 'venv' && this.hasModules && !this._modules.python) {
         this._fieldErrors = {
           ...this._fieldErrors,
           python: this._trans.__('Choose the Python module the environment is built on.')
@@ -683,10 +665,13 @@ export class CreateFormModel {
    *   Python module (or the Python module in general), else `modules`.
    */
   private _moduleField(message: string): FormField {
-    if (this._extras.some(m => message.includes(m))) {
+    if (this._modules.extras.some(m => message.includes(m))) {
       return 'modules';
     }
-    if ((this._python && message.includes(this._python)) || /python module/i.test(message)) {
+    if (
+      (this._modules.python && message.includes(this._modules.python)) ||
+      /python module/i.test(message)
+    ) {
       return 'python';
     }
     return 'modules';
@@ -724,60 +709,6 @@ export class CreateFormModel {
     this.setPartition(partition?.name ?? '');
   }
 
-  private async _loadCatalog(): Promise<void> {
-    const partition = this._partition;
-    if (!partition || !this.hasModules) {
-      this._catalog = [];
-      this._emit();
-      return;
-    }
-    try {
-      const reply = await this._model.modules(partition, null);
-      if (this._isDisposed || partition !== this._partition) {
-        return;
-      }
-      this._catalog = reply.modules;
-      const names = new Set(reply.modules.map(m => m.full));
-      if (this._python && !names.has(this._python)) {
-        this._python = null;
-      }
-      this._extras = this._extras.filter(m => names.has(m));
-    } catch (reason) {
-      if (this._isDisposed || partition !== this._partition) {
-        return;
-      }
-      this._catalog = [];
-      this._catalogError = errorMessage(reason);
-    }
-    this._emit();
-    await this._loadCompat();
-  }
-
-  private async _loadCompat(): Promise<void> {
-    const { _partition: partition, _python: python } = this;
-    if (!partition || !python || this._catalog === null) {
-      return;
-    }
-    try {
-      const reply = await this._model.modules(partition, python);
-      if (this._isDisposed || partition !== this._partition || python !== this._python) {
-        return;
-      }
-      this._compat = reply.modules;
-      const incompatible = new Set(
-        reply.modules.filter(m => m.compatible === false).map(m => m.full)
-      );
-      this._extras = this._extras.filter(m => !incompatible.has(m));
-    } catch (reason) {
-      if (this._isDisposed || python !== this._python) {
-        return;
-      }
-      this._compatError = errorMessage(reason);
-      this._compat = null;
-    }
-    this._emit();
-  }
-
   private _emit(): void {
     if (!this._isDisposed) {
       this._stateChanged.emit();
@@ -790,8 +721,6 @@ export class CreateFormModel {
   private _kind: 'venv' | 'conda' = 'venv';
   private _name = '';
   private _partition = '';
-  private _python: string | null = null;
-  private _extras: string[] = [];
   private _root = '';
   private _packagesText = '';
   private _requirements: { name: string; text: string } | null = null;
@@ -799,10 +728,7 @@ export class CreateFormModel {
   private _shared = false;
   private _pipOptions: string[] = [];
   private _conda: CondaFormPart;
-  private _catalog: Module[] | null = null;
-  private _catalogError: string | null = null;
-  private _compat: Module[] | null = null;
-  private _compatError: string | null = null;
+  private _modules: ModulesFormPart;
   private _fieldErrors: Partial<Record<FormField, string>> = {};
   private _suggestions: string[] = [];
   private _formError: string | null = null;
