@@ -16,8 +16,9 @@ import {
   StorageRoot
 } from './api';
 import { CondaFormPart } from './form/conda';
+import { fieldOf } from './form/errors';
 import { ModulesFormPart } from './form/modules';
-import { FormField, IChannelChoice, ICondaStatus } from './form/types';
+import { FormField, IChannelChoice, ICondaStatus, IFormHost } from './form/types';
 import { IHpcEnvsModel, ITaskLog } from './tokens';
 
 import { splitCondaSpecs, splitSpecs, validateEnvName } from './specs';
@@ -38,21 +39,18 @@ export class CreateFormModel {
   constructor(options: CreateFormModel.IOptions) {
     this._model = options.model;
     this._trans = options.trans ?? nullTranslator.load('jupyterlab_hpc_envs');
-    this._conda = new CondaFormPart({
+    // What the parts of the form (conda, modules) need of it.
+    const host: IFormHost = {
       model: this._model,
       trans: this._trans,
       isDisposed: () => this._isDisposed,
       site: () => this._model.site,
       clearError: field => this._clearError(field),
       emit: () => this._emit()
-    });
+    };
+    this._conda = new CondaFormPart(host);
     this._modules = new ModulesFormPart({
-      model: this._model,
-      trans: this._trans,
-      isDisposed: () => this._isDisposed,
-      site: () => this._model.site,
-      clearError: field => this._clearError(field),
-      emit: () => this._emit(),
+      ...host,
       partition: () => this._partition,
       hasModules: () => this.hasModules
     });
@@ -602,79 +600,16 @@ export class CreateFormModel {
       return;
     }
     this._suggestions = reason.suggestions;
-    const field = this._fieldOf(reason);
+    const field = fieldOf(reason, {
+      partitions: (this.site?.partitions ?? []).map(p => p.name),
+      python: this._modules.python,
+      extras: this._modules.extras
+    });
     if (field) {
       this._fieldErrors = { [field]: message };
     } else {
       this._formError = message;
     }
-  }
-
-  /**
-   * The form field an error reply is about: the server's `field`, else (404 and 409 replies carry
-   * none) what the reply names.
-   *
-   * @param error - The error reply.
-   * @returns The field, or `null` for the form as a whole.
-   */
-  private _fieldOf(error: ApiError): FormField | null {
-    switch (error.field) {
-      case 'name':
-      case 'kind':
-      case 'partition':
-      case 'root':
-      case 'options':
-      case 'channels':
-      case 'shared':
-        return error.field;
-      case 'python':
-        return 'python';
-      case 'modules':
-        return this._moduleField(error.message);
-      case 'packages':
-      case 'requirements':
-        return 'packages';
-      case null:
-        break;
-      default:
-        return null;
-    }
-    if (error.status === 404) {
-      const partitions = (this.site?.partitions ?? []).map(p => p.name);
-      const aboutPartition =
-        /partition/i.test(error.message) &&
-        (error.suggestions.length === 0 || error.suggestions.every(s => partitions.includes(s)));
-      if (aboutPartition) {
-        return 'partition';
-      }
-      if (/module/i.test(error.message)) {
-        return this._moduleField(error.message);
-      }
-    }
-    if (error.status === 409 && /exists already/i.test(error.message)) {
-      return 'name';
-    }
-    return null;
-  }
-
-  /**
-   * Whether a message about modules is about the Python module or about the others.
-   *
-   * @param message - The server's message.
-   * @returns `modules` when it names one of the other modules, else `python` when it names the
-   *   Python module (or the Python module in general), else `modules`.
-   */
-  private _moduleField(message: string): FormField {
-    if (this._modules.extras.some(m => message.includes(m))) {
-      return 'modules';
-    }
-    if (
-      (this._modules.python && message.includes(this._modules.python)) ||
-      /python module/i.test(message)
-    ) {
-      return 'python';
-    }
-    return 'modules';
   }
 
   private _clearError(field: FormField): void {
