@@ -8,7 +8,7 @@ import { deleteIcon, ReactWidget, refreshIcon } from '@jupyterlab/ui-components'
 import { CommandRegistry } from '@lumino/commands';
 import React, { useId, useState } from 'react';
 
-import { Package } from '../api';
+import { Package, ShadowWarning } from '../api';
 import { hpcEnvsIcon } from '../icons';
 import { CommandIDs } from '../tokens';
 import { ICondaRow, Listing, PackagesModel, SourceFilter } from '../packagesmodel';
@@ -139,98 +139,18 @@ function PackagesBody(props: {
 }): React.ReactElement {
   const { model, commands, trans } = props;
   useSignals(model.stateChanged);
-  const uid = useId();
-  const [specs, setSpecs] = useState('');
-  const [upgrade, setUpgrade] = useState(false);
-  const [installing, setInstalling] = useState(false);
   const data = model.data;
   const busy = model.busy;
   // Busy, or shared by another user: the rows' uninstall and update buttons are disabled.
   const readOnly = busy !== null || model.sharedBy !== null;
   const isConda = model.kind === 'conda';
-  // A conda environment takes match specs (`numpy 1.26.*` is one), a venv pip requirements.
-  const split = isConda ? splitCondaSpecs : splitSpecs;
   const listing = model.listing;
   const rows = model.rows;
   const shown = listing === 'conda' ? model.condaRows.length : rows.length;
-  const name = model.name;
-  const partition = model.partition;
-
-  const install = async (event: React.FormEvent): Promise<void> => {
-    event.preventDefault();
-    const packages = split(specs);
-    if (!packages.length) {
-      return;
-    }
-    setInstalling(true);
-    try {
-      const started = await commands.execute(CommandIDs.installPackages, {
-        name,
-        partition,
-        packages,
-        upgrade
-      });
-      if (started) {
-        setSpecs('');
-      }
-    } finally {
-      setInstalling(false);
-    }
-  };
-
-  const warnings = [...(data?.warnings ?? [])].sort((a, b) =>
-    a.level === b.level ? 0 : a.level === 'warning' ? -1 : 1
-  );
-  const serious = warnings.filter(w => w.level === 'warning');
-  const info = warnings.filter(w => w.level === 'info');
 
   return (
     <div className="jp-HpcEnvs-packages-body">
-      <div className="jp-HpcEnvs-packages-header">
-        <h1 className="jp-HpcEnvs-packages-title">{trans.__('Packages of %1', name)}</h1>
-        <label>
-          {trans.__('Partition')}{' '}
-          <select
-            className="jp-mod-styled jp-HpcEnvs-packages-partition"
-            value={partition}
-            onChange={event => model.setPartition(event.target.value)}
-          >
-            {(model.partitions.length ? model.partitions.map(p => p.name) : [partition]).map(p => (
-              <option key={p} value={p}>
-                {p}
-              </option>
-            ))}
-          </select>
-        </label>
-        <IconButton
-          icon={refreshIcon}
-          label={trans.__('List the packages again')}
-          onClick={() => void model.refresh()}
-          disabled={model.isLoading}
-        />
-        {isConda ? (
-          <button
-            type="button"
-            className="jp-Button jp-mod-styled jp-mod-reject jp-HpcEnvs-updateAll"
-            disabled={busy !== null}
-            title={
-              busy
-                ? trans.__('Busy: %1', busy.title)
-                : trans.__('Update every package to the newest the channels allow')
-            }
-            onClick={() => void commands.execute(CommandIDs.updateAllPackages, { name, partition })}
-          >
-            {trans.__('Update all…')}
-          </button>
-        ) : null}
-        <button
-          type="button"
-          className="jp-Button jp-mod-styled jp-mod-reject jp-HpcEnvs-export"
-          onClick={() => void commands.execute(CommandIDs.exportRequirements, { name, partition })}
-        >
-          {trans.__('Export requirements…')}
-        </button>
-      </div>
+      <PackagesHeader model={model} commands={commands} trans={trans} />
       {data ? (
         <div className="jp-HpcEnvs-note jp-HpcEnvs-packages-summary">
           {isConda
@@ -253,65 +173,14 @@ function PackagesBody(props: {
           {model.error}
         </div>
       ) : null}
-      {serious.map(w => (
-        <div key={w.name + w.message} className="jp-HpcEnvs-warning jp-HpcEnvs-shadow" role="note">
-          {w.message}
-        </div>
-      ))}
-      {info.length ? (
-        <details className="jp-HpcEnvs-shadowInfo">
-          <summary>
-            {trans._n(
-              '%1 package is installed twice (the first copy is used)',
-              '%1 packages are installed twice (the first copy is used)',
-              info.length
-            )}
-          </summary>
-          <ul>
-            {info.map(w => (
-              <li key={w.name + w.message}>{w.message}</li>
-            ))}
-          </ul>
-        </details>
-      ) : null}
+      <ShadowWarnings warnings={data?.warnings ?? []} trans={trans} />
 
       {model.sharedBy !== null ? (
         <div className="jp-HpcEnvs-note jp-HpcEnvs-sharedBy">
           {trans.__('Shared by %1: only %1 can change it.', model.sharedBy)}
         </div>
       ) : (
-        <form className="jp-HpcEnvs-install" onSubmit={event => void install(event)}>
-          <label htmlFor={`${uid}-install`}>{trans.__('Install')}</label>
-          <input
-            id={`${uid}-install`}
-            className="jp-mod-styled jp-HpcEnvs-install-specs"
-            placeholder={
-              isConda
-                ? trans.__('e.g. numpy scipy>=1.11 (conda specs)')
-                : trans.__('e.g. icecream tqdm>=4.66')
-            }
-            spellCheck={false}
-            autoComplete="off"
-            value={specs}
-            onChange={event => setSpecs(event.target.value)}
-          />
-          <label className="jp-HpcEnvs-install-upgrade">
-            <input
-              type="checkbox"
-              checked={upgrade}
-              onChange={event => setUpgrade(event.target.checked)}
-            />{' '}
-            {isConda ? trans.__('update') : trans.__('upgrade')}
-          </label>
-          <button
-            type="submit"
-            className="jp-Button jp-mod-styled jp-mod-accept jp-HpcEnvs-install-button"
-            disabled={installing || busy !== null || !split(specs).length}
-            title={busy ? trans.__('Busy: %1', busy.title) : undefined}
-          >
-            {trans.__('Install')}
-          </button>
-        </form>
+        <InstallForm model={model} commands={commands} trans={trans} />
       )}
 
       <div className="jp-HpcEnvs-packages-filters">
@@ -364,6 +233,181 @@ function PackagesBody(props: {
         <PythonList model={model} commands={commands} trans={trans} busy={readOnly} />
       )}
     </div>
+  );
+}
+
+/**
+ * The header of the view: its title, the partition shown, refresh, "update all" (conda) and the
+ * requirements export.
+ */
+function PackagesHeader(props: {
+  model: PackagesModel;
+  commands: CommandRegistry;
+  trans: TranslationBundle;
+}): React.ReactElement {
+  const { model, commands, trans } = props;
+  const { busy, name, partition } = model;
+  const isConda = model.kind === 'conda';
+  return (
+    <div className="jp-HpcEnvs-packages-header">
+      <h1 className="jp-HpcEnvs-packages-title">{trans.__('Packages of %1', name)}</h1>
+      <label>
+        {trans.__('Partition')}{' '}
+        <select
+          className="jp-mod-styled jp-HpcEnvs-packages-partition"
+          value={partition}
+          onChange={event => model.setPartition(event.target.value)}
+        >
+          {(model.partitions.length ? model.partitions.map(p => p.name) : [partition]).map(p => (
+            <option key={p} value={p}>
+              {p}
+            </option>
+          ))}
+        </select>
+      </label>
+      <IconButton
+        icon={refreshIcon}
+        label={trans.__('List the packages again')}
+        onClick={() => void model.refresh()}
+        disabled={model.isLoading}
+      />
+      {isConda ? (
+        <button
+          type="button"
+          className="jp-Button jp-mod-styled jp-mod-reject jp-HpcEnvs-updateAll"
+          disabled={busy !== null}
+          title={
+            busy
+              ? trans.__('Busy: %1', busy.title)
+              : trans.__('Update every package to the newest the channels allow')
+          }
+          onClick={() => void commands.execute(CommandIDs.updateAllPackages, { name, partition })}
+        >
+          {trans.__('Update all…')}
+        </button>
+      ) : null}
+      <button
+        type="button"
+        className="jp-Button jp-mod-styled jp-mod-reject jp-HpcEnvs-export"
+        onClick={() => void commands.execute(CommandIDs.exportRequirements, { name, partition })}
+      >
+        {trans.__('Export requirements…')}
+      </button>
+    </div>
+  );
+}
+
+/**
+ * The warnings of the listing: a module outranking the environment first, then the packages
+ * installed twice (folded).
+ */
+function ShadowWarnings(props: {
+  warnings: readonly ShadowWarning[];
+  trans: TranslationBundle;
+}): React.ReactElement {
+  const { trans } = props;
+  const serious = props.warnings.filter(w => w.level === 'warning');
+  const info = props.warnings.filter(w => w.level === 'info');
+  return (
+    <>
+      {serious.map(w => (
+        <div key={w.name + w.message} className="jp-HpcEnvs-warning jp-HpcEnvs-shadow" role="note">
+          {w.message}
+        </div>
+      ))}
+      {info.length ? (
+        <details className="jp-HpcEnvs-shadowInfo">
+          <summary>
+            {trans._n(
+              '%1 package is installed twice (the first copy is used)',
+              '%1 packages are installed twice (the first copy is used)',
+              info.length
+            )}
+          </summary>
+          <ul>
+            {info.map(w => (
+              <li key={w.name + w.message}>{w.message}</li>
+            ))}
+          </ul>
+        </details>
+      ) : null}
+    </>
+  );
+}
+
+/**
+ * The install box: specs split as the environment's installer reads them (a conda environment
+ * takes match specs, where `numpy 1.26.*` is one; a venv pip requirements).
+ */
+function InstallForm(props: {
+  model: PackagesModel;
+  commands: CommandRegistry;
+  trans: TranslationBundle;
+}): React.ReactElement {
+  const { model, commands, trans } = props;
+  const uid = useId();
+  const [specs, setSpecs] = useState('');
+  const [upgrade, setUpgrade] = useState(false);
+  const [installing, setInstalling] = useState(false);
+  const { busy, name, partition } = model;
+  const isConda = model.kind === 'conda';
+  const split = isConda ? splitCondaSpecs : splitSpecs;
+
+  const install = async (event: React.FormEvent): Promise<void> => {
+    event.preventDefault();
+    const packages = split(specs);
+    if (!packages.length) {
+      return;
+    }
+    setInstalling(true);
+    try {
+      const started = await commands.execute(CommandIDs.installPackages, {
+        name,
+        partition,
+        packages,
+        upgrade
+      });
+      if (started) {
+        setSpecs('');
+      }
+    } finally {
+      setInstalling(false);
+    }
+  };
+
+  return (
+    <form className="jp-HpcEnvs-install" onSubmit={event => void install(event)}>
+      <label htmlFor={`${uid}-install`}>{trans.__('Install')}</label>
+      <input
+        id={`${uid}-install`}
+        className="jp-mod-styled jp-HpcEnvs-install-specs"
+        placeholder={
+          isConda
+            ? trans.__('e.g. numpy scipy>=1.11 (conda specs)')
+            : trans.__('e.g. icecream tqdm>=4.66')
+        }
+        spellCheck={false}
+        autoComplete="off"
+        value={specs}
+        onChange={event => setSpecs(event.target.value)}
+      />
+      <label className="jp-HpcEnvs-install-upgrade">
+        <input
+          type="checkbox"
+          checked={upgrade}
+          onChange={event => setUpgrade(event.target.checked)}
+        />{' '}
+        {isConda ? trans.__('update') : trans.__('upgrade')}
+      </label>
+      <button
+        type="submit"
+        className="jp-Button jp-mod-styled jp-mod-accept jp-HpcEnvs-install-button"
+        disabled={installing || busy !== null || !split(specs).length}
+        title={busy ? trans.__('Busy: %1', busy.title) : undefined}
+      >
+        {trans.__('Install')}
+      </button>
+    </form>
   );
 }
 
