@@ -18,6 +18,7 @@ import {
 import { CondaFormPart } from './form/conda';
 import { fieldOf } from './form/errors';
 import { ModulesFormPart } from './form/modules';
+import { StorageFormPart } from './form/storage';
 import { FormField, IChannelChoice, ICondaStatus, IFormHost } from './form/types';
 import { IHpcEnvsModel, ITaskLog } from './tokens';
 
@@ -49,6 +50,7 @@ export class CreateFormModel {
       emit: () => this._emit()
     };
     this._conda = new CondaFormPart(host);
+    this._storage = new StorageFormPart(host);
     this._modules = new ModulesFormPart({
       ...host,
       partition: () => this._partition,
@@ -160,14 +162,28 @@ export class CreateFormModel {
   }
 
   get root(): string {
-    return this._root;
+    return this._storage.root;
   }
 
   /**
    * The chosen storage root.
    */
   get storageRoot(): StorageRoot | null {
-    return this.site?.storage_roots.find(r => r.label === this._root) ?? null;
+    return this._storage.storageRoot;
+  }
+
+  /**
+   * Whether the environment goes to the VO's shared folder (then no storage root is chosen).
+   */
+  get shared(): boolean {
+    return this._storage.shared;
+  }
+
+  /**
+   * The VO folder a shared environment would go to, or `null` when the site has none usable.
+   */
+  get sharedRoot(): StorageRoot | null {
+    return this._storage.sharedRoot;
   }
 
   get packagesText(): string {
@@ -183,20 +199,6 @@ export class CreateFormModel {
 
   get systemSitePackages(): boolean {
     return this._systemSitePackages;
-  }
-
-  /**
-   * Whether the environment goes to the VO's shared folder (then no storage root is chosen).
-   */
-  get shared(): boolean {
-    return this._shared;
-  }
-
-  /**
-   * The VO folder a shared environment would go to, or `null` when the site has none usable.
-   */
-  get sharedRoot(): StorageRoot | null {
-    return this.site?.shared_roots.find(r => r.exists && r.writable) ?? null;
   }
 
   get pipOptions(): readonly string[] {
@@ -360,6 +362,20 @@ export class CreateFormModel {
   }
 
   /**
+   * Choose the storage root (its label, `$VSC_DATA`).
+   */
+  setRoot(label: string): void {
+    this._storage.setRoot(label);
+  }
+
+  /**
+   * Share the environment with the VO (its folder) or keep it in a storage root of one's own.
+   */
+  setShared(value: boolean): void {
+    this._storage.setShared(value);
+  }
+
+  /**
    * Set the name.
    *
    * @param name - The name as typed.
@@ -406,17 +422,6 @@ export class CreateFormModel {
   }
 
   /**
-   * Choose the storage root.
-   *
-   * @param label - The root's label (`$VSC_DATA`).
-   */
-  setRoot(label: string): void {
-    this._root = label;
-    this._clearError('root');
-    this._emit();
-  }
-
-  /**
    * Set the packages to install, as typed.
    *
    * @param text - Requirement specifiers, separated by spaces or lines.
@@ -447,18 +452,6 @@ export class CreateFormModel {
   setSystemSitePackages(value: boolean): void {
     this._systemSitePackages = value;
     this._clearError('options');
-    this._emit();
-  }
-
-  /**
-   * Share the environment with the VO (its folder) or keep it in a storage root of one's own.
-   *
-   * @param value - Whether to share it.
-   */
-  setShared(value: boolean): void {
-    this._shared = value;
-    this._clearError('shared');
-    this._clearError('root');
     this._emit();
   }
 
@@ -504,24 +497,11 @@ export class CreateFormModel {
         pip_options: [...this._pipOptions]
       }
     };
-    this._where(request);
+    this._storage.addTo(request);
     if (this._requirements) {
       request.requirements = this._requirements.text;
     }
     return request;
-  }
-
-  /**
-   * Where the environment goes: the VO's shared folder, or the chosen storage root.
-   *
-   * @param request - The request to complete.
-   */
-  private _where(request: ICreateRequest): void {
-    if (this._shared) {
-      request.shared = true;
-    } else if (this._root) {
-      request.root = this._root;
-    }
   }
 
   private _condaRequest(): ICreateRequest {
@@ -533,7 +513,7 @@ export class CreateFormModel {
       packages: splitCondaSpecs(this._packagesText)
     };
     this._conda.addTo(request);
-    this._where(request);
+    this._storage.addTo(request);
     if (this._requirements) {
       request.requirements = this._requirements.text;
     }
@@ -634,12 +614,7 @@ export class CreateFormModel {
       partitions.find(p => p.name === wanted) ??
       partitions.find(p => p.name === site.partition) ??
       partitions[0];
-    const roots = site.storage_roots;
-    const usable = roots.filter(r => r.exists && r.writable);
-    const rootWanted = this._model.defaultStorageRoot;
-    const root =
-      usable.find(r => r.label === rootWanted || r.path === rootWanted) ?? usable[0] ?? roots[0];
-    this._root = root?.label ?? '';
+    this._storage.chooseDefault(site, this._model.defaultStorageRoot);
     this._partition = '';
     this.setPartition(partition?.name ?? '');
   }
@@ -656,14 +631,13 @@ export class CreateFormModel {
   private _kind: 'venv' | 'conda' = 'venv';
   private _name = '';
   private _partition = '';
-  private _root = '';
   private _packagesText = '';
   private _requirements: { name: string; text: string } | null = null;
   private _systemSitePackages = true;
-  private _shared = false;
   private _pipOptions: string[] = [];
   private _conda: CondaFormPart;
   private _modules: ModulesFormPart;
+  private _storage: StorageFormPart;
   private _fieldErrors: Partial<Record<FormField, string>> = {};
   private _suggestions: string[] = [];
   private _formError: string | null = null;
