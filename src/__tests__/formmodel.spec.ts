@@ -95,6 +95,41 @@ describe('splitCondaSpecs', () => {
   });
 });
 
+describe("the site's rules", () => {
+  it('checks a name against the rules the server sent, not a copy of its own', () => {
+    const rules = { ...SITE.rules, name_max: 6, reserved_names: ['adopt', 'tmp'] };
+
+    expect(validateEnvName('science', rules)).toContain('at most 6 characters');
+    expect(validateEnvName('Tmp', rules)).toContain('reserved');
+    expect(validateEnvName('torch', { ...rules, name_pattern: '^[a-z]+-[0-9]+$' })).toEqual(
+      expect.stringContaining('Use ASCII letters')
+    );
+  });
+
+  it("offers the pip options of the site's reply, and no other", async () => {
+    const site = { ...SITE, pip_options: ['--pre', '--no-deps'] };
+    const fake = new RoutedServer({
+      'GET info': json(INFO),
+      'GET site': json(site),
+      'GET envs': json({ environments: [] }),
+      'GET tasks': json({ tasks: [] }),
+      'GET kernel-jobs': json({ jobs: [] }),
+      'GET modules': json({ partition: 'zen4', module_system: 'lmod', modules: MODULES })
+    });
+    const model = new HpcEnvsModel({ serverSettings: fake.settings() });
+    await model.refresh();
+    const form = new CreateFormModel({ model });
+
+    form.setPipOption('--prefer-binary', true);
+    form.setPipOption('--pre', true);
+
+    expect(form.allowedPipOptions).toEqual(['--pre', '--no-deps']);
+    expect(form.pipOptions).toEqual(['--pre']);
+    form.dispose();
+    model.dispose();
+  });
+});
+
 describe('CreateFormModel', () => {
   let model: HpcEnvsModel;
   let form: CreateFormModel;
