@@ -15,177 +15,18 @@ import {
   Site,
   StorageRoot
 } from './api';
+import { CondaFormPart } from './form/conda';
+import { fieldOf } from './form/errors';
+import { ModulesFormPart } from './form/modules';
+import { StorageFormPart } from './form/storage';
+import { FormField, IChannelChoice, ICondaStatus, IFormHost } from './form/types';
 import { IHpcEnvsModel, ITaskLog } from './tokens';
 
-/**
- * The most characters an environment name may have (the server's `names.ENV_NAME_MAX`).
- */
-export const ENV_NAME_MAX = 48;
+import { splitCondaSpecs, splitSpecs, validateEnvName } from './specs';
 
-/**
- * Names the server refuses because they are path segments of its API.
- */
-const RESERVED_NAMES = new Set(['adopt']);
+export { splitCondaSpecs, splitSpecs, validateEnvName } from './specs';
 
-const ENV_NAME = /^[A-Za-z][A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]+)*$/;
-
-/**
- * The pip options the server accepts in `options.pip_options` (its `SAFE_PIP_OPTIONS`): ones that
- * change how pip resolves, not where code comes from.
- */
-export const PIP_OPTIONS: readonly string[] = [
-  '--upgrade',
-  '--upgrade-strategy=eager',
-  '--pre',
-  '--prefer-binary',
-  '--only-binary=:all:',
-  '--no-binary=:all:',
-  '--no-deps',
-  '--ignore-installed',
-  '--force-reinstall'
-];
-
-/**
- * Check an environment name as the server's `names.env_name` does, and against the names taken.
- *
- * @param value - The name as typed.
- * @param taken - The names of the existing environments (compared case-insensitively).
- * @param trans - The translation bundle of the messages.
- * @returns What is wrong with it, or `null` when it is a valid, free name.
- */
-export function validateEnvName(
-  value: string,
-  taken: readonly string[] = [],
-  trans: TranslationBundle = nullTranslator.load('jupyterlab_hpc_envs')
-): string | null {
-  if (!value) {
-    return trans.__('Give the environment a name.');
-  }
-  if (value !== value.trim() || /[\s\p{C}]/u.test(value)) {
-    return trans.__('A name cannot contain spaces, control characters or line breaks.');
-  }
-  if (value.length > ENV_NAME_MAX) {
-    return trans.__('An environment name has at most %1 characters.', ENV_NAME_MAX);
-  }
-  if (!ENV_NAME.test(value)) {
-    return trans.__(
-      "Use ASCII letters, digits, '-', '_' and inner dots, starting with a letter (for example 'science' or 'torch-2.1')."
-    );
-  }
-  if (RESERVED_NAMES.has(value.toLowerCase())) {
-    return trans.__('"%1" is reserved: choose another name.', value);
-  }
-  const lower = value.toLowerCase();
-  const clash = taken.find(name => name.toLowerCase() === lower);
-  if (clash !== undefined) {
-    return trans.__('An environment named "%1" exists already.', clash);
-  }
-  return null;
-}
-
-/**
- * Requirement specifiers from what a user typed: one or more per line, separated by spaces;
- * `numpy >= 1.25` stays one specifier; `#` starts a comment.
- *
- * @param text - The text of a box or of a requirements file.
- * @returns The specifiers.
- */
-export function splitSpecs(text: string): string[] {
-  const specs: string[] = [];
-  for (const raw of text.split(/\r?\n/)) {
-    const line = raw.replace(/(^|\s)#.*$/, '').trim();
-    const parts = line.split(/\s+/).filter(Boolean);
-    const merged: string[] = [];
-    for (const part of parts) {
-      const last = merged.length - 1;
-      if (last >= 0 && (/^[<>=!~,;]/.test(part) || /[<>=!~,;]$/.test(merged[last]))) {
-        merged[last] += part;
-      } else {
-        merged.push(part);
-      }
-    }
-    specs.push(...merged);
-  }
-  return specs;
-}
-
-/**
- * Conda match specs from what a user typed: separated by spaces or lines, `#` starts a comment;
- * a version written apart stays with its package, as conda reads a quoted spec: `numpy 1.26.*`,
- * `numpy >=1.26` and `python = 3.11` are one spec each.
- *
- * @param text - The text of a box or of a requirements file.
- * @returns The specs.
- */
-export function splitCondaSpecs(text: string): string[] {
-  const specs: string[] = [];
-  for (const raw of text.split(/\r?\n/)) {
-    const line = raw.replace(/(^|\s)#.*$/, '').trim();
-    const merged: string[] = [];
-    for (const part of line.split(/\s+/).filter(Boolean)) {
-      const last = merged.length - 1;
-      if (last >= 0 && /^[<>=!~,|]/.test(part)) {
-        merged[last] += part;
-      } else if (last >= 0 && /[<>=!~,|]$/.test(merged[last])) {
-        merged[last] += part;
-      } else if (last >= 0 && /^[0-9*][0-9A-Za-z.*+_]*$/.test(part) && !/\s/.test(merged[last])) {
-        // `numpy 1.26.*`: conda's "name version" form (a package name never starts with one).
-        merged[last] += ` ${part}`;
-      } else {
-        merged.push(part);
-      }
-    }
-    specs.push(...merged);
-  }
-  return specs;
-}
-
-/**
- * The fields of the form the server's errors can be about.
- */
-export type FormField =
-  | 'kind'
-  | 'name'
-  | 'partition'
-  | 'python'
-  | 'modules'
-  | 'root'
-  | 'packages'
-  | 'options'
-  | 'channels'
-  | 'shared';
-
-/**
- * Whether conda environments can be created here, and if not, why.
- */
-export interface ICondaStatus {
-  /**
-   * Whether the kind `conda` can be chosen.
-   */
-  available: boolean;
-
-  /**
-   * Why it cannot (the site's message, how to get an engine, the server's error), or `''`.
-   */
-  reason: string;
-
-  /**
-   * Whether the answer is still awaited.
-   */
-  loading: boolean;
-}
-
-/**
- * A channel the form offers: the site's defaults and the known ones (Intel's…).
- */
-export interface IChannelChoice {
-  name: string;
-  description: string;
-  /**
-   * One of the site's default channels.
-   */
-  isDefault: boolean;
-}
+export { FormField, IChannelChoice, ICondaStatus } from './form/types';
 
 /**
  * The state of the creation form.
@@ -199,9 +40,25 @@ export class CreateFormModel {
   constructor(options: CreateFormModel.IOptions) {
     this._model = options.model;
     this._trans = options.trans ?? nullTranslator.load('jupyterlab_hpc_envs');
+    // What the parts of the form (conda, modules) need of it.
+    const host: IFormHost = {
+      model: this._model,
+      trans: this._trans,
+      isDisposed: () => this._isDisposed,
+      site: () => this._model.site,
+      clearError: field => this._clearError(field),
+      emit: () => this._emit()
+    };
+    this._conda = new CondaFormPart(host);
+    this._storage = new StorageFormPart(host);
+    this._modules = new ModulesFormPart({
+      ...host,
+      partition: () => this._partition,
+      hasModules: () => this.hasModules
+    });
     this._model.stateChanged.connect(this._onModelChanged, this);
     this._onModelChanged();
-    void this._loadConda();
+    void this._conda.load();
   }
 
   get stateChanged(): ISignal<CreateFormModel, void> {
@@ -238,11 +95,23 @@ export class CreateFormModel {
    * What is wrong with the name, as the user types (shown once something was typed).
    */
   get nameError(): string | null {
+    const site = this._model.site;
+    if (!site) {
+      return this._name ? null : this._trans.__('Give the environment a name.');
+    }
     return validateEnvName(
       this._name,
+      site.rules,
       this._model.environments.map(e => e.name),
       this._trans
     );
+  }
+
+  /**
+   * The pip options the site allows a user to add (its `/site` reply's `pip_options`).
+   */
+  get allowedPipOptions(): readonly string[] {
+    return this._model.site?.pip_options ?? [];
   }
 
   get partition(): string {
@@ -250,22 +119,71 @@ export class CreateFormModel {
   }
 
   get python(): string | null {
-    return this._python;
+    return this._modules.python;
   }
 
   get extras(): readonly string[] {
-    return this._extras;
+    return this._modules.extras;
+  }
+
+  /**
+   * The partition's module catalog, or `null` while it loads.
+   */
+  get catalog(): readonly Module[] | null {
+    return this._modules.catalog;
+  }
+
+  /**
+   * Why the catalog could not be loaded, or `null`.
+   */
+  get catalogError(): string | null {
+    return this._modules.catalogError;
+  }
+
+  /**
+   * The Python modules of the catalog.
+   */
+  get pythonModules(): readonly Module[] {
+    return this._modules.pythonModules;
+  }
+
+  /**
+   * The other modules, the ones compatible with the Python module first.
+   */
+  get extraModules(): readonly Module[] {
+    return this._modules.extraModules;
+  }
+
+  /**
+   * Whether the compatibility with the Python module is being asked.
+   */
+  get compatLoading(): boolean {
+    return this._modules.compatLoading;
   }
 
   get root(): string {
-    return this._root;
+    return this._storage.root;
   }
 
   /**
    * The chosen storage root.
    */
   get storageRoot(): StorageRoot | null {
-    return this.site?.storage_roots.find(r => r.label === this._root) ?? null;
+    return this._storage.storageRoot;
+  }
+
+  /**
+   * Whether the environment goes to the VO's shared folder (then no storage root is chosen).
+   */
+  get shared(): boolean {
+    return this._storage.shared;
+  }
+
+  /**
+   * The VO folder a shared environment would go to, or `null` when the site has none usable.
+   */
+  get sharedRoot(): StorageRoot | null {
+    return this._storage.sharedRoot;
   }
 
   get packagesText(): string {
@@ -283,67 +201,8 @@ export class CreateFormModel {
     return this._systemSitePackages;
   }
 
-  /**
-   * Whether the environment goes to the VO's shared folder (then no storage root is chosen).
-   */
-  get shared(): boolean {
-    return this._shared;
-  }
-
-  /**
-   * The VO folder a shared environment would go to, or `null` when the site has none usable.
-   */
-  get sharedRoot(): StorageRoot | null {
-    return this.site?.shared_roots.find(r => r.exists && r.writable) ?? null;
-  }
-
   get pipOptions(): readonly string[] {
     return this._pipOptions;
-  }
-
-  /**
-   * The chosen partition's module catalog, or `null` while it loads.
-   */
-  get catalog(): readonly Module[] | null {
-    return this._catalog;
-  }
-
-  /**
-   * Why the catalog could not be loaded, or `null`.
-   */
-  get catalogError(): string | null {
-    return this._catalogError;
-  }
-
-  /**
-   * The Python modules of the partition (modules with a Python version).
-   */
-  get pythonModules(): readonly Module[] {
-    return (this._catalog ?? []).filter(m => m.python !== null);
-  }
-
-  /**
-   * The other modules, compatible ones first; with `compatible` and `reason` once the Python
-   * module is chosen.
-   */
-  get extraModules(): readonly Module[] {
-    const source = this._python ? (this._compat ?? []) : (this._catalog ?? []);
-    const others = source.filter(m => m.python === null);
-    return others
-      .map((m, index) => ({ m, index }))
-      .sort((a, b) => {
-        const ca = a.m.compatible === false ? 1 : 0;
-        const cb = b.m.compatible === false ? 1 : 0;
-        return ca - cb || a.index - b.index;
-      })
-      .map(({ m }) => m);
-  }
-
-  /**
-   * Whether the compatibility of the other modules is being asked.
-   */
-  get compatLoading(): boolean {
-    return this._python !== null && this._compat === null && this._compatError === null;
   }
 
   /**
@@ -375,119 +234,63 @@ export class CreateFormModel {
    * What the server said about conda here (policy, engine, channels), or `null` while asked.
    */
   get condaInfo(): CondaInfo | null {
-    return this._condaInfo;
+    return this._conda.info;
   }
 
   /**
    * Whether the kind `conda` can be chosen: the site does not forbid it and an engine exists.
    */
   get condaStatus(): ICondaStatus {
-    const info = this._condaInfo;
-    const site = this.site;
-    if (info?.policy === 'forbidden' || (!info && site?.conda.policy === 'forbidden')) {
-      const message = info?.message || site?.conda.message;
-      return {
-        available: false,
-        reason: message || this._trans.__('Conda environments are not allowed on this site.'),
-        loading: false
-      };
-    }
-    if (this._condaError !== null) {
-      return {
-        available: false,
-        reason: this._trans.__('Cannot ask the server about conda: %1', this._condaError),
-        loading: false
-      };
-    }
-    if (!info) {
-      return {
-        available: false,
-        reason: this._trans.__('Asking the server whether conda can be used here…'),
-        loading: true
-      };
-    }
-    if (!info.engine) {
-      return {
-        available: false,
-        reason: info.how_to_get || this._trans.__('The server found no conda engine.'),
-        loading: false
-      };
-    }
-    return { available: true, reason: '', loading: false };
+    return this._conda.status;
   }
 
   /**
    * The Python version of a conda environment as typed (`3.11`), `''` for the channels' newest.
    */
   get condaPython(): string {
-    return this._condaPython;
+    return this._conda.python;
   }
 
   /**
    * The channels of a conda environment, highest priority first.
    */
   get channels(): readonly string[] {
-    return this._channels;
+    return this._conda.channels;
   }
 
   /**
    * The channels offered: the site's defaults, the known ones, and the ones the user added.
    */
   get channelChoices(): readonly IChannelChoice[] {
-    const info = this._condaInfo;
-    const choices: IChannelChoice[] = [];
-    const add = (name: string, description: string, isDefault: boolean): void => {
-      if (!choices.some(c => c.name === name)) {
-        choices.push({ name, description, isDefault });
-      }
-    };
-    for (const name of info?.channels ?? []) {
-      add(name, this._trans.__("The site's default channel"), true);
-    }
-    for (const known of info?.known_channels ?? []) {
-      add(known.name, known.description, false);
-    }
-    for (const name of this._channels) {
-      add(name, '', false);
-    }
-    return choices;
+    return this._conda.channelChoices;
   }
 
   /**
    * The conda environments made by hand on the server's node, or `null` before they are listed.
    */
   get condaEnvironments(): readonly CondaEnvironment[] | null {
-    return this._condaEnvs;
+    return this._conda.environments;
   }
 
   /**
    * The prefix being adopted, or `null`.
    */
   get adopting(): string | null {
-    return this._adopting;
+    return this._conda.adopting;
   }
 
   /**
    * What the last adoption did or why it failed: `{ok, message}`, or `null`.
    */
   get adoptResult(): { ok: boolean; message: string } | null {
-    return this._adoptResult;
+    return this._conda.adoptResult;
   }
 
   /**
-   * What the user is told before creating a conda environment: the site's message when conda
-   * is discouraged, and the server's other warnings (a stray `~/.local/lib`…).
+   * What the user is told before creating a conda environment (see {@link CondaFormPart}).
    */
   get condaWarnings(): readonly string[] {
-    const info = this._condaInfo;
-    if (!info) {
-      return [];
-    }
-    const warnings = [...info.warnings];
-    if (info.policy === 'discouraged' && info.message && !warnings.includes(info.message)) {
-      warnings.unshift(info.message);
-    }
-    return warnings;
+    return this._conda.warnings;
   }
 
   /**
@@ -500,7 +303,7 @@ export class CreateFormModel {
     if (this._kind === 'conda') {
       return base && this.condaStatus.available;
     }
-    return base && (!this.hasModules || this._python !== null);
+    return base && (!this.hasModules || this._modules.python !== null);
   }
 
   /**
@@ -517,116 +320,59 @@ export class CreateFormModel {
     this._clearError('kind');
     this._clearError('packages');
     this._emit();
-    if (kind === 'conda' && this._condaEnvs === null) {
+    if (kind === 'conda' && this._conda.environments === null) {
       void this.loadCondaEnvironments();
     }
   }
 
   /**
-   * Set the Python version of a conda environment.
-   *
-   * @param version - `3.11`, `3.11.7`, or `''` for the channels' newest.
+   * Set the Python version of a conda environment (`3.11`, `3.11.7`, or `''` for the newest).
    */
   setCondaPython(version: string): void {
-    this._condaPython = version;
-    this._clearError('python');
-    this._emit();
+    this._conda.setPython(version);
   }
 
   /**
-   * Use a channel or not; a channel added is tried after the ones chosen before.
-   *
-   * @param channel - A channel name (`intel`), URL or folder.
-   * @param selected - Whether it is used; toggles when omitted.
+   * Use a channel or not (toggled when `selected` is omitted).
    */
   setChannel(channel: string, selected?: boolean): void {
-    const name = channel.trim();
-    if (!name) {
-      return;
-    }
-    const has = this._channels.includes(name);
-    const want = selected ?? !has;
-    if (want === has) {
-      return;
-    }
-    this._channels = want ? [...this._channels, name] : this._channels.filter(c => c !== name);
-    this._clearError('channels');
-    this._emit();
+    this._conda.setChannel(channel, selected);
   }
 
   /**
    * Move a chosen channel one place up (a higher priority).
-   *
-   * @param channel - The channel.
    */
   raiseChannel(channel: string): void {
-    const index = this._channels.indexOf(channel);
-    if (index <= 0) {
-      return;
-    }
-    const channels = this._channels.slice();
-    [channels[index - 1], channels[index]] = [channels[index], channels[index - 1]];
-    this._channels = channels;
-    this._clearError('channels');
-    this._emit();
+    this._conda.raiseChannel(channel);
   }
 
   /**
    * List the conda environments made by hand on the server's node again.
-   *
-   * @returns A promise that never rejects (a failure lands in `adoptResult`).
    */
-  async loadCondaEnvironments(): Promise<void> {
-    try {
-      const found = await this._model.condaEnvironments();
-      if (!this._isDisposed) {
-        this._condaEnvs = found;
-      }
-    } catch (reason) {
-      if (!this._isDisposed) {
-        this._condaEnvs = [];
-        this._adoptResult = { ok: false, message: errorMessage(reason) };
-      }
-    }
-    this._emit();
+  loadCondaEnvironments(): Promise<void> {
+    return this._conda.loadEnvironments();
   }
 
   /**
-   * Adopt a conda environment made by hand: it gets a kernel and shows in the panel (never
-   * deleted by a removal).
-   *
-   * @param prefix - Its folder.
-   * @returns Whether it was adopted (the outcome is in `adoptResult`).
+   * Adopt a conda environment made by hand; whether it was adopted (the outcome is in
+   * `adoptResult`).
    */
-  async adopt(prefix: string): Promise<boolean> {
-    if (this._adopting !== null) {
-      return false;
-    }
-    this._adopting = prefix;
-    this._adoptResult = null;
-    this._emit();
-    let ok = false;
-    try {
-      const adopted = await this._model.adopt(prefix);
-      ok = true;
-      this._adoptResult = {
-        ok,
-        message: this._trans.__(
-          '%1 was adopted as %2, with the kernel %3.',
-          prefix,
-          adopted.name,
-          adopted.kernel
-        )
-      };
-    } catch (reason) {
-      this._adoptResult = { ok, message: errorMessage(reason) };
-    } finally {
-      this._adopting = null;
-    }
-    if (!this._isDisposed) {
-      await this.loadCondaEnvironments();
-    }
-    return ok;
+  adopt(prefix: string): Promise<boolean> {
+    return this._conda.adopt(prefix);
+  }
+
+  /**
+   * Choose the storage root (its label, `$VSC_DATA`).
+   */
+  setRoot(label: string): void {
+    this._storage.setRoot(label);
+  }
+
+  /**
+   * Share the environment with the VO (its folder) or keep it in a storage root of one's own.
+   */
+  setShared(value: boolean): void {
+    this._storage.setShared(value);
   }
 
   /**
@@ -651,11 +397,9 @@ export class CreateFormModel {
     }
     this._partition = partition;
     this._clearError('partition');
-    this._catalog = null;
-    this._catalogError = null;
-    this._compat = null;
+    this._modules.reset();
     this._emit();
-    void this._loadCatalog();
+    void this._modules.loadCatalog();
   }
 
   /**
@@ -664,16 +408,7 @@ export class CreateFormModel {
    * @param python - The module, or `null`.
    */
   setPython(python: string | null): void {
-    if (python === this._python) {
-      return;
-    }
-    this._python = python;
-    this._compat = null;
-    this._compatError = null;
-    this._clearError('python');
-    this._clearError('modules');
-    this._emit();
-    void this._loadCompat();
+    this._modules.setPython(python);
   }
 
   /**
@@ -683,29 +418,7 @@ export class CreateFormModel {
    * @param selected - Whether it should be loaded; toggles when omitted.
    */
   toggleExtra(module: string, selected?: boolean): void {
-    const has = this._extras.includes(module);
-    const want = selected ?? !has;
-    if (want === has) {
-      return;
-    }
-    const entry = this.extraModules.find(m => m.full === module);
-    if (want && entry?.compatible === false) {
-      return;
-    }
-    this._extras = want ? [...this._extras, module] : this._extras.filter(m => m !== module);
-    this._clearError('modules');
-    this._emit();
-  }
-
-  /**
-   * Choose the storage root.
-   *
-   * @param label - The root's label (`$VSC_DATA`).
-   */
-  setRoot(label: string): void {
-    this._root = label;
-    this._clearError('root');
-    this._emit();
+    this._modules.toggleExtra(module, selected);
   }
 
   /**
@@ -731,7 +444,8 @@ export class CreateFormModel {
   }
 
   /**
-   * Whether the venv sees the modules' packages (`--system-site-packages`, the seed's advice).
+   * Whether the venv sees the modules' packages (`--system-site-packages`, as the site's
+   * documentation advises).
    *
    * @param value - The option.
    */
@@ -742,30 +456,18 @@ export class CreateFormModel {
   }
 
   /**
-   * Share the environment with the VO (its folder) or keep it in a storage root of one's own.
-   *
-   * @param value - Whether to share it.
-   */
-  setShared(value: boolean): void {
-    this._shared = value;
-    this._clearError('shared');
-    this._clearError('root');
-    this._emit();
-  }
-
-  /**
    * Add or remove a pip option.
    *
-   * @param option - One of {@link PIP_OPTIONS}.
+   * @param option - One of {@link allowedPipOptions}.
    * @param selected - Whether it is used.
    */
   setPipOption(option: string, selected: boolean): void {
     const has = this._pipOptions.includes(option);
-    if (selected === has || !PIP_OPTIONS.includes(option)) {
+    if (selected === has || !this.allowedPipOptions.includes(option)) {
       return;
     }
     this._pipOptions = selected
-      ? PIP_OPTIONS.filter(o => o === option || this._pipOptions.includes(o))
+      ? this.allowedPipOptions.filter(o => o === option || this._pipOptions.includes(o))
       : this._pipOptions.filter(o => o !== option);
     this._clearError('options');
     this._emit();
@@ -780,7 +482,10 @@ export class CreateFormModel {
     if (this._kind === 'conda') {
       return this._condaRequest();
     }
-    const modules = this.hasModules && this._python ? [this._python, ...this._extras] : [];
+    const modules =
+      this.hasModules && this._modules.python
+        ? [this._modules.python, ...this._modules.extras]
+        : [];
     const request: ICreateRequest = {
       name: this._name,
       kind: this._kind,
@@ -792,24 +497,11 @@ export class CreateFormModel {
         pip_options: [...this._pipOptions]
       }
     };
-    this._where(request);
+    this._storage.addTo(request);
     if (this._requirements) {
       request.requirements = this._requirements.text;
     }
     return request;
-  }
-
-  /**
-   * Where the environment goes: the VO's shared folder, or the chosen storage root.
-   *
-   * @param request - The request to complete.
-   */
-  private _where(request: ICreateRequest): void {
-    if (this._shared) {
-      request.shared = true;
-    } else if (this._root) {
-      request.root = this._root;
-    }
   }
 
   private _condaRequest(): ICreateRequest {
@@ -820,13 +512,8 @@ export class CreateFormModel {
       partition: this._partition,
       packages: splitCondaSpecs(this._packagesText)
     };
-    if (this._condaPython.trim()) {
-      request.python = this._condaPython.trim();
-    }
-    if (this._channels.length) {
-      request.channels = [...this._channels];
-    }
-    this._where(request);
+    this._conda.addTo(request);
+    this._storage.addTo(request);
     if (this._requirements) {
       request.requirements = this._requirements.text;
     }
@@ -847,7 +534,7 @@ export class CreateFormModel {
       if (this._kind === 'conda' && !this.condaStatus.available) {
         this._fieldErrors = { ...this._fieldErrors, kind: this.condaStatus.reason };
       }
-      if (this._kind === 'venv' && this.hasModules && !this._python) {
+      if (this._kind === 'venv' && this.hasModules && !this._modules.python) {
         this._fieldErrors = {
           ...this._fieldErrors,
           python: this._trans.__('Choose the Python module the environment is built on.')
@@ -893,76 +580,16 @@ export class CreateFormModel {
       return;
     }
     this._suggestions = reason.suggestions;
-    const field = this._fieldOf(reason);
+    const field = fieldOf(reason, {
+      partitions: (this.site?.partitions ?? []).map(p => p.name),
+      python: this._modules.python,
+      extras: this._modules.extras
+    });
     if (field) {
       this._fieldErrors = { [field]: message };
     } else {
       this._formError = message;
     }
-  }
-
-  /**
-   * The form field an error reply is about: the server's `field`, else (404 and 409 replies carry
-   * none) what the reply names.
-   *
-   * @param error - The error reply.
-   * @returns The field, or `null` for the form as a whole.
-   */
-  private _fieldOf(error: ApiError): FormField | null {
-    switch (error.field) {
-      case 'name':
-      case 'kind':
-      case 'partition':
-      case 'root':
-      case 'options':
-      case 'channels':
-      case 'shared':
-        return error.field;
-      case 'python':
-        return 'python';
-      case 'modules':
-        return this._moduleField(error.message);
-      case 'packages':
-      case 'requirements':
-        return 'packages';
-      case null:
-        break;
-      default:
-        return null;
-    }
-    if (error.status === 404) {
-      const partitions = (this.site?.partitions ?? []).map(p => p.name);
-      const aboutPartition =
-        /partition/i.test(error.message) &&
-        (error.suggestions.length === 0 || error.suggestions.every(s => partitions.includes(s)));
-      if (aboutPartition) {
-        return 'partition';
-      }
-      if (/module/i.test(error.message)) {
-        return this._moduleField(error.message);
-      }
-    }
-    if (error.status === 409 && /exists already/i.test(error.message)) {
-      return 'name';
-    }
-    return null;
-  }
-
-  /**
-   * Whether a message about modules is about the Python module or about the others.
-   *
-   * @param message - The server's message.
-   * @returns `modules` when it names one of the other modules, else `python` when it names the
-   *   Python module (or the Python module in general), else `modules`.
-   */
-  private _moduleField(message: string): FormField {
-    if (this._extras.some(m => message.includes(m))) {
-      return 'modules';
-    }
-    if ((this._python && message.includes(this._python)) || /python module/i.test(message)) {
-      return 'python';
-    }
-    return 'modules';
   }
 
   private _clearError(field: FormField): void {
@@ -987,86 +614,9 @@ export class CreateFormModel {
       partitions.find(p => p.name === wanted) ??
       partitions.find(p => p.name === site.partition) ??
       partitions[0];
-    const roots = site.storage_roots;
-    const usable = roots.filter(r => r.exists && r.writable);
-    const rootWanted = this._model.defaultStorageRoot;
-    const root =
-      usable.find(r => r.label === rootWanted || r.path === rootWanted) ?? usable[0] ?? roots[0];
-    this._root = root?.label ?? '';
+    this._storage.chooseDefault(site, this._model.defaultStorageRoot);
     this._partition = '';
     this.setPartition(partition?.name ?? '');
-  }
-
-  private async _loadConda(): Promise<void> {
-    try {
-      const info = await this._model.conda();
-      if (this._isDisposed) {
-        return;
-      }
-      this._condaInfo = info;
-      this._condaError = null;
-      this._channels = [...info.channels];
-    } catch (reason) {
-      if (this._isDisposed) {
-        return;
-      }
-      this._condaError = errorMessage(reason);
-    }
-    this._emit();
-  }
-
-  private async _loadCatalog(): Promise<void> {
-    const partition = this._partition;
-    if (!partition || !this.hasModules) {
-      this._catalog = [];
-      this._emit();
-      return;
-    }
-    try {
-      const reply = await this._model.modules(partition, null);
-      if (this._isDisposed || partition !== this._partition) {
-        return;
-      }
-      this._catalog = reply.modules;
-      const names = new Set(reply.modules.map(m => m.full));
-      if (this._python && !names.has(this._python)) {
-        this._python = null;
-      }
-      this._extras = this._extras.filter(m => names.has(m));
-    } catch (reason) {
-      if (this._isDisposed || partition !== this._partition) {
-        return;
-      }
-      this._catalog = [];
-      this._catalogError = errorMessage(reason);
-    }
-    this._emit();
-    await this._loadCompat();
-  }
-
-  private async _loadCompat(): Promise<void> {
-    const { _partition: partition, _python: python } = this;
-    if (!partition || !python || this._catalog === null) {
-      return;
-    }
-    try {
-      const reply = await this._model.modules(partition, python);
-      if (this._isDisposed || partition !== this._partition || python !== this._python) {
-        return;
-      }
-      this._compat = reply.modules;
-      const incompatible = new Set(
-        reply.modules.filter(m => m.compatible === false).map(m => m.full)
-      );
-      this._extras = this._extras.filter(m => !incompatible.has(m));
-    } catch (reason) {
-      if (this._isDisposed || python !== this._python) {
-        return;
-      }
-      this._compatError = errorMessage(reason);
-      this._compat = null;
-    }
-    this._emit();
   }
 
   private _emit(): void {
@@ -1081,25 +631,13 @@ export class CreateFormModel {
   private _kind: 'venv' | 'conda' = 'venv';
   private _name = '';
   private _partition = '';
-  private _python: string | null = null;
-  private _extras: string[] = [];
-  private _root = '';
   private _packagesText = '';
   private _requirements: { name: string; text: string } | null = null;
   private _systemSitePackages = true;
-  private _shared = false;
   private _pipOptions: string[] = [];
-  private _condaInfo: CondaInfo | null = null;
-  private _condaError: string | null = null;
-  private _condaPython = '';
-  private _channels: string[] = [];
-  private _condaEnvs: CondaEnvironment[] | null = null;
-  private _adopting: string | null = null;
-  private _adoptResult: { ok: boolean; message: string } | null = null;
-  private _catalog: Module[] | null = null;
-  private _catalogError: string | null = null;
-  private _compat: Module[] | null = null;
-  private _compatError: string | null = null;
+  private _conda: CondaFormPart;
+  private _modules: ModulesFormPart;
+  private _storage: StorageFormPart;
   private _fieldErrors: Partial<Record<FormField, string>> = {};
   private _suggestions: string[] = [];
   private _formError: string | null = null;

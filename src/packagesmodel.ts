@@ -249,6 +249,20 @@ export class PackagesModel {
   }
 
   /**
+   * Whether the kernel needs a package, so that the server refuses to remove it (the site's
+   * `kept_packages` of this kind); every package counts as needed until the site is known.
+   *
+   * @param name - The package's name (its key for a Python distribution).
+   */
+  isKept(name: string): boolean {
+    const kept = this._model.site?.rules.kept_packages;
+    if (!kept) {
+      return true;
+    }
+    return (this.kind === 'conda' ? kept.conda : kept.venv).includes(name);
+  }
+
+  /**
    * What is listed: the conda packages (a conda environment's default) or the Python
    * distributions with their provenance (the only listing of a venv).
    */

@@ -343,3 +343,101 @@ export const IHpcEnvsModel = new Token<IHpcEnvsModel>(
   'jupyterlab-hpc-envs:IHpcEnvsModel',
   'The state of HPC environments as seen by the frontend.'
 );
+
+/**
+ * The id of the side panel (its commands activate it by id).
+ */
+export const PANEL_ID = 'jp-HpcEnvs-panel';
+
+/**
+ * The ids of the extension's commands, `hpc-envs:verb-noun`.
+ */
+export namespace CommandIDs {
+  /**
+   * Open (activate) the side panel.
+   */
+  export const openPanel = 'hpc-envs:open-panel';
+
+  /**
+   * Ask the server again now; `{rescan: true}` also makes it ask Slurm and the modules again.
+   */
+  export const refresh = 'hpc-envs:refresh';
+
+  /**
+   * Open the creation form (the launcher item "New HPC environment").
+   */
+  export const createEnvironment = 'hpc-envs:create-environment';
+
+  /**
+   * Build an environment for a partition: `{name, partition, force?}`.
+   */
+  export const rebuildEnvironment = 'hpc-envs:rebuild-environment';
+
+  /**
+   * Register an environment's kernels again: `{name, partition?}`.
+   */
+  export const registerKernel = 'hpc-envs:register-kernel';
+
+  /**
+   * Open a terminal with an environment activated: `{name, partition}`.
+   */
+  export const openTerminal = 'hpc-envs:open-terminal';
+
+  /**
+   * Open a notebook on an environment's kernel: `{name, partition}`.
+   */
+  export const openNotebook = 'hpc-envs:open-notebook';
+
+  /**
+   * Open the packages view: `{name, partition}`.
+   */
+  export const showPackages = 'hpc-envs:show-packages';
+
+  /**
+   * Remove an environment (or its kernel and build of one partition), after confirmation:
+   * `{name, partition?}`.
+   */
+  export const removeEnvironment = 'hpc-envs:remove-environment';
+
+  /**
+   * Open the live log of a task: `{task}`.
+   */
+  export const showLog = 'hpc-envs:show-log';
+
+  /**
+   * Cancel a running task: `{task}`.
+   */
+  export const cancelTask = 'hpc-envs:cancel-task';
+
+  /**
+   * Install packages: `{name, partition, packages, upgrade?}`; returns whether a task started.
+   */
+  export const installPackages = 'hpc-envs:install-packages';
+
+  /**
+   * Uninstall a package, after confirmation: `{name, partition, package}`.
+   */
+  export const uninstallPackage = 'hpc-envs:uninstall-package';
+
+  /**
+   * Update every package of a conda environment, after confirmation: `{name, partition}`;
+   * returns whether a task started.
+   */
+  export const updateAllPackages = 'hpc-envs:update-all-packages';
+
+  /**
+   * Show the requirements file of a build, to copy or download: `{name, partition}`.
+   */
+  export const exportRequirements = 'hpc-envs:export-requirements';
+
+  /**
+   * Choose what a kernel's Slurm job asks for, in a dialog: `{kernel}` or `{name, partition}`;
+   * without arguments, the kernel is asked for first. Returns the stored resources, or `null`.
+   */
+  export const kernelResources = 'hpc-envs:kernel-resources';
+
+  /**
+   * Cancel the Slurm job of a kernel waiting in the queue, after confirmation: `{kernel_id}`.
+   */
+  export const cancelKernelJob = 'hpc-envs:cancel-kernel-job';
+}

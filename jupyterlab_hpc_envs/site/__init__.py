@@ -391,6 +391,17 @@ class Site:
             },
             "warnings": [w.to_json() for w in self.warnings()],
             "pip_options": sorted(names.SAFE_PIP_OPTIONS),
+            # The rules the frontend checks as the user types, from here rather than copied.
+            "rules": {
+                "name_pattern": names._ENV_NAME.pattern,
+                "name_max": names.ENV_NAME_MAX,
+                "reserved_names": sorted(names.RESERVED_NAMES),
+                # What envs.packages refuses to remove: the kernel needs it.
+                "kept_packages": {
+                    "venv": ["ipykernel", "pip"],
+                    "conda": ["ipykernel", "pip", "python"],
+                },
+            },
         }
 
 

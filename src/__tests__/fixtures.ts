@@ -9,6 +9,23 @@ export const INFO = { name: 'jupyterlab-hpc-envs', version: '0.1.0' };
 
 export const SITE: Site = {
   host: 'vm',
+  pip_options: [
+    '--force-reinstall',
+    '--ignore-installed',
+    '--no-binary=:all:',
+    '--no-deps',
+    '--only-binary=:all:',
+    '--pre',
+    '--prefer-binary',
+    '--upgrade',
+    '--upgrade-strategy=eager'
+  ],
+  rules: {
+    name_pattern: '^[A-Za-z][A-Za-z0-9_-]*(?:\\.[A-Za-z0-9_-]+)*$',
+    name_max: 48,
+    reserved_names: ['adopt'],
+    kept_packages: { venv: ['ipykernel', 'pip'], conda: ['ipykernel', 'pip', 'python'] }
+  },
   arch: 'zen4',
   arch_source: 'VSC_ARCH_LOCAL',
   partition: 'zen4',
@@ -19,6 +36,7 @@ export const SITE: Site = {
     {
       name: 'zen2',
       arch: 'zen2',
+      modulepath: ['/site/modules/zen2/all'],
       available: true,
       default: false,
       local: false,
@@ -29,6 +47,7 @@ export const SITE: Site = {
     {
       name: 'zen4',
       arch: 'zen4',
+      modulepath: ['/site/modules/zen4/all'],
       available: true,
       default: true,
       local: true,
@@ -85,6 +104,7 @@ const catalogEntry = (full: string, generation: string, python: string | null = 
     full,
     name,
     version,
+    path: `/site/modules/zen4/all/${full}.lua`,
     description: `${name} (test)`,
     toolchain: version.replace(/^[^-]*-/, ''),
     generation,

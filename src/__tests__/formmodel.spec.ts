@@ -44,7 +44,7 @@ function until(form: CreateFormModel, test: () => boolean): Promise<void> {
 describe('validateEnvName', () => {
   // The server's own cases (jupyterlab_hpc_envs/tests/test_names.py).
   it.each(['science', 'torch-2.1', 'my_env', 'A1', 'a.b'])('accepts %s', name => {
-    expect(validateEnvName(name)).toBeNull();
+    expect(validateEnvName(name, SITE.rules)).toBeNull();
   });
 
   it.each([
@@ -66,11 +66,11 @@ describe('validateEnvName', () => {
     'a.',
     'adopt'
   ])('refuses %j with a reason', name => {
-    expect(validateEnvName(name)).toEqual(expect.any(String));
+    expect(validateEnvName(name, SITE.rules)).toEqual(expect.any(String));
   });
 
   it('refuses a name taken, whatever its case', () => {
-    expect(validateEnvName('Science', ['science'])).toContain('exists already');
+    expect(validateEnvName('Science', SITE.rules, ['science'])).toContain('exists already');
   });
 });
 
@@ -92,6 +92,41 @@ describe('splitCondaSpecs', () => {
         'numpy 1.26.* scipy >=1.11\npython = 3.11  # the kernel\nintel::mkl hpc-envs-hook'
       )
     ).toEqual(['numpy 1.26.*', 'scipy>=1.11', 'python=3.11', 'intel::mkl', 'hpc-envs-hook']);
+  });
+});
+
+describe("the site's rules", () => {
+  it('checks a name against the rules the server sent, not a copy of its own', () => {
+    const rules = { ...SITE.rules, name_max: 6, reserved_names: ['adopt', 'tmp'] };
+
+    expect(validateEnvName('science', rules)).toContain('at most 6 characters');
+    expect(validateEnvName('Tmp', rules)).toContain('reserved');
+    expect(validateEnvName('torch', { ...rules, name_pattern: '^[a-z]+-[0-9]+$' })).toEqual(
+      expect.stringContaining('Use ASCII letters')
+    );
+  });
+
+  it("offers the pip options of the site's reply, and no other", async () => {
+    const site = { ...SITE, pip_options: ['--pre', '--no-deps'] };
+    const fake = new RoutedServer({
+      'GET info': json(INFO),
+      'GET site': json(site),
+      'GET envs': json({ environments: [] }),
+      'GET tasks': json({ tasks: [] }),
+      'GET kernel-jobs': json({ jobs: [] }),
+      'GET modules': json({ partition: 'zen4', module_system: 'lmod', modules: MODULES })
+    });
+    const model = new HpcEnvsModel({ serverSettings: fake.settings() });
+    await model.refresh();
+    const form = new CreateFormModel({ model });
+
+    form.setPipOption('--prefer-binary', true);
+    form.setPipOption('--pre', true);
+
+    expect(form.allowedPipOptions).toEqual(['--pre', '--no-deps']);
+    expect(form.pipOptions).toEqual(['--pre']);
+    form.dispose();
+    model.dispose();
   });
 });
 

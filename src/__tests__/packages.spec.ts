@@ -188,6 +188,26 @@ describe('PackagesView', () => {
       ]);
     });
 
+    it('installs a conda spec whose version is written apart as one spec', async () => {
+      await type(
+        find<HTMLInputElement>(view.node, '.jp-HpcEnvs-install-specs'),
+        'numpy 1.26.* scipy >=1.11'
+      );
+      await click(find(view.node, '.jp-HpcEnvs-install-button'));
+
+      expect(runs).toEqual([
+        [
+          CommandIDs.installPackages,
+          {
+            name: 'forge',
+            partition: 'zen4',
+            packages: ['numpy 1.26.*', 'scipy>=1.11'],
+            upgrade: false
+          }
+        ]
+      ]);
+    });
+
     it('updates all packages with the command', async () => {
       await click(find(view.node, '.jp-HpcEnvs-updateAll'));
 

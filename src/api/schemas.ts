@@ -44,6 +44,10 @@ export type ErrorBody = z.infer<typeof ErrorBodySchema>;
 export const PartitionSchema = z.object({
   name: z.string(),
   arch: z.string().nullable(),
+  /**
+   * The folders of its module tree.
+   */
+  modulepath: z.array(z.string()).default([]),
   available: z.boolean().default(true),
   default: z.boolean().default(false),
   /**
@@ -99,6 +103,22 @@ export const SiteWarningSchema = z.object({
 export type SiteWarning = z.infer<typeof SiteWarningSchema>;
 
 /**
+ * What the frontend checks as the user types, as the server checks it: an environment name's
+ * pattern, length and reserved names, and the packages the kernel needs (never removed), by kind.
+ */
+export const SiteRulesSchema = z.object({
+  name_pattern: z.string(),
+  name_max: z.number(),
+  reserved_names: z.array(z.string()),
+  kept_packages: z.object({ venv: z.array(z.string()), conda: z.array(z.string()) })
+});
+
+/**
+ * The rules of the site's reply.
+ */
+export type SiteRules = z.infer<typeof SiteRulesSchema>;
+
+/**
  * `GET /hpc-envs/api/site`: what the cluster offers and where this server runs.
  */
 export const SiteSchema = z.object({
@@ -125,7 +145,12 @@ export const SiteSchema = z.object({
     policy: z.string(),
     message: z.string().default('')
   }),
-  warnings: z.array(SiteWarningSchema).default([])
+  warnings: z.array(SiteWarningSchema).default([]),
+  /**
+   * The pip options a user may add (ones that change how pip resolves, not where code comes from).
+   */
+  pip_options: z.array(z.string()),
+  rules: SiteRulesSchema
 });
 
 /**
@@ -142,6 +167,10 @@ export const ModuleSchema = z.object({
   full: z.string(),
   name: z.string(),
   version: z.string().default(''),
+  /**
+   * Its modulefile.
+   */
+  path: z.string().default(''),
   description: z.string().default(''),
   toolchain: z.string().nullable().default(null),
   generation: z.string().nullable().default(null),

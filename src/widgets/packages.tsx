@@ -8,11 +8,11 @@ import { deleteIcon, ReactWidget, refreshIcon } from '@jupyterlab/ui-components'
 import { CommandRegistry } from '@lumino/commands';
 import React, { useId, useState } from 'react';
 
-import { Package } from '../api';
-import { CommandIDs } from '../commands';
-import { splitSpecs } from '../formmodel';
+import { Package, ShadowWarning } from '../api';
 import { hpcEnvsIcon } from '../icons';
+import { CommandIDs } from '../tokens';
 import { ICondaRow, Listing, PackagesModel, SourceFilter } from '../packagesmodel';
+import { splitCondaSpecs, splitSpecs } from '../specs';
 import { IconButton, useSignals, VirtualList } from './common';
 
 /**
@@ -139,10 +139,6 @@ function PackagesBody(props: {
 }): React.ReactElement {
   const { model, commands, trans } = props;
   useSignals(model.stateChanged);
-  const uid = useId();
-  const [specs, setSpecs] = useState('');
-  const [upgrade, setUpgrade] = useState(false);
-  const [installing, setInstalling] = useState(false);
   const data = model.data;
   const busy = model.busy;
   // Busy, or shared by another user: the rows' uninstall and update buttons are disabled.
@@ -151,84 +147,10 @@ function PackagesBody(props: {
   const listing = model.listing;
   const rows = model.rows;
   const shown = listing === 'conda' ? model.condaRows.length : rows.length;
-  const name = model.name;
-  const partition = model.partition;
-
-  const install = async (event: React.FormEvent): Promise<void> => {
-    event.preventDefault();
-    const packages = splitSpecs(specs);
-    if (!packages.length) {
-      return;
-    }
-    setInstalling(true);
-    try {
-      const started = await commands.execute(CommandIDs.installPackages, {
-        name,
-        partition,
-        packages,
-        upgrade
-      });
-      if (started) {
-        setSpecs('');
-      }
-    } finally {
-      setInstalling(false);
-    }
-  };
-
-  const warnings = [...(data?.warnings ?? [])].sort((a, b) =>
-    a.level === b.level ? 0 : a.level === 'warning' ? -1 : 1
-  );
-  const serious = warnings.filter(w => w.level === 'warning');
-  const info = warnings.filter(w => w.level === 'info');
 
   return (
     <div className="jp-HpcEnvs-packages-body">
-      <div className="jp-HpcEnvs-packages-header">
-        <h1 className="jp-HpcEnvs-packages-title">{trans.__('Packages of %1', name)}</h1>
-        <label>
-          {trans.__('Partition')}{' '}
-          <select
-            className="jp-mod-styled jp-HpcEnvs-packages-partition"
-            value={partition}
-            onChange={event => model.setPartition(event.target.value)}
-          >
-            {(model.partitions.length ? model.partitions.map(p => p.name) : [partition]).map(p => (
-              <option key={p} value={p}>
-                {p}
-              </option>
-            ))}
-          </select>
-        </label>
-        <IconButton
-          icon={refreshIcon}
-          label={trans.__('List the packages again')}
-          onClick={() => void model.refresh()}
-          disabled={model.isLoading}
-        />
-        {isConda ? (
-          <button
-            type="button"
-            className="jp-Button jp-mod-styled jp-mod-reject jp-HpcEnvs-updateAll"
-            disabled={busy !== null}
-            title={
-              busy
-                ? trans.__('Busy: %1', busy.title)
-                : trans.__('Update every package to the newest the channels allow')
-            }
-            onClick={() => void commands.execute(CommandIDs.updateAllPackages, { name, partition })}
-          >
-            {trans.__('Update all…')}
-          </button>
-        ) : null}
-        <button
-          type="button"
-          className="jp-Button jp-mod-styled jp-mod-reject jp-HpcEnvs-export"
-          onClick={() => void commands.execute(CommandIDs.exportRequirements, { name, partition })}
-        >
-          {trans.__('Export requirements…')}
-        </button>
-      </div>
+      <PackagesHeader model={model} commands={commands} trans={trans} />
       {data ? (
         <div className="jp-HpcEnvs-note jp-HpcEnvs-packages-summary">
           {isConda
@@ -251,65 +173,14 @@ function PackagesBody(props: {
           {model.error}
         </div>
       ) : null}
-      {serious.map(w => (
-        <div key={w.name + w.message} className="jp-HpcEnvs-warning jp-HpcEnvs-shadow" role="note">
-          {w.message}
-        </div>
-      ))}
-      {info.length ? (
-        <details className="jp-HpcEnvs-shadowInfo">
-          <summary>
-            {trans._n(
-              '%1 package is installed twice (the first copy is used)',
-              '%1 packages are installed twice (the first copy is used)',
-              info.length
-            )}
-          </summary>
-          <ul>
-            {info.map(w => (
-              <li key={w.name + w.message}>{w.message}</li>
-            ))}
-          </ul>
-        </details>
-      ) : null}
+      <ShadowWarnings warnings={data?.warnings ?? []} trans={trans} />
 
       {model.sharedBy !== null ? (
         <div className="jp-HpcEnvs-note jp-HpcEnvs-sharedBy">
           {trans.__('Shared by %1: only %1 can change it.', model.sharedBy)}
         </div>
       ) : (
-        <form className="jp-HpcEnvs-install" onSubmit={event => void install(event)}>
-          <label htmlFor={`${uid}-install`}>{trans.__('Install')}</label>
-          <input
-            id={`${uid}-install`}
-            className="jp-mod-styled jp-HpcEnvs-install-specs"
-            placeholder={
-              isConda
-                ? trans.__('e.g. numpy scipy>=1.11 (conda specs)')
-                : trans.__('e.g. icecream tqdm>=4.66')
-            }
-            spellCheck={false}
-            autoComplete="off"
-            value={specs}
-            onChange={event => setSpecs(event.target.value)}
-          />
-          <label className="jp-HpcEnvs-install-upgrade">
-            <input
-              type="checkbox"
-              checked={upgrade}
-              onChange={event => setUpgrade(event.target.checked)}
-            />{' '}
-            {isConda ? trans.__('update') : trans.__('upgrade')}
-          </label>
-          <button
-            type="submit"
-            className="jp-Button jp-mod-styled jp-mod-accept jp-HpcEnvs-install-button"
-            disabled={installing || busy !== null || !splitSpecs(specs).length}
-            title={busy ? trans.__('Busy: %1', busy.title) : undefined}
-          >
-            {trans.__('Install')}
-          </button>
-        </form>
+        <InstallForm model={model} commands={commands} trans={trans} />
       )}
 
       <div className="jp-HpcEnvs-packages-filters">
@@ -366,6 +237,181 @@ function PackagesBody(props: {
 }
 
 /**
+ * The header of the view: its title, the partition shown, refresh, "update all" (conda) and the
+ * requirements export.
+ */
+function PackagesHeader(props: {
+  model: PackagesModel;
+  commands: CommandRegistry;
+  trans: TranslationBundle;
+}): React.ReactElement {
+  const { model, commands, trans } = props;
+  const { busy, name, partition } = model;
+  const isConda = model.kind === 'conda';
+  return (
+    <div className="jp-HpcEnvs-packages-header">
+      <h1 className="jp-HpcEnvs-packages-title">{trans.__('Packages of %1', name)}</h1>
+      <label>
+        {trans.__('Partition')}{' '}
+        <select
+          className="jp-mod-styled jp-HpcEnvs-packages-partition"
+          value={partition}
+          onChange={event => model.setPartition(event.target.value)}
+        >
+          {(model.partitions.length ? model.partitions.map(p => p.name) : [partition]).map(p => (
+            <option key={p} value={p}>
+              {p}
+            </option>
+          ))}
+        </select>
+      </label>
+      <IconButton
+        icon={refreshIcon}
+        label={trans.__('List the packages again')}
+        onClick={() => void model.refresh()}
+        disabled={model.isLoading}
+      />
+      {isConda ? (
+        <button
+          type="button"
+          className="jp-Button jp-mod-styled jp-mod-reject jp-HpcEnvs-updateAll"
+          disabled={busy !== null}
+          title={
+            busy
+              ? trans.__('Busy: %1', busy.title)
+              : trans.__('Update every package to the newest the channels allow')
+          }
+          onClick={() => void commands.execute(CommandIDs.updateAllPackages, { name, partition })}
+        >
+          {trans.__('Update all…')}
+        </button>
+      ) : null}
+      <button
+        type="button"
+        className="jp-Button jp-mod-styled jp-mod-reject jp-HpcEnvs-export"
+        onClick={() => void commands.execute(CommandIDs.exportRequirements, { name, partition })}
+      >
+        {trans.__('Export requirements…')}
+      </button>
+    </div>
+  );
+}
+
+/**
+ * The warnings of the listing: a module outranking the environment first, then the packages
+ * installed twice (folded).
+ */
+function ShadowWarnings(props: {
+  warnings: readonly ShadowWarning[];
+  trans: TranslationBundle;
+}): React.ReactElement {
+  const { trans } = props;
+  const serious = props.warnings.filter(w => w.level === 'warning');
+  const info = props.warnings.filter(w => w.level === 'info');
+  return (
+    <>
+      {serious.map(w => (
+        <div key={w.name + w.message} className="jp-HpcEnvs-warning jp-HpcEnvs-shadow" role="note">
+          {w.message}
+        </div>
+      ))}
+      {info.length ? (
+        <details className="jp-HpcEnvs-shadowInfo">
+          <summary>
+            {trans._n(
+              '%1 package is installed twice (the first copy is used)',
+              '%1 packages are installed twice (the first copy is used)',
+              info.length
+            )}
+          </summary>
+          <ul>
+            {info.map(w => (
+              <li key={w.name + w.message}>{w.message}</li>
+            ))}
+          </ul>
+        </details>
+      ) : null}
+    </>
+  );
+}
+
+/**
+ * The install box: specs split as the environment's installer reads them (a conda environment
+ * takes match specs, where `numpy 1.26.*` is one; a venv pip requirements).
+ */
+function InstallForm(props: {
+  model: PackagesModel;
+  commands: CommandRegistry;
+  trans: TranslationBundle;
+}): React.ReactElement {
+  const { model, commands, trans } = props;
+  const uid = useId();
+  const [specs, setSpecs] = useState('');
+  const [upgrade, setUpgrade] = useState(false);
+  const [installing, setInstalling] = useState(false);
+  const { busy, name, partition } = model;
+  const isConda = model.kind === 'conda';
+  const split = isConda ? splitCondaSpecs : splitSpecs;
+
+  const install = async (event: React.FormEvent): Promise<void> => {
+    event.preventDefault();
+    const packages = split(specs);
+    if (!packages.length) {
+      return;
+    }
+    setInstalling(true);
+    try {
+      const started = await commands.execute(CommandIDs.installPackages, {
+        name,
+        partition,
+        packages,
+        upgrade
+      });
+      if (started) {
+        setSpecs('');
+      }
+    } finally {
+      setInstalling(false);
+    }
+  };
+
+  return (
+    <form className="jp-HpcEnvs-install" onSubmit={event => void install(event)}>
+      <label htmlFor={`${uid}-install`}>{trans.__('Install')}</label>
+      <input
+        id={`${uid}-install`}
+        className="jp-mod-styled jp-HpcEnvs-install-specs"
+        placeholder={
+          isConda
+            ? trans.__('e.g. numpy scipy>=1.11 (conda specs)')
+            : trans.__('e.g. icecream tqdm>=4.66')
+        }
+        spellCheck={false}
+        autoComplete="off"
+        value={specs}
+        onChange={event => setSpecs(event.target.value)}
+      />
+      <label className="jp-HpcEnvs-install-upgrade">
+        <input
+          type="checkbox"
+          checked={upgrade}
+          onChange={event => setUpgrade(event.target.checked)}
+        />{' '}
+        {isConda ? trans.__('update') : trans.__('upgrade')}
+      </label>
+      <button
+        type="submit"
+        className="jp-Button jp-mod-styled jp-mod-accept jp-HpcEnvs-install-button"
+        disabled={installing || busy !== null || !split(specs).length}
+        title={busy ? trans.__('Busy: %1', busy.title) : undefined}
+      >
+        {trans.__('Install')}
+      </button>
+    </form>
+  );
+}
+
+/**
  * The Python distributions of a build, with where each comes from (a venv's only listing).
  */
 function PythonList(props: {
@@ -396,6 +442,7 @@ function PythonList(props: {
             busy={busy}
             trans={trans}
             conda={model.kind === 'conda'}
+            kept={model.isKept(row.key)}
             onUninstall={() =>
               void commands.execute(CommandIDs.uninstallPackage, {
                 name,
@@ -409,11 +456,6 @@ function PythonList(props: {
     </>
   );
 }
-
-/**
- * Packages of a conda environment the kernel needs: the server refuses to remove them.
- */
-const CONDA_KEPT = new Set(['python', 'pip', 'ipykernel']);
 
 /**
  * The conda packages of a conda environment's build (and what pip installed), with the ones the
@@ -447,6 +489,7 @@ function CondaList(props: {
             row={row}
             busy={busy}
             trans={trans}
+            kept={model.isKept(row.name)}
             onUpdate={() =>
               void commands.execute(CommandIDs.installPackages, {
                 name,
@@ -474,6 +517,10 @@ const CondaRow = React.memo(
     row: ICondaRow;
     busy: boolean;
     trans: TranslationBundle;
+    /**
+     * The kernel needs it: the server refuses to remove it, so no button is offered.
+     */
+    kept: boolean;
     onUpdate: () => void;
     onRemove: () => void;
   }): React.ReactElement => {
@@ -513,7 +560,7 @@ const CondaRow = React.memo(
               onClick={props.onUpdate}
             />
           )}
-          {CONDA_KEPT.has(row.name) ? null : (
+          {props.kept ? null : (
             <IconButton
               icon={deleteIcon}
               label={trans.__('Remove %1', row.name)}
@@ -538,17 +585,16 @@ export function channelLabel(channel: string): string {
   return trimmed.includes('/') ? trimmed.slice(trimmed.lastIndexOf('/') + 1) : trimmed;
 }
 
-/**
- * Packages the kernel needs: the server refuses to uninstall them, so no button is offered.
- */
-const KEPT = new Set(['pip', 'ipykernel']);
-
 const PackageRow = React.memo(
   (props: {
     row: Package;
     busy: boolean;
     trans: TranslationBundle;
     conda?: boolean;
+    /**
+     * The kernel needs it: the server refuses to uninstall it, so no button is offered.
+     */
+    kept: boolean;
     onUninstall: () => void;
   }): React.ReactElement => {
     const { row, trans } = props;
@@ -587,7 +633,7 @@ const PackageRow = React.memo(
           {badge.text}
         </span>
         <span className="jp-HpcEnvs-package-actions">
-          {removable && !shadowed && !KEPT.has(row.key) ? (
+          {removable && !shadowed && !props.kept ? (
             <IconButton
               icon={deleteIcon}
               label={trans.__('Uninstall %1', row.name)}

@@ -20,10 +20,9 @@ import { ReadonlyJSONObject } from '@lumino/coreutils';
 import React, { useMemo, useState } from 'react';
 
 import { Environment, isWaitingJob, JobResources, KernelJob, Site } from '../api';
-import { CommandIDs } from '../commands';
 import { filterEnvironments, IPartitionStatus, partitionStatuses } from '../model';
 import { hpcEnvsIcon } from '../icons';
-import { IHpcEnvsModel } from '../tokens';
+import { CommandIDs, IHpcEnvsModel, PANEL_ID } from '../tokens';
 import {
   buildStatusLabel,
   Chip,
@@ -33,10 +32,7 @@ import {
   VirtualList
 } from './common';
 
-/**
- * The side panel's DOM id (also used by the layout restorer and in UI tests).
- */
-export const PANEL_ID = 'jp-HpcEnvs-panel';
+export { PANEL_ID };
 
 /**
  * The height of a row of the environment list, in pixels.

@@ -202,12 +202,67 @@ function ResourcesView(props: IViewProps): React.ReactElement {
     );
   }
 
-  const errors = model.fieldErrors;
-  const describedBy = (field: ResourcesFormField): string =>
-    [ids(`${field}-hint`), errors[field] ? ids(`${field}-error`) : ''].filter(Boolean).join(' ');
-  const { limits, defaults } = resources;
+  const texts = fieldTexts(resources, trans);
 
-  const texts: Record<ResourceField, { label: string; placeholder: string; hint: string }> = {
+  const field = (name: ResourceField): React.ReactElement => (
+    <ResourceInput
+      key={name}
+      name={name}
+      text={texts[name]}
+      limits={resources.limits}
+      model={model}
+      trans={trans}
+      ids={ids}
+    />
+  );
+
+  const runsOn = model.mode === 'auto' ? model.autoRunsOn : model.mode;
+
+  return (
+    <div className="jp-HpcEnvs-resources-body" data-kernel={resources.kernel}>
+      <p className="jp-HpcEnvs-resources-intro">
+        {trans.__(
+          'What a Slurm job of this kernel asks for. An empty field uses the site’s default, shown in grey; kernels started from now on get these values.'
+        )}
+      </p>
+      {model.formError ? (
+        <div className="jp-HpcEnvs-error" role="alert">
+          {model.formError}
+        </div>
+      ) : null}
+      <ModeChoice model={model} trans={trans} ids={ids} />
+      {runsOn === 'local' ? (
+        <div className="jp-HpcEnvs-note jp-HpcEnvs-resources-localNote" role="note">
+          {trans.__('The kernel runs on this node: the values below apply to Slurm jobs only.')}
+        </div>
+      ) : null}
+      <div className="jp-HpcEnvs-resources-fields">
+        {field('time')}
+        {field('cpus')}
+        {field('memory')}
+        {field('gpus')}
+        {field('account')}
+      </div>
+      <div className="jp-HpcEnvs-note jp-HpcEnvs-resources-effective">
+        {effectiveText(resources, trans)}
+      </div>
+    </div>
+  );
+}
+
+/**
+ * The label, placeholder (the site's default) and hint (the limit) of each field.
+ *
+ * @param resources - The kernel's resources, with its partition's defaults and limits.
+ * @param trans - The translation bundle.
+ * @returns The texts by field.
+ */
+function fieldTexts(
+  resources: KernelResources,
+  trans: TranslationBundle
+): Record<ResourceField, IFieldText> {
+  const { limits, defaults } = resources;
+  return {
     time: {
       label: trans.__('Time limit'),
       placeholder: defaults.time,
@@ -239,62 +294,98 @@ function ResourcesView(props: IViewProps): React.ReactElement {
         : trans.__('The Slurm account the job is charged to.')
     }
   };
+}
 
-  const field = (name: ResourceField): React.ReactElement => {
-    const text = texts[name];
-    const value = model.values[name];
-    const common = {
-      id: ids(name),
-      name,
-      className: `jp-mod-styled jp-HpcEnvs-resources-input jp-HpcEnvs-resources-${name}`,
-      'aria-invalid': errors[name] ? true : undefined,
-      'aria-describedby': describedBy(name),
-      disabled: model.isSaving || (name === 'gpus' && limits.gpus === '0' && value === '')
-    };
-    const accounts = limits.accounts ?? [];
-    let control: React.ReactElement;
-    if (name === 'account' && accounts.length) {
-      const options = value && !accounts.includes(value) ? [value, ...accounts] : accounts;
-      control = (
-        <select
-          {...common}
-          value={value}
-          onChange={event => model.setValue(name, event.target.value)}
-        >
-          <option value="">{trans.__('Site default (%1)', text.placeholder)}</option>
-          {options.map(account => (
-            <option key={account} value={account}>
-              {account}
-            </option>
-          ))}
-        </select>
-      );
-    } else {
-      control = (
-        <input
-          {...common}
-          type="text"
-          inputMode={name === 'cpus' || name === 'gpus' ? 'numeric' : undefined}
-          autoComplete="off"
-          spellCheck={false}
-          value={value}
-          placeholder={text.placeholder}
-          onChange={event => model.setValue(name, event.target.value)}
-        />
-      );
-    }
-    return (
-      <div key={name} className="jp-HpcEnvs-field jp-HpcEnvs-resources-field" data-field={name}>
-        <label htmlFor={ids(name)}>{text.label}</label>
-        {control}
-        <div id={ids(`${name}-hint`)} className="jp-HpcEnvs-note jp-HpcEnvs-resources-hint">
-          {text.hint}
-        </div>
-        <FieldError id={ids(`${name}-error`)} message={errors[name]} />
-      </div>
-    );
+/**
+ * What a field shows besides its value.
+ */
+interface IFieldText {
+  label: string;
+  placeholder: string;
+  hint: string;
+}
+
+/**
+ * One resource: a box, or the accounts' list when the site names them, with its hint and error.
+ */
+function ResourceInput(props: {
+  name: ResourceField;
+  text: IFieldText;
+  limits: KernelResources['limits'];
+  model: KernelResourcesModel;
+  trans: TranslationBundle;
+  ids: (part: string) => string;
+}): React.ReactElement {
+  const { name, text, model, trans, ids } = props;
+  const errors = model.fieldErrors;
+  const limits = props.limits;
+  const describedBy = (field: ResourcesFormField): string =>
+    [ids(`${field}-hint`), errors[field] ? ids(`${field}-error`) : ''].filter(Boolean).join(' ');
+  const value = model.values[name];
+  const common = {
+    id: ids(name),
+    name,
+    className: `jp-mod-styled jp-HpcEnvs-resources-input jp-HpcEnvs-resources-${name}`,
+    'aria-invalid': errors[name] ? true : undefined,
+    'aria-describedby': describedBy(name),
+    disabled: model.isSaving || (name === 'gpus' && limits.gpus === '0' && value === '')
   };
+  const accounts = limits.accounts ?? [];
+  let control: React.ReactElement;
+  if (name === 'account' && accounts.length) {
+    const options = value && !accounts.includes(value) ? [value, ...accounts] : accounts;
+    control = (
+      <select
+        {...common}
+        value={value}
+        onChange={event => model.setValue(name, event.target.value)}
+      >
+        <option value="">{trans.__('Site default (%1)', text.placeholder)}</option>
+        {options.map(account => (
+          <option key={account} value={account}>
+            {account}
+          </option>
+        ))}
+      </select>
+    );
+  } else {
+    control = (
+      <input
+        {...common}
+        type="text"
+        inputMode={name === 'cpus' || name === 'gpus' ? 'numeric' : undefined}
+        autoComplete="off"
+        spellCheck={false}
+        value={value}
+        placeholder={text.placeholder}
+        onChange={event => model.setValue(name, event.target.value)}
+      />
+    );
+  }
+  return (
+    <div key={name} className="jp-HpcEnvs-field jp-HpcEnvs-resources-field" data-field={name}>
+      <label htmlFor={ids(name)}>{text.label}</label>
+      {control}
+      <div id={ids(`${name}-hint`)} className="jp-HpcEnvs-note jp-HpcEnvs-resources-hint">
+        {text.hint}
+      </div>
+      <FieldError id={ids(`${name}-error`)} message={errors[name]} />
+    </div>
+  );
+}
 
+/**
+ * Where the kernel runs: automatically, on this node or as a Slurm job, each with why it cannot
+ * be chosen when it cannot.
+ */
+function ModeChoice(props: {
+  model: KernelResourcesModel;
+  trans: TranslationBundle;
+  ids: (part: string) => string;
+}): React.ReactElement {
+  const { model, trans, ids } = props;
+  const errors = model.fieldErrors;
+  const partition = model.resources?.partition ?? '';
   const autoRunsOn = model.autoRunsOn;
   const modeLabels: Record<KernelMode, string> = {
     auto: trans.__('Automatic'),
@@ -306,74 +397,41 @@ function ResourcesView(props: IViewProps): React.ReactElement {
       autoRunsOn === 'local'
         ? trans.__('here: this node has the kernel’s CPU architecture')
         : autoRunsOn === 'slurm'
-          ? trans.__(
-              'a Slurm job on %1: this node has another CPU architecture',
-              resources.partition
-            )
+          ? trans.__('a Slurm job on %1: this node has another CPU architecture', partition)
           : trans.__('here when this node has the kernel’s CPU architecture, else a Slurm job'),
     local: trans.__('a process of this server, without Slurm'),
-    slurm: trans.__('always a Slurm job on %1', resources.partition)
+    slurm: trans.__('always a Slurm job on %1', partition)
   };
-  const runsOn = model.mode === 'auto' ? autoRunsOn : model.mode;
-
   return (
-    <div className="jp-HpcEnvs-resources-body" data-kernel={resources.kernel}>
-      <p className="jp-HpcEnvs-resources-intro">
-        {trans.__(
-          'What a Slurm job of this kernel asks for. An empty field uses the site’s default, shown in grey; kernels started from now on get these values.'
-        )}
-      </p>
-      {model.formError ? (
-        <div className="jp-HpcEnvs-error" role="alert">
-          {model.formError}
-        </div>
-      ) : null}
-      <fieldset
-        className="jp-HpcEnvs-field jp-HpcEnvs-resources-mode"
-        aria-describedby={errors.mode ? ids('mode-error') : undefined}
-      >
-        <legend>{trans.__('Where it runs')}</legend>
-        {KERNEL_MODES.map(mode => {
-          const problem = model.modeProblem(mode);
-          return (
-            <label
-              key={mode}
-              className={`jp-HpcEnvs-resources-modeOption${
-                problem && model.mode !== mode ? ' jp-mod-disabled' : ''
-              }`}
-              title={problem || undefined}
-            >
-              <input
-                type="radio"
-                name={ids('mode')}
-                value={mode}
-                checked={model.mode === mode}
-                disabled={model.isSaving || (problem !== '' && model.mode !== mode)}
-                onChange={() => model.setMode(mode)}
-              />{' '}
-              {modeLabels[mode]}{' '}
-              <span className="jp-HpcEnvs-note">{problem || modeNotes[mode]}</span>
-            </label>
-          );
-        })}
-        <FieldError id={ids('mode-error')} message={errors.mode} />
-      </fieldset>
-      {runsOn === 'local' ? (
-        <div className="jp-HpcEnvs-note jp-HpcEnvs-resources-localNote" role="note">
-          {trans.__('The kernel runs on this node: the values below apply to Slurm jobs only.')}
-        </div>
-      ) : null}
-      <div className="jp-HpcEnvs-resources-fields">
-        {field('time')}
-        {field('cpus')}
-        {field('memory')}
-        {field('gpus')}
-        {field('account')}
-      </div>
-      <div className="jp-HpcEnvs-note jp-HpcEnvs-resources-effective">
-        {effectiveText(resources, trans)}
-      </div>
-    </div>
+    <fieldset
+      className="jp-HpcEnvs-field jp-HpcEnvs-resources-mode"
+      aria-describedby={errors.mode ? ids('mode-error') : undefined}
+    >
+      <legend>{trans.__('Where it runs')}</legend>
+      {KERNEL_MODES.map(mode => {
+        const problem = model.modeProblem(mode);
+        return (
+          <label
+            key={mode}
+            className={`jp-HpcEnvs-resources-modeOption${
+              problem && model.mode !== mode ? ' jp-mod-disabled' : ''
+            }`}
+            title={problem || undefined}
+          >
+            <input
+              type="radio"
+              name={ids('mode')}
+              value={mode}
+              checked={model.mode === mode}
+              disabled={model.isSaving || (problem !== '' && model.mode !== mode)}
+              onChange={() => model.setMode(mode)}
+            />{' '}
+            {modeLabels[mode]} <span className="jp-HpcEnvs-note">{problem || modeNotes[mode]}</span>
+          </label>
+        );
+      })}
+      <FieldError id={ids('mode-error')} message={errors.mode} />
+    </fieldset>
   );
 }
 

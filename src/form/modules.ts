@@ -1,0 +1,207 @@
+/**
+ * The modules part of the creation form's state: the partition's module catalog, the Python
+ * module and the other modules chosen (in load order), and their compatibility with it.
+ */
+import { errorMessage, Module } from '../api';
+import { IFormHost } from './types';
+
+/**
+ * What the modules part needs of the form besides {@link IFormHost}.
+ */
+export interface IModulesHost extends IFormHost {
+  /**
+   * The partition chosen (whose catalog is shown).
+   */
+  partition: () => string;
+
+  /**
+   * Whether the site has a module system.
+   */
+  hasModules: () => boolean;
+}
+
+/**
+ * The modules part of the form; the form composes it.
+ */
+export class ModulesFormPart {
+  /**
+   * Create the part.
+   *
+   * @param host - The form composing it.
+   */
+  constructor(host: IModulesHost) {
+    this._host = host;
+  }
+
+  /**
+   * The Python module chosen, or `null`.
+   */
+  get python(): string | null {
+    return this._python;
+  }
+
+  /**
+   * The other modules chosen, in load order.
+   */
+  get extras(): readonly string[] {
+    return this._extras;
+  }
+
+  /**
+   * The partition changed: its catalog is loaded (modules it lacks are dropped then).
+   */
+  reset(): void {
+    this._catalog = null;
+    this._catalogError = null;
+    this._compat = null;
+  }
+
+  /**
+   * The chosen partition's module catalog, or `null` while it loads.
+   */
+  get catalog(): readonly Module[] | null {
+    return this._catalog;
+  }
+
+  /**
+   * Why the catalog could not be loaded, or `null`.
+   */
+  get catalogError(): string | null {
+    return this._catalogError;
+  }
+
+  /**
+   * The Python modules of the partition (modules with a Python version).
+   */
+  get pythonModules(): readonly Module[] {
+    return (this._catalog ?? []).filter(m => m.python !== null);
+  }
+
+  /**
+   * The other modules, compatible ones first; with `compatible` and `reason` once the Python
+   * module is chosen.
+   */
+  get extraModules(): readonly Module[] {
+    const source = this._python ? (this._compat ?? []) : (this._catalog ?? []);
+    const others = source.filter(m => m.python === null);
+    return others
+      .map((m, index) => ({ m, index }))
+      .sort((a, b) => {
+        const ca = a.m.compatible === false ? 1 : 0;
+        const cb = b.m.compatible === false ? 1 : 0;
+        return ca - cb || a.index - b.index;
+      })
+      .map(({ m }) => m);
+  }
+
+  /**
+   * Whether the compatibility of the other modules is being asked.
+   */
+  get compatLoading(): boolean {
+    return this._python !== null && this._compat === null && this._compatError === null;
+  }
+  /**
+   * Choose the Python module; the other modules' compatibility with it is loaded.
+   *
+   * @param python - The module, or `null`.
+   */
+  setPython(python: string | null): void {
+    if (python === this._python) {
+      return;
+    }
+    this._python = python;
+    this._compat = null;
+    this._compatError = null;
+    this._host.clearError('python');
+    this._host.clearError('modules');
+    this._host.emit();
+    void this.loadCompat();
+  }
+
+  /**
+   * Add or remove a module after the Python module (modules load in the order they were chosen).
+   *
+   * @param module - The module's full name.
+   * @param selected - Whether it should be loaded; toggles when omitted.
+   */
+  toggleExtra(module: string, selected?: boolean): void {
+    const has = this._extras.includes(module);
+    const want = selected ?? !has;
+    if (want === has) {
+      return;
+    }
+    const entry = this.extraModules.find(m => m.full === module);
+    if (want && entry?.compatible === false) {
+      return;
+    }
+    this._extras = want ? [...this._extras, module] : this._extras.filter(m => m !== module);
+    this._host.clearError('modules');
+    this._host.emit();
+  }
+
+  async loadCatalog(): Promise<void> {
+    const partition = this._host.partition();
+    if (!partition || !this._host.hasModules()) {
+      this._catalog = [];
+      this._host.emit();
+      return;
+    }
+    try {
+      const reply = await this._host.model.modules(partition, null);
+      if (this._host.isDisposed() || partition !== this._host.partition()) {
+        return;
+      }
+      this._catalog = reply.modules;
+      const names = new Set(reply.modules.map(m => m.full));
+      if (this._python && !names.has(this._python)) {
+        this._python = null;
+      }
+      this._extras = this._extras.filter(m => names.has(m));
+    } catch (reason) {
+      if (this._host.isDisposed() || partition !== this._host.partition()) {
+        return;
+      }
+      this._catalog = [];
+      this._catalogError = errorMessage(reason);
+    }
+    this._host.emit();
+    await this.loadCompat();
+  }
+
+  async loadCompat(): Promise<void> {
+    const partition = this._host.partition();
+    const python = this._python;
+    if (!partition || !python || this._catalog === null) {
+      return;
+    }
+    try {
+      const reply = await this._host.model.modules(partition, python);
+      if (
+        this._host.isDisposed() ||
+        partition !== this._host.partition() ||
+        python !== this._python
+      ) {
+        return;
+      }
+      this._compat = reply.modules;
+      const incompatible = new Set(
+        reply.modules.filter(m => m.compatible === false).map(m => m.full)
+      );
+      this._extras = this._extras.filter(m => !incompatible.has(m));
+    } catch (reason) {
+      if (this._host.isDisposed() || python !== this._python) {
+        return;
+      }
+      this._compatError = errorMessage(reason);
+      this._compat = null;
+    }
+    this._host.emit();
+  }
+  private _host: IModulesHost;
+  private _python: string | null = null;
+  private _extras: string[] = [];
+  private _catalog: Module[] | null = null;
+  private _catalogError: string | null = null;
+  private _compat: Module[] | null = null;
+  private _compatError: string | null = null;
+}

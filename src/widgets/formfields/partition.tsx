@@ -1,0 +1,49 @@
+/**
+ * The partition the environment is built for, and where it is built (here or as a Slurm job).
+ */
+import React from 'react';
+
+import { FieldError } from '../common';
+import { IFieldProps } from './fields';
+
+/**
+ * The "Partition" choice.
+ */
+export function PartitionField(props: IFieldProps): React.ReactElement | null {
+  const { model, trans, ids, describe } = props;
+  const site = model.site;
+  if (!site) {
+    return null;
+  }
+  const errors = model.fieldErrors;
+  const partition = site.partitions.find(p => p.name === model.partition);
+  return (
+    <div className="jp-HpcEnvs-field">
+      <label htmlFor={ids('partition')}>{trans.__('Partition')}</label>
+      <select
+        id={ids('partition')}
+        className="jp-mod-styled jp-HpcEnvs-partition"
+        value={model.partition}
+        aria-invalid={errors.partition ? true : undefined}
+        aria-describedby={describe('partition', ids('partition-hint'))}
+        onChange={event => model.setPartition(event.target.value)}
+      >
+        {site.partitions.map(p => (
+          <option key={p.name} value={p.name} disabled={!p.available}>
+            {p.name}
+            {p.arch && p.arch !== p.name ? ` (${p.arch})` : ''}
+            {p.name === site.partition ? ` — ${trans.__('this server')}` : ''}
+            {p.available ? '' : ` — ${trans.__('unavailable')}`}
+          </option>
+        ))}
+      </select>
+      <div id={ids('partition-hint')} className="jp-HpcEnvs-note">
+        {partition?.local
+          ? trans.__('Built here, on this node (same CPU architecture).')
+          : trans.__('Built as a Slurm job on a node of %1.', model.partition)}
+        {partition?.description ? ` ${partition.description}` : ''}
+      </div>
+      <FieldError id={ids('partition-error')} message={errors.partition} />
+    </div>
+  );
+}
