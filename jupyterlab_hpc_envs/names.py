@@ -18,7 +18,13 @@ from packaging.requirements import InvalidRequirement, Requirement
 from .errors import InvalidInput
 
 ENV_NAME_MAX = 48
-_ENV_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]+)*$")
+# Packages an uninstall refuses to remove, per kind of environment: the kernel needs them (the
+# frontend gets this from the /site reply's rules).
+KEPT_PACKAGES: dict[str, tuple[str, ...]] = {
+    "venv": ("ipykernel", "pip"),
+    "conda": ("ipykernel", "pip", "python"),
+}
+ENV_NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]+)*$")
 _PARTITION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _ARCH = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}$")
 # Module names as Lmod and Environment Modules write them: Name/version, where the version of an
@@ -84,7 +90,7 @@ def env_name(value: object) -> str:
     name = _printable("name", value, "An environment name")
     if len(name) > ENV_NAME_MAX:
         raise InvalidInput("name", f"An environment name has at most {ENV_NAME_MAX} characters.")
-    if not _ENV_NAME.match(name):
+    if not ENV_NAME_PATTERN.match(name):
         raise InvalidInput(
             "name",
             f"{name!r} is not a valid environment name: use ASCII letters, digits, '-', '_' and "

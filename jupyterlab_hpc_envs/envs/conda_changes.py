@@ -17,7 +17,7 @@ from typing import Any
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from .. import errors
+from .. import errors, names
 from ..config import HpcEnvs
 from ..site import PartitionInfo, slurm
 from ..tasks import Task, TaskFailed, TaskManager, TaskRecord
@@ -160,7 +160,7 @@ class CondaChanges(PackageOps):
         if not isinstance(specs, (list, tuple)):
             raise errors.InvalidInput("packages", "Give the names of the packages to remove.")
         wanted = [conda.package_name(p) for p in specs]
-        protected = {"python", "ipykernel", "pip"} & {canonicalize_name(w) for w in wanted}
+        protected = set(names.KEPT_PACKAGES["conda"]) & {canonicalize_name(w) for w in wanted}
         if protected:
             raise errors.InvalidInput(
                 "packages", f"{', '.join(sorted(protected))} must stay: the kernel needs it."

@@ -85,7 +85,7 @@ class PipChanges(PackageOps):
                 raise errors.InvalidInput("packages", f"Give a bare package name, not {item!r}.")
             wanted.append(req.name)
         self.no_task_running(env)
-        protected = {"pip", "ipykernel"} & {canonicalize_name(w) for w in wanted}
+        protected = set(names.KEPT_PACKAGES["venv"]) & {canonicalize_name(w) for w in wanted}
         if protected:
             raise errors.InvalidInput(
                 "packages", f"{', '.join(sorted(protected))} must stay: the kernel needs it."

@@ -393,14 +393,10 @@ class Site:
             "pip_options": sorted(names.SAFE_PIP_OPTIONS),
             # The rules the frontend checks as the user types, from here rather than copied.
             "rules": {
-                "name_pattern": names._ENV_NAME.pattern,
+                "name_pattern": names.ENV_NAME_PATTERN.pattern,
                 "name_max": names.ENV_NAME_MAX,
                 "reserved_names": sorted(names.RESERVED_NAMES),
-                # What envs.packages refuses to remove: the kernel needs it.
-                "kept_packages": {
-                    "venv": ["ipykernel", "pip"],
-                    "conda": ["ipykernel", "pip", "python"],
-                },
+                "kept_packages": {k: list(v) for k, v in names.KEPT_PACKAGES.items()},
             },
         }
 

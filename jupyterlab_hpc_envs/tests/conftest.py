@@ -213,3 +213,23 @@ def site_env(demo_site, jp_environ, monkeypatch, tmp_path):
         monkeypatch.setenv(var, str(roots[var]))
     demo_site.ctl("stray-user-site", "add")
     return roots
+
+
+@pytest.fixture
+def core(tmp_path, monkeypatch):
+    """A core with no module system and no Slurm, storage and state in the test's folder: for the
+    tests of the engine's bookkeeping (manifests, tasks, files) that build nothing."""
+    from jupyterlab_hpc_envs.config import HpcEnvs
+    from jupyterlab_hpc_envs.core import Core
+
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    (tmp_path / "data").mkdir()
+    config = HpcEnvs(
+        module_system="none",
+        use_slurm="no",
+        site_file="",
+        storage_roots=[str(tmp_path / "data")],
+        kernels_dir=str(tmp_path / "kernels"),
+        data_dir=str(tmp_path / "state"),
+    )
+    return Core(config)

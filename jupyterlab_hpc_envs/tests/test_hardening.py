@@ -22,7 +22,6 @@ import pytest
 from traitlets.config import Config
 
 from jupyterlab_hpc_envs import errors, files, names, proc
-from jupyterlab_hpc_envs.config import HpcEnvs
 from jupyterlab_hpc_envs.core import Core
 from jupyterlab_hpc_envs.envs import conda, kernelspec, manifest, scripts
 from jupyterlab_hpc_envs.envs.manifest import READY, Build, Manifest
@@ -126,21 +125,6 @@ def test_a_planted_lock_link_creates_nothing(vo, shared):
     ):
         pass
     assert not where.exists()
-
-
-@pytest.fixture
-def core(tmp_path, monkeypatch):
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    (tmp_path / "data").mkdir()
-    config = HpcEnvs(
-        module_system="none",
-        use_slurm="no",
-        site_file="",
-        storage_roots=[str(tmp_path / "data")],
-        kernels_dir=str(tmp_path / "kernels"),
-        data_dir=str(tmp_path / "state"),
-    )
-    return Core(config)
 
 
 def a_task_log(core: Core) -> types.SimpleNamespace:

@@ -12,27 +12,11 @@ import socket
 import pytest
 
 from jupyterlab_hpc_envs import errors
-from jupyterlab_hpc_envs.config import HpcEnvs
 from jupyterlab_hpc_envs.core import Core
 from jupyterlab_hpc_envs.envs import kernelspec, manifest
 from jupyterlab_hpc_envs.envs.manifest import READY, Build, Manifest
 from jupyterlab_hpc_envs.site import PartitionInfo
 from jupyterlab_hpc_envs.tasks import INTERRUPTED, RUNNING, TaskManager, TaskRecord
-
-
-@pytest.fixture
-def core(tmp_path, monkeypatch):
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    (tmp_path / "data").mkdir()
-    config = HpcEnvs(
-        module_system="none",
-        use_slurm="no",
-        site_file="",
-        storage_roots=[str(tmp_path / "data")],
-        kernels_dir=str(tmp_path / "kernels"),
-        data_dir=str(tmp_path / "state"),
-    )
-    return Core(config)
 
 
 def ready_env(core: Core, name: str, arch: str = "zen4", partitions=()) -> Manifest:
