@@ -42,7 +42,7 @@ async def build_env(data: Path) -> dict:
     from jupyterlab_hpc_envs.core import Core
 
     core = Core(HpcEnvs())
-    from jupyterlab_hpc_envs.names import NotFound
+    from jupyterlab_hpc_envs.errors import NotFound
 
     try:
         env = core.envs.get("benchkernel")

@@ -41,7 +41,7 @@ def key(name: str) -> str:
 async def prepare() -> tuple[str, str]:
     from jupyterlab_hpc_envs.config import HpcEnvs
     from jupyterlab_hpc_envs.core import Core
-    from jupyterlab_hpc_envs.names import NotFound
+    from jupyterlab_hpc_envs.errors import NotFound
 
     core = Core(HpcEnvs())
     try:
