@@ -237,7 +237,9 @@ def as_member(
     """``cmd`` as ``user``. The interpreters live under root's private home folder: the command
     runs in a mount namespace of its own where ``/root`` holds only them (the machine's ``/root``
     is left as it is)."""
-    pyenv = "/root/.pyenv"
+    # The interpreters' root (pyenv's: <root>/versions/X.Y.Z/bin/python), under root's home.
+    pyenv = str(Path(os.path.realpath(sys.executable)).parents[3])
+    assert os.path.dirname(pyenv) == "/root", f"expected the interpreters under /root: {pyenv}"
     hold = vo.folder / f"mnt-{uuid.uuid4().hex[:8]}"
     hold.mkdir()
     inner = " ".join(
