@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import sys
@@ -22,8 +23,8 @@ from traitlets.config.loader import ConfigFileNotFound, JSONFileConfigLoader, Py
 from . import __version__, errors, names
 from .config import HpcEnvs
 from .core import Core
-from .envs import conda, kernelspec
-from .tasks import FINAL, SUCCEEDED
+from .envs import conda, kernelspec, manifest
+from .tasks import FINAL, SUCCEEDED, TaskRecord
 
 EXIT_TASK, EXIT_INPUT, EXIT_NOT_FOUND, EXIT_CONFLICT, EXIT_UNAVAILABLE = 1, 2, 3, 4, 5
 ENV_NAME_HELP = "the environment's name (see `jupyter hpc-envs list`)"
@@ -75,8 +76,28 @@ async def _follow(core: Core, task_id: str, quiet: bool = False) -> int:
             await asyncio.sleep(0.2)
     if record.state != SUCCEEDED:
         print(f"hpc-envs: {record.message}", file=sys.stderr)
+        for line in _failure_lines(core, record):
+            print(f"hpc-envs: {line}", file=sys.stderr)
         return EXIT_TASK
     return 0
+
+
+def _failure_lines(core: Core, record: TaskRecord) -> list[str]:
+    """What a failed task leaves to read: a build's failure (what failed, the entries to change,
+    its log), else the task's log."""
+    home, arch = record.params.get("home"), record.params.get("arch")
+    if record.kind == "build" and isinstance(home, str) and isinstance(arch, str):
+        with contextlib.suppress(errors.NotFound, errors.Conflict, errors.InvalidInput, OSError):
+            build = core.envs.describe(manifest.read(home))["builds"].get(arch) or {}
+            found = build.get("failure")
+            if found:
+                entries = ", ".join(found["entries"])
+                return [
+                    found["summary"],
+                    *([f"Change: {entries}"] if entries else []),
+                    f"The log: {found['log'] or core.tasks.log_path(record.id)}",
+                ]
+    return [f"The log: {core.tasks.log_path(record.id)}"]
 
 
 async def cmd_site(core: Core, args: argparse.Namespace) -> int:
@@ -157,7 +178,15 @@ async def cmd_create(core: Core, args: argparse.Namespace) -> int:
         requirements=requirements,
         shared=args.shared,
     )
-    return await _follow(core, task.id, args.quiet)
+    return await _follow_create(core, task, args.quiet)
+
+
+async def _follow_create(core: Core, task: TaskRecord, quiet: bool) -> int:
+    """Follow a create; quiet, print only the new kernel's name (for scripts) once it is ready."""
+    code = await _follow(core, task.id, quiet)
+    if code == 0 and quiet:
+        print(kernelspec.kernel_name(task.env, task.partition))
+    return code
 
 
 async def _create_conda(core: Core, args: argparse.Namespace, requirements: str | None) -> int:
@@ -178,7 +207,7 @@ async def _create_conda(core: Core, args: argparse.Namespace, requirements: str 
         channels=args.channel or None,
         shared=args.shared,
     )
-    return await _follow(core, task.id, args.quiet)
+    return await _follow_create(core, task, args.quiet)
 
 
 async def cmd_conda(core: Core, args: argparse.Namespace) -> int:
@@ -344,6 +373,28 @@ def _environment_problems(described: list[dict[str, Any]]) -> list[Problem]:
             continue
         for warning in env["warnings"]:
             problems.append({"level": "warning", "code": "environment", "message": warning})
+        problems += _build_problems(env)
+    return problems
+
+
+def _build_problems(env: dict[str, Any]) -> list[Problem]:
+    """A failed build (what failed, its log) and a build out of date, as errors."""
+    problems: list[Problem] = []
+    for arch, build in sorted(env["builds"].items()):
+        failure = build.get("failure")
+        if build["state"] == "failed" and failure:
+            message = f"The {arch} build of {env['name']} failed. {failure['summary']}"
+            if failure["log"]:
+                message += f" The log: {failure['log']}"
+            problems.append({"level": "error", "code": "failed-build", "message": message})
+        for problem in build.get("problems") or []:
+            problems.append(
+                {
+                    "level": "error",
+                    "code": problem["kind"],
+                    "message": f"The {arch} build of {env['name']}: {problem['message']}",
+                }
+            )
     return problems
 
 

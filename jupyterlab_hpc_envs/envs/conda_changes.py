@@ -224,19 +224,19 @@ class CondaChanges(PackageOps):
                 change.wanted, change.channels, cache
             )
         self._plan(change, env, build)
-        if change.wanted or action == "update-all":
-            change.argv = engine.command(
-                action,
-                build.path,
-                specs=change.wanted,
-                requested=change.requested,
-                channels=change.channels,
-                cache=cache,
-            )
         what = ", ".join([*change.wanted, *change.pip_specs, *change.pip_removed])
         title = f"{VERBS[action]} {what} in {env.name} ({part.name})".replace("  ", " ")
 
-        async def run(task: Task) -> dict[str, Any]:
+        async def run(task: Task, part: PartitionInfo, build: Build) -> dict[str, Any]:
+            if change.wanted or action == "update-all":  # the build's own prefix
+                change.argv = engine.command(
+                    action,
+                    build.path,
+                    specs=change.wanted,
+                    requested=change.requested,
+                    channels=change.channels,
+                    cache=cache,
+                )
             return await self._run(task, change, env, part, build)
 
         return self.start(env, part, build, title, run, action=action, specs=change.wanted)

@@ -52,6 +52,9 @@ class Build:
     ipykernel: str = ""  # the version the kernel imports, and its folder (see envs.encryption)
     ipykernel_path: str = ""
     encryption: str = ""  # "curve" (it can encrypt kernel traffic), "none", "" (not known)
+    # What keeps the build from matching the spec: {kind, subject, message}; kind "out-of-date":
+    # a package change of the environment did not reach it (its state is then STALE).
+    problems: list[dict[str, str]] = field(default_factory=list)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Build:
@@ -280,6 +283,7 @@ def validate(env: Manifest, path: str) -> None:
             (f"{where}.job_id", _printable_or_empty, build.job_id),
             (f"{where}.error", _string, build.error),
             (f"{where}.adopted", _flag, build.adopted),
+            (f"{where}.problems", _list_of(_problem), build.problems),
         ]
         if arch != build.arch:
             raise _refused(path, where, f"holds the build of {build.arch!r}.")
@@ -288,6 +292,15 @@ def validate(env: Manifest, path: str) -> None:
             check(field_name, value)
         except errors.InvalidInput as err:
             raise _refused(path, field_name, err.message) from None
+
+
+def _problem(field: str, value: object) -> object:
+    """A build's problem: an object of three texts, ``kind``, ``subject`` and ``message``."""
+    if not isinstance(value, dict) or set(value) != {"kind", "subject", "message"}:
+        raise errors.InvalidInput(field, "must be an object of kind, subject and message.")
+    for key in ("kind", "subject", "message"):
+        _string(f"{field}.{key}", value[key])
+    return value
 
 
 def _unknown_value(field: str, value: object) -> object:

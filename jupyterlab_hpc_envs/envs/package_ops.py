@@ -13,12 +13,15 @@ from packaging.utils import canonicalize_name
 
 from .. import errors, proc
 from ..site import PartitionInfo, slurm
-from ..tasks import Task, TaskManager, TaskRecord
-from .manifest import Build, Manifest
+from ..tasks import Task, TaskFailed, TaskManager, TaskRecord
+from . import manifest
+from .manifest import READY, STALE, Build, Manifest
 from .placement import Placement
 from .storage import Storage
 
 PROBE = os.path.join(os.path.dirname(__file__), "probe.py")
+# One change in one build: the task, the build's partition and the build; what it did.
+ChangeRun = Callable[[Task, PartitionInfo, Build], Awaitable[dict[str, Any]]]
 PIP_INSTALL = ["python", "-m", "pip", "install", "--no-cache-dir", "--no-build-isolation"]
 
 
@@ -62,20 +65,91 @@ class PackageOps:
         part: PartitionInfo,
         build: Build,
         title: str,
-        run: Callable[[Task], Awaitable[dict[str, Any]]],
+        run: ChangeRun,
         **params: object,
     ) -> TaskRecord:
         """Start a change as a task, after checking again that no other task works on the
-        environment (with no await in between: the awaits before let another request in)."""
+        environment (with no await in between: the awaits before let another request in).
+
+        A change is one of the environment's spec: ``run`` changes ``build`` (and records the
+        change in the manifest), then every other ready build, each on its own partition (see
+        :meth:`spread`)."""
         self.no_task_running(env)
+
+        async def run_everywhere(task: Task) -> dict[str, Any]:
+            result = await run(task, part, build)
+            return await self.spread(task, env, build, title, run, result)
+
         return self.tasks.start(
             "packages",
             title,
-            run,
+            run_everywhere,
             env=env.name,
             partition=part.name,
             params={"home": env.home, "arch": build.arch, **params},
         )
+
+    async def spread(
+        self,
+        task: Task,
+        env: Manifest,
+        done: Build,
+        title: str,
+        run: ChangeRun,
+        result: dict[str, Any],
+    ) -> dict[str, Any]:
+        """The change made on ``done`` (and recorded) made on the other ready builds, one after
+        the other; one it cannot reach is marked out of date (a rebuild catches it up), and the
+        task fails saying so."""
+        result["builds"] = [done.arch]
+        missed: list[str] = []
+        for arch, other in sorted(manifest.read(env.home).builds.items()):
+            if arch == done.arch or other.state != READY:
+                continue
+            where = other.built_partition or (other.partitions or [""])[0]
+            task.log(f"--- The same change in the {arch} build (partition {where or '?'}) ---")
+            try:
+                part = await self.storage.site.partition(where)
+                await run(task, part, other)
+                result["builds"].append(arch)
+            except (
+                TaskFailed,
+                proc.CommandError,
+                OSError,
+                RuntimeError,
+                LookupError,
+                ValueError,
+            ) as err:
+                # whatever stopped it there (errors' Conflict, NotFound, InvalidInput, Slurm's)
+                reason = str(getattr(err, "message", "") or err)
+                self.mark_out_of_date(env, arch, title, reason)
+                missed.append(f"{arch} ({where})")
+                task.log(f"The {arch} build is marked out of date: {reason}")
+        if missed:
+            raise TaskFailed(
+                f"{title}: done in {', '.join(result['builds'])}, but not in "
+                f"{', '.join(missed)}, now marked out of date. Rebuild "
+                f"{'them' if len(missed) > 1 else 'it'} from the spec (rebuild), or see the log."
+            )
+        return result
+
+    def mark_out_of_date(self, env: Manifest, arch: str, title: str, reason: str) -> None:
+        """The build of ``arch`` is *stale*: ``title`` (a change of the spec) did not reach it."""
+        with manifest.updating(env.home) as m:
+            build = m.builds.get(arch)
+            if build is None or build.state != READY:
+                return
+            build.state = STALE
+            build.problems = [p for p in build.problems if p["kind"] != "out-of-date"]
+            where = build.built_partition or arch
+            build.problems.append(
+                {
+                    "kind": "out-of-date",
+                    "subject": title,
+                    "message": f"{title} did not reach this build ({reason}). Rebuild it from "
+                    f"the spec: jupyter hpc-envs rebuild {m.name} --partition {where}.",
+                }
+            )
 
     async def listing(self, env: Manifest, part: PartitionInfo, build: Build) -> dict[str, Any]:
         """The probe's listing of every distribution Python sees in the build."""

@@ -46,7 +46,7 @@ class PipChanges(PackageOps):
         argv = [*PIP_INSTALL, *(["--upgrade"] if upgrade else []), *wanted]
         verb = "Upgrade" if upgrade else "Install"
 
-        async def run(task: Task) -> dict[str, Any]:
+        async def run(task: Task, part: PartitionInfo, build: Build) -> dict[str, Any]:
             before = await self._freeze(env, part, build, task)
             task.set_step("pip install")
             code = await self.run_in_env(task, env, part, build, argv)
@@ -112,7 +112,7 @@ class PipChanges(PackageOps):
         wanted = await self._uninstallable(env, part, build, packages)
         argv = ["python", "-m", "pip", "uninstall", "--yes", *wanted]
 
-        async def run(task: Task) -> dict[str, Any]:
+        async def run(task: Task, part: PartitionInfo, build: Build) -> dict[str, Any]:
             task.set_step("pip uninstall")
             code = await self.run_in_env(task, env, part, build, argv)
             if code != 0:

@@ -23,7 +23,7 @@ from .builder import BUILD_JOB, Builder
 from .kernels import KernelRegistry
 from .kind_base import CreateRequest, KindTools
 from .kinds import Kinds
-from .manifest import BUILDING, READY, Build, Manifest
+from .manifest import BUILDING, FAILED, READY, Build, Manifest
 from .placement import Placement, clean_environ
 from .removal import Removal
 from .storage import SHARED, Storage
@@ -109,6 +109,7 @@ class Environments:
         part, storage = await self.storage.partition_and_root(partition, SHARED if shared else root)
         await chosen.complete(draft, part, storage)
         arch = await self.placement.resolve_arch(part)
+        self._replace_failed(env_name)
         env = await self.storage.new_home(
             storage.path,
             env_name,
@@ -119,6 +120,18 @@ class Environments:
             shared=storage.shared,
         )
         return self.builder.start_build(env, part, arch, title=f"Create {env_name} on {part.name}")
+
+    def _replace_failed(self, env_name: str) -> None:
+        """Mend a failed environment: one of the user's own whose builds all failed (and no task
+        works on) is removed, so that ``create`` with the same name makes it again with the new
+        spec. Any other environment of that name stays, and the name stays taken (409)."""
+        try:
+            env = self.get(env_name)
+        except (errors.NotFound, errors.Conflict):
+            return
+        failed = bool(env.builds) and all(b.state == FAILED for b in env.builds.values())
+        if failed and self.trust(env).mine and not self.tasks.running(env.name):
+            self.removal.remove(env.name)
 
     async def rebuild(
         self, name: object, partition: object, force: bool = False

@@ -18,8 +18,8 @@ from .. import errors, files, names, ownership
 from ..config import ENVS_FOLDER, MANIFEST, HpcEnvs
 from ..site import PartitionInfo, Site, StorageRoot
 from ..tasks import TaskManager
-from . import encryption, kernelspec, manifest
-from .manifest import READY, Build, Manifest
+from . import encryption, failure, kernelspec, manifest
+from .manifest import FAILED, READY, Build, Manifest
 
 SHARED = object()  # the storage root of a shared environment: the VO's folder
 
@@ -169,6 +169,10 @@ class Storage:
             for k, meta in sorted(kernels.items())
             if meta.get("path") == env.home
         ]
+        for arch, build in env.builds.items():
+            if build.state == FAILED:
+                inside = bool(build.log) and names.within(build.log, env.home)
+                data["builds"][arch]["failure"] = failure.describe(build.error, build.log, inside)
         data["tasks"] = [t.to_json() for t in self.tasks.running(env.name)]
         data["warnings"] = self._env_warnings(env)
         return data

@@ -221,7 +221,8 @@ class HpcEnvsProvisioner(LocalProvisioner):
                 "or create the environment again."
             ) from None
         build = env.builds.get(arch)
-        if build is None or build.state != manifest.READY:
+        # A stale build (a package change did not reach it) still runs, with its old packages.
+        if build is None or build.state not in (manifest.READY, manifest.STALE):
             state = build.state if build else "missing"
             raise KernelStartError(
                 f"{name} has no ready build for {arch} (it is {state}): rebuild it from the "

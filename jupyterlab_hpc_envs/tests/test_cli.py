@@ -140,6 +140,65 @@ async def test_a_failed_build_exits_1_with_the_reason(site_env):
     assert our_kernels() == []
 
 
+async def test_a_failed_environment_is_reported_then_mended_by_creating_it_again(site_env):
+    # Given a create with a misspelled package
+    misspelled = "tabulatte-engine-typo"
+    code, out, err = await hpc(
+        "create", "engine-mend", "-m", PYTHON, "-m", IPYTHON, "-p", "zen4", "--package", misspelled
+    )
+
+    # Then the failure names the package, what to do, and where the log is
+    assert code == cli.EXIT_TASK, out + err
+    assert f"pip found no distribution for {misspelled}" in err
+    assert f"Change: {misspelled}" in err
+    log = err.split("The log: ")[1].splitlines()[0]
+    assert os.path.isfile(log) and misspelled in open(log, encoding="utf-8").read()
+
+    # And the doctor reports the failed build, exiting 1
+    code, out, _ = await hpc("doctor", "--json")
+    assert code == 1
+    (failed,) = [p for p in json.loads(out)["problems"] if p["code"] == "failed-build"]
+    assert misspelled in failed["message"] and log in failed["message"]
+
+    # When the same name is created again with the spelling corrected, quietly
+    code, out, err = await hpc(
+        "create",
+        "engine-mend",
+        "-m",
+        PYTHON,
+        "-m",
+        IPYTHON,
+        "-p",
+        "zen4",
+        "--package",
+        "tabulate",
+        "-q",
+    )
+
+    # Then it replaced the failed one and printed only its kernel's name
+    assert code == 0, out + err
+    assert out.strip() == "hpcenv-engine-mend-zen4"
+    code, out, _ = await hpc("list", "--json")
+    (env,) = json.loads(out)
+    assert env["packages"] == ["tabulate"] and env["builds"]["zen4"]["state"] == "ready"
+    code, out, _ = await hpc("doctor", "--json")
+    assert code == 0 and "failed-build" not in out
+    # And a working environment's name stays taken
+    code, _, err = await hpc("create", "engine-mend", "-m", PYTHON, "-p", "zen4")
+    assert code == cli.EXIT_CONFLICT and "exists already" in err
+
+
+def test_every_positional_argument_has_help():
+    subparsers = next(a for a in cli.parser()._actions if a.choices and a.dest == "command")
+    missing = [
+        f"{name} {action.dest}"
+        for name, sub in subparsers.choices.items()
+        for action in sub._actions
+        if not action.option_strings and not action.help
+    ]
+    assert missing == []
+
+
 async def test_the_doctor_reports_the_stray_user_site_and_exits_0_without_errors(site_env):
     code, out, _ = await hpc("doctor", "--json")
     assert code == 0
