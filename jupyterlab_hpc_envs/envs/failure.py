@@ -72,4 +72,8 @@ def describe(reason: str, log: str, readable: bool = True) -> dict[str, Any]:
     """The build JSON's ``failure``: ``summary``, ``entries`` (packages, then modules), ``log``
     (read only when ``readable``: a log kept in the environment's folder)."""
     packages, modules = responsible(read_log(log)) if log and readable else ([], [])
-    return {"summary": summary(reason, packages, modules), "entries": packages + modules, "log": log}
+    return {
+        "summary": summary(reason, packages, modules),
+        "entries": packages + modules,
+        "log": log,
+    }

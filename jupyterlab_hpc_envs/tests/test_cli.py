@@ -152,13 +152,16 @@ async def test_a_failed_environment_is_reported_then_mended_by_creating_it_again
     assert f"pip found no distribution for {misspelled}" in err
     assert f"Change: {misspelled}" in err
     log = err.split("The log: ")[1].splitlines()[0]
-    assert os.path.isfile(log) and misspelled in open(log, encoding="utf-8").read()
+    assert os.path.isfile(log)
+    with open(log, encoding="utf-8") as f:
+        assert misspelled in f.read()
 
     # And the doctor reports the failed build, exiting 1
     code, out, _ = await hpc("doctor", "--json")
     assert code == 1
     (failed,) = [p for p in json.loads(out)["problems"] if p["code"] == "failed-build"]
-    assert misspelled in failed["message"] and log in failed["message"]
+    assert misspelled in failed["message"]
+    assert log in failed["message"]
 
     # When the same name is created again with the spelling corrected, quietly
     code, out, err = await hpc(
@@ -180,12 +183,15 @@ async def test_a_failed_environment_is_reported_then_mended_by_creating_it_again
     assert out.strip() == "hpcenv-engine-mend-zen4"
     code, out, _ = await hpc("list", "--json")
     (env,) = json.loads(out)
-    assert env["packages"] == ["tabulate"] and env["builds"]["zen4"]["state"] == "ready"
+    assert env["packages"] == ["tabulate"]
+    assert env["builds"]["zen4"]["state"] == "ready"
     code, out, _ = await hpc("doctor", "--json")
-    assert code == 0 and "failed-build" not in out
+    assert code == 0
+    assert "failed-build" not in out
     # And a working environment's name stays taken
     code, _, err = await hpc("create", "engine-mend", "-m", PYTHON, "-p", "zen4")
-    assert code == cli.EXIT_CONFLICT and "exists already" in err
+    assert code == cli.EXIT_CONFLICT
+    assert "exists already" in err
 
 
 def test_every_positional_argument_has_help():
