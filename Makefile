@@ -172,10 +172,11 @@ bench: setup
 demo: setup
 	scripts/demo-site build "$(DEMO_DIR)"
 	scripts/demo-site start "$(DEMO_DIR)"
+	scripts/conda-channel "$(DEMO_DIR)/conda-channel"
 	@echo "==> JupyterLab on the demo site: http://127.0.0.1:$(DEMO_PORT)/lab (the token is printed below)"
 	set +u; . "$(DEMO_DIR)/env.sh"; mkdir -p "$$HOME"; \
 	  exec "$(VENV)/bin/jupyter" lab --allow-root --no-browser --ip=127.0.0.1 --port=$(DEMO_PORT) \
-	  --ServerApp.port_retries=0 --ServerApp.root_dir="$$HOME"
+	  --ServerApp.port_retries=0 --ServerApp.root_dir="$$HOME" --config=scripts/demo_server_config.py
 
 demo-stop:
 	scripts/demo-site stop "$(DEMO_DIR)"

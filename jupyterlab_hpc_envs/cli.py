@@ -133,6 +133,12 @@ async def cmd_modules(core: Core, args: argparse.Namespace) -> int:
     if args.python:
         names.module_name(args.python)
     modules = await site.catalog_with_compatibility(part, args.python)
+    if args.python and args.python not in {m["full"] for m in modules}:
+        raise errors.InvalidInput(
+            "python",
+            f"There is no module {args.python} on partition {part.name}. The Python modules: "
+            "`jupyter hpc-envs modules Python/`.",
+        )
     if args.query:
         modules = [m for m in modules if args.query.lower() in m["full"].lower()]
     lines = []

@@ -18,6 +18,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -614,6 +615,30 @@ def test_a_kernels_job_ends_with_its_server_even_one_killed_with_kill_9(kernel, 
         server.proc.kill()  # SIGKILL: no shutdown, no atexit; srun lives on, the kernel does not
         server.proc.wait()
         assert wait_until(lambda: job_of(model["id"]) is None, 20), our_jobs()
+    finally:
+        server.stop()
+
+
+def test_a_server_stops_on_sigterm_after_a_failed_kernel_start(kernel, tmp_path):
+    # Given a server where a kernel start failed (a request Slurm refuses)
+    set_kernel_config(memory="100000G")
+    server = Server(tmp_path, "sigterm")
+    try:
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            server.request("POST", "api/kernels", {"name": KERNEL})
+        assert refused.value.code == 500
+        assert our_jobs() == []
+
+        # When it gets SIGTERM
+        server.proc.send_signal(signal.SIGTERM)
+
+        # Then it stops, without jupyter_server's "Kernel does not exist" from shutting it down
+        try:
+            server.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"the server still runs 30 s after SIGTERM:\n{server.log.read_text()}")
+        log = server.log.read_text()
+        assert "Kernel does not exist" not in log, log
     finally:
         server.stop()
 
