@@ -24,7 +24,9 @@ timeout cancels the job and says why. Interrupts are messages (``interrupt_mode:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+from collections.abc import Iterator
 from typing import Any, Protocol
 
 import zmq
@@ -367,7 +369,12 @@ class HpcEnvsProvisioner(LocalProvisioner):
     # --- launch -------------------------------------------------------------------------------
 
     async def pre_launch(self, **kwargs: Any) -> dict[str, Any]:
-        """Check the build, then prepare a local start or the srun of a Slurm job."""
+        """Check the build, then prepare a local start or the srun of a Slurm job; a start that
+        fails here is forgotten by the kernel manager (see :func:`forget_failed_start`)."""
+        with forgotten_if_failed(self):
+            return await self._prepare(**kwargs)
+
+    async def _prepare(self, **kwargs: Any) -> dict[str, Any]:
         self._restore_restarts()
         self.ended = None
         config = HpcEnvs(parent=self)
@@ -418,7 +425,8 @@ class HpcEnvsProvisioner(LocalProvisioner):
         return result
 
     async def launch_kernel(self, cmd: list[str], **kwargs: Any) -> KernelConnectionInfo:
-        return await self.kernel.launch_kernel(cmd, **kwargs)
+        with forgotten_if_failed(self):
+            return await self.kernel.launch_kernel(cmd, **kwargs)
 
     # --- lifecycle: all to the kernel of this launch ------------------------------------------
 
@@ -482,3 +490,32 @@ class HpcEnvsProvisioner(LocalProvisioner):
         if restarter is not None and self._saved_restart_limit is not None:
             restarter.restart_limit = self._saved_restart_limit
         self._saved_restart_limit = None
+
+
+@contextlib.contextmanager
+def forgotten_if_failed(provisioner: KernelProvisionerBase) -> Iterator[None]:
+    """A kernel start that fails inside the block is forgotten (:func:`forget_failed_start`)."""
+    try:
+        yield
+    except BaseException:
+        forget_failed_start(provisioner.parent, provisioner.kernel_id)
+        raise
+
+
+def forget_failed_start(kernel_manager: object, kernel_id: str) -> None:
+    """Drop a failed start from the multi-kernel manager's pending starts, as a good start is.
+
+    jupyter_client's ``MultiKernelManager._async_start_kernel`` keeps every start in
+    ``_pending_kernels`` and only ``_add_kernel_when_ready`` pops it, after a start that worked; a
+    failed one stays there for ever, under an id that is in no ``_kernels``. ``shutdown_all``
+    shuts down every id of both, and jupyter_server's ``_async_shutdown_kernel`` begins with
+    ``_check_kernel_id``: HTTP 404 "Kernel does not exist" for that id, raised out of
+    ``ServerApp._stop`` before ``io_loop.stop()``, so the server never exits on SIGTERM (when
+    another kernel runs: with none, the kernel manager is empty, hence false, and skipped). Only
+    a first start is forgotten (an id not in ``_kernels``); a failed restart is the kernel's own.
+    """
+    manager = getattr(kernel_manager, "parent", None)
+    pending = getattr(manager, "_pending_kernels", None)
+    kernels = getattr(manager, "_kernels", None)
+    if isinstance(pending, dict) and isinstance(kernels, dict) and kernel_id not in kernels:
+        pending.pop(kernel_id, None)

@@ -88,6 +88,7 @@ class SlurmKernel:
     def __init__(self, host: KernelHost, job: SlurmJob) -> None:
         self.host = host
         self.job = job
+        self._torn_down = False
 
     @classmethod
     def adopt(cls, host: KernelHost, info: dict[str, Any], log: Any) -> SlurmKernel:
@@ -436,6 +437,9 @@ class SlurmKernel:
         ``why`` is set for a start given up (logged and recorded); a cleanup passes nothing.
         """
         job = self.job
+        if self._torn_down:
+            return  # once: a failed start tore it down, jupyter_client's cleanup may come after
+        self._torn_down = True
         job.stop()
         if why:
             job.log.warning("Kernel %s: %s", job.kernel_id, why)
@@ -448,6 +452,8 @@ class SlurmKernel:
         job.unfollow()
         for task in job.tasks:
             task.cancel()
+        if job.launcher_report is not None and not job.launcher_report.done():
+            job.launcher_report.cancel()  # nobody waits for the launcher any more
         job.move(Phase.ENDED)
         jobs.release(job.kernel_id)
         if cancelled:

@@ -24,8 +24,8 @@ def jp_server_config(jp_server_config, conda_channel, demo_site, monkeypatch):  
 
 async def test_the_demo_server_defaults_to_its_local_conda_channel_and_creates_from_it(
     site_env,
-    conda_channel,
-    jp_fetch,  # noqa: F811
+    conda_channel,  # noqa: F811 - the fixture
+    jp_fetch,
 ):
     # Given the server of `make demo`: the form's default channel is the demo's local one
     _, info = await call(jp_fetch, "GET", "conda")

@@ -26,6 +26,7 @@ from typing import Any
 
 import pytest
 from jupyter_client.ioloop import AsyncIOLoopKernelManager
+from jupyter_client.multikernelmanager import AsyncMultiKernelManager
 from jupyter_core.paths import jupyter_data_dir
 from traitlets.config import Config
 
@@ -421,6 +422,41 @@ async def test_a_request_slurm_refuses_fails_at_once_with_slurms_reason_and_no_j
     assert our_jobs() == []
 
 
+class RecordingKernels(AsyncMultiKernelManager):
+    """A multi-kernel manager that keeps the kernel managers it made, even a failed one's."""
+
+    def pre_start_kernel(self, kernel_name, kwargs):
+        made = super().pre_start_kernel(kernel_name, kwargs)
+        self.made = [*getattr(self, "made", []), made[0]]
+        return made
+
+
+async def test_a_failed_start_leaves_nothing_behind_and_its_cleanup_can_run_again(kernel):
+    # Given a kernel start Slurm refuses, through a multi-kernel manager as a server has
+    set_kernel_config(memory="100000G")
+    mkm = RecordingKernels()
+    with pytest.raises(KernelStartError):
+        await asyncio.wait_for(mkm.start_kernel(kernel_name=KERNEL), 30)
+
+    # Then no job, no pending start in the manager, nothing pending in the provisioner
+    assert our_jobs() == []
+    assert mkm._pending_kernels == {}
+    assert mkm.list_kernel_ids() == []
+    await asyncio.wait_for(mkm.shutdown_all(), 10)
+    # And the failed kernel's provisioner has no process and nothing pending
+    (made,) = mkm.made
+    provisioner = made.provisioner
+    assert provisioner.has_process is False
+    job = provisioner._slurm.job
+    assert job.launcher_report.done()
+    assert all(task.done() for task in job.tasks)
+    # And its cleanup, which jupyter_client may call after, runs again without a Slurm call
+    await asyncio.wait_for(provisioner.cleanup(), 10)
+    await asyncio.wait_for(provisioner.cleanup(), 10)
+    assert provisioner.has_process is False
+    assert our_jobs() == []
+
+
 async def test_a_job_that_does_not_report_the_kernel_in_time_is_cancelled_saying_so(
     kernel, tmp_path
 ):
@@ -620,10 +656,12 @@ def test_a_kernels_job_ends_with_its_server_even_one_killed_with_kill_9(kernel, 
 
 
 def test_a_server_stops_on_sigterm_after_a_failed_kernel_start(kernel, tmp_path):
-    # Given a server where a kernel start failed (a request Slurm refuses)
+    # Given a server with a running kernel (with none, jupyter_server skips the kernels' shutdown:
+    # its kernel manager, of length 0, is false) and a kernel start that failed (Slurm refuses it)
     set_kernel_config(memory="100000G")
     server = Server(tmp_path, "sigterm")
     try:
+        server.request("POST", "api/kernels", {"name": "python3"})
         with pytest.raises(urllib.error.HTTPError) as refused:
             server.request("POST", "api/kernels", {"name": KERNEL})
         assert refused.value.code == 500
@@ -639,6 +677,8 @@ def test_a_server_stops_on_sigterm_after_a_failed_kernel_start(kernel, tmp_path)
             pytest.fail(f"the server still runs 30 s after SIGTERM:\n{server.log.read_text()}")
         log = server.log.read_text()
         assert "Kernel does not exist" not in log, log
+        assert server.proc.returncode == 0, log
+        assert "Shutting down 1 kernel" in log, log
     finally:
         server.stop()
 
