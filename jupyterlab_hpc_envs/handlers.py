@@ -245,7 +245,7 @@ class ProbesHandler(BaseHandler):
     ``site`` does, the probes then "probing…"."""
 
     @tornado.web.authenticated
-    @requires("write", "execute")
+    @requires("read", "execute")
     @_errors
     async def post(self) -> None:
         body = self.body()
