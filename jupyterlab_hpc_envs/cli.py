@@ -23,6 +23,7 @@ from . import __version__, errors, names
 from .config import HpcEnvs
 from .core import Core
 from .envs import conda, kernelspec
+from .site import probe
 from .tasks import FINAL, SUCCEEDED
 
 EXIT_TASK, EXIT_INPUT, EXIT_NOT_FOUND, EXIT_CONFLICT, EXIT_UNAVAILABLE = 1, 2, 3, 4, 5
@@ -571,6 +572,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 async def _main(core: Core, args: argparse.Namespace) -> int:
+    core.site.probes.on_start = lambda partition: print(
+        f"hpc-envs: {probe.learning_message(partition)}", file=sys.stderr, flush=True
+    )
     await core.start()
     try:
         return int(await args.func(core, args))

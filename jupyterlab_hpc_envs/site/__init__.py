@@ -256,7 +256,7 @@ class Site:
             part = await self.partition(only)
             raise errors.Conflict(
                 f"Partition {part.name} is not probed: its arch and modules come from "
-                f"{part.origin.get('text') or 'this node'}.",
+                f"{'the site description' if part.described else 'this node'}.",
                 field="partition",
             )
         todo = [p for p in parts if fresh or await self.probes.wanted(p.name)]

@@ -25,6 +25,7 @@ import secrets
 import shlex
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -109,6 +110,7 @@ class Probes:
     def __init__(self, config: HpcEnvs) -> None:
         self.config = config
         self.background = False  # a server refreshes stale answers by itself; a CLI run does not
+        self.on_start: Callable[[str], None] | None = None  # told each probe started (the CLI)
         self._running: dict[str, asyncio.Task[Probe]] = {}
         self._started: dict[str, float] = {}
 
@@ -145,6 +147,8 @@ class Probes:
             self._running[partition] = task
             self._started[partition] = time.time()
             task.add_done_callback(lambda _: self._running.pop(partition, None))
+            if self.on_start is not None:
+                self.on_start(partition)
         return task
 
     async def learn(self, partition: str, wait: bool = True, fresh: bool = False) -> Probe | None:

@@ -55,6 +55,7 @@ def _probe_jobs() -> list[str]:
 async def test_the_cli_learns_an_undescribed_partition_from_a_probe_job(undescribed, demo_site):
     code, out, err = await hpc("site", "--json")
     assert code == 0, err
+    assert err == "hpc-envs: Learning what partition zen2 offers (a short Slurm job)…\n"
     parts = {p["name"]: p for p in json.loads(out)["partitions"]}
     zen2 = parts["zen2"]
     assert zen2["arch"] == "zen2", zen2
@@ -65,8 +66,9 @@ async def test_the_cli_learns_an_undescribed_partition_from_a_probe_job(undescri
     assert zen2["local"] is False
     assert parts["zen4"]["origin"]["text"] == "site description"
 
-    code, out, _ = await hpc("site")
+    code, out, err = await hpc("site")
     assert f"from learned from node {zen2['origin']['node']} at " in out
+    assert err == "", "the cached answer: no job"
 
     # Cached per cluster and partition, owner-only: a second run needs no job.
     (cached,) = undescribed.glob("*/zen2.json")
@@ -219,3 +221,27 @@ async def test_slurm_without_a_cluster_is_no_slurm_said_once(
     code, out, err = await hpc("doctor")
     assert out.lower().count("no slurm") == 1, out
     assert err == ""
+
+
+async def test_a_server_refreshes_a_stale_answer_in_the_background_and_serves_the_old_meanwhile(
+    undescribed,
+):
+    from jupyterlab_hpc_envs.config import HpcEnvs
+    from jupyterlab_hpc_envs.site import Site
+
+    site = Site(HpcEnvs(probe_max_age=0.0))
+    site.probes.background = True
+    first = await site.probes.learn("zen2")
+    assert first.arch == "zen2"
+    again = await site.probes.learn("zen2")  # stale at once: served, and probed again
+    assert again.at == first.at
+    assert (await site.probes.state("zen2")).state == "running"
+    part = await site.partition("zen2")
+    assert part.arch == "zen2", "the old answer's facts while the new probe runs"
+    assert part.origin["text"] == "probing…"
+    for _ in range(240):
+        if (await site.probes.state("zen2")).state == "ok":
+            break
+        await asyncio.sleep(0.25)
+    assert (await site.probes.cached("zen2")).at > first.at
+    await site.probes.close()
