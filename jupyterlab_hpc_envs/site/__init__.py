@@ -153,32 +153,8 @@ class Site:
         learned from one of its nodes), its module tree and kernel limits."""
         described: dict[str, dict[str, Any]] = dict(self.config.partitions)
         server_modulepath = [p for p in os.environ.get("MODULEPATH", "").split(":") if p]
-        found: list[PartitionInfo] = []
         self._slurm_error = None
-        if self.config.use_slurm == "auto":
-            await slurm.status()
-        if self.slurm_enabled:
-            try:
-                for seen in await slurm.partitions():
-                    found.append(
-                        PartitionInfo(
-                            name=seen.name,
-                            arch=None,
-                            modulepath=[],
-                            available=seen.available,
-                            default=seen.default,
-                            gpu=seen.gres,
-                            slurm=True,
-                        )
-                    )
-            except slurm.SlurmError as err:
-                # A controller that is down must not take the whole panel with it: report it, and
-                # fall back on what the site description knows.
-                self._slurm_error = str(err)
-                found = [
-                    PartitionInfo(name=n, arch=None, modulepath=[], available=False, slurm=True)
-                    for n in described
-                ]
+        found = await self._slurm_partitions(described) if self.slurm_enabled else []
         if not found:
             found = [PartitionInfo(name=LOCAL_PARTITION, arch=self.arch, modulepath=[])]
         for part in found:
@@ -201,6 +177,33 @@ class Site:
             part.local = part.arch == self.arch or part.name == LOCAL_PARTITION
             await self._apply_origin(part)
         return found
+
+    async def _slurm_partitions(self, described: dict[str, Any]) -> list[PartitionInfo]:
+        """The partitions sinfo lists; the described ones (unavailable) when Slurm does not
+        answer; none when it is installed without a cluster (no Slurm, said once as a warning)."""
+        try:
+            return [
+                PartitionInfo(
+                    name=seen.name,
+                    arch=None,
+                    modulepath=[],
+                    available=seen.available,
+                    default=seen.default,
+                    gpu=seen.gres,
+                    slurm=True,
+                )
+                for seen in await slurm.partitions()
+            ]
+        except slurm.SlurmError as err:
+            if self.config.use_slurm == "auto" and slurm.note_failure(str(err)):
+                return []
+            # A controller that is down must not take the whole panel with it: report it, and
+            # fall back on what the site description knows.
+            self._slurm_error = str(err)
+            return [
+                PartitionInfo(name=n, arch=None, modulepath=[], available=False, slurm=True)
+                for n in described
+            ]
 
     # --- what partitions the site description leaves out offer (site/probe.py) ----------------
 

@@ -113,10 +113,23 @@ async def status() -> tuple[bool, str]:
         except SlurmError:
             code, out, err = 0, "", ""  # slow, not absent: the callers report their own timeouts
         said = " ".join((err.strip() or out.strip()).split())
-        unconfigured = code != 0 and any(p.lower() in said.lower() for p in NOT_CONFIGURED)
+        unconfigured = code != 0 and _unconfigured(said)
         found = (False, f"sinfo says: {said}") if unconfigured else (True, "")
     _status[conf] = (found[0], found[1], time.monotonic())
     return found
+
+
+def _unconfigured(said: str) -> bool:
+    return any(p.lower() in said.lower() for p in NOT_CONFIGURED)
+
+
+def note_failure(said: str) -> bool:
+    """Record a failed Slurm command's words if they mean "no cluster here"; whether they did."""
+    if not _unconfigured(said):
+        return False
+    conf = os.environ.get("SLURM_CONF", "")
+    _status[conf] = (False, " ".join(said.split()), time.monotonic())
+    return True
 
 
 def not_configured() -> str:
