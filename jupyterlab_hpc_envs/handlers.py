@@ -27,7 +27,7 @@ from typing import Any
 import tornado
 from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import APIHandler
-from jupyter_server.utils import url_path_join
+from jupyter_server.utils import ensure_async, url_path_join
 
 from . import __version__, errors, names
 from .config import HpcEnvs
@@ -119,6 +119,14 @@ class BaseHandler(APIHandler):
             if getattr(cls, m.lower()) is not getattr(base, m.lower())
         ]
 
+    async def may(self, action: str) -> bool:
+        """Whether the Authorizer allows this user ``action`` too (a read that would also submit
+        a Slurm job, such as a partition probe, does so only with ``execute``)."""
+        allowed = await ensure_async(
+            self.authorizer.is_authorized(self, self.current_user, action, AUTH_RESOURCE)
+        )
+        return bool(allowed)
+
     def flag(self, name: str, default: bool = False) -> bool:
         """A yes/no query argument: ``1`` or ``0`` (absent: ``default``); anything else is a 400."""
         value = self.get_query_argument(name, "")
@@ -195,7 +203,8 @@ class SiteHandler(BaseHandler):
         if refresh:
             await self.core.site.partitions(refresh=True)
             self.core.site.catalogs.invalidate()
-        self.reply(await self.core.site.describe())
+        # Partitions not learned yet are probed (a Slurm job) only for a user allowed to execute.
+        self.reply(await self.core.site.describe(learn=await self.may("execute")))
 
 
 class ModulesHandler(BaseHandler):
@@ -215,8 +224,8 @@ class ModulesHandler(BaseHandler):
         query = self.get_query_argument("q", "").lower()
         # A partition the site description leaves out is learned by a probe job: its state, not
         # an empty catalog, until it has answered.
-        await site.learned(part, wait=False)
-        if part.origin.get("kind") == "probe" and not part.arch:
+        await site.learned(part, wait=False, start=await self.may("execute"))
+        if part.origin.get("kind") in ("probe", "none") and not part.arch:
             self.reply(
                 {
                     "partition": part.name,
