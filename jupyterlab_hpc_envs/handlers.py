@@ -213,10 +213,45 @@ class ModulesHandler(BaseHandler):
         if python:
             names.module_name(python)
         query = self.get_query_argument("q", "").lower()
+        # A partition the site description leaves out is learned by a probe job: its state, not
+        # an empty catalog, until it has answered.
+        await site.learned(part, wait=False)
+        if part.origin.get("kind") == "probe" and not part.arch:
+            self.reply(
+                {
+                    "partition": part.name,
+                    "module_system": site.modules.kind,
+                    "modules": [],
+                    "origin": part.origin,
+                }
+            )
+            return
         modules = await site.catalog_with_compatibility(part, python)
         if query:
             modules = [m for m in modules if query in m["full"].lower()]
-        self.reply({"partition": part.name, "module_system": site.modules.kind, "modules": modules})
+        self.reply(
+            {
+                "partition": part.name,
+                "module_system": site.modules.kind,
+                "modules": modules,
+                "origin": part.origin,
+            }
+        )
+
+
+class ProbesHandler(BaseHandler):
+    """``site/probes``: POST asks for a fresh probe (a short Slurm job) of the partitions the site
+    description leaves out, or of the one named (``{"partition": …}``); answers the site as GET
+    ``site`` does, the probes then "probing…"."""
+
+    @tornado.web.authenticated
+    @requires("read", "execute")
+    @_errors
+    async def post(self) -> None:
+        body = self.body()
+        only = names.partition(body["partition"]) if body.get("partition") else ""
+        await self.core.site.learn_all(wait=False, fresh=True, only=only)
+        self.reply(await self.core.site.describe())
 
 
 class EnvsHandler(BaseHandler):
@@ -541,6 +576,7 @@ def routes(base_url: str) -> list[tuple[str, type[BaseHandler]]]:
     table: list[tuple[str, type[BaseHandler]]] = [
         ("info", InfoHandler),
         ("site", SiteHandler),
+        ("site/probes", ProbesHandler),
         ("modules", ModulesHandler),
         ("envs", EnvsHandler),
         ("envs/adopt", AdoptHandler),
@@ -570,6 +606,7 @@ def setup_handlers(server_app: Any) -> None:
     web_app = server_app.web_app
     config = HpcEnvs(config=server_app.config)
     core = Core(config)
+    core.site.probes.background = True  # stale partition probes are refreshed while served
     web_app.settings["hpc_envs"] = core
     web_app.add_handlers(".*$", routes(web_app.settings["base_url"]))
     tornado.ioloop.IOLoop.current().add_callback(core.start)
