@@ -76,12 +76,37 @@ async def test_the_cli_learns_an_undescribed_partition_from_a_probe_job(undescri
     assert stat.S_IMODE(cached.parent.stat().st_mode) == 0o700
     assert json.loads(cached.read_text())["arch"] == "zen2"
 
+    # A site description wins over a probe, even a cached one that says otherwise.
+    planted = {**json.loads(cached.read_text()), "partition": "zen4", "arch": "zen3"}
+    (cached.parent / "zen4.json").write_text(json.dumps(planted))
+    code, out, _ = await hpc("site", "--json")
+    zen4 = next(p for p in json.loads(out)["partitions"] if p["name"] == "zen4")
+    assert zen4["arch"] == "zen4"
+    assert zen4["origin"]["kind"] == "site"
+
     code, out, err = await hpc("modules", "--partition", "zen2", "--json")
     assert code == 0, err
     listed = {m["full"] for m in json.loads(out)["modules"]}
     assert listed == _modules_under(demo_site.modulepath("zen2"))
     assert listed != _modules_under(demo_site.modulepath("zen4")), "zen2's own tree, not zen4's"
     assert _probe_jobs() == []
+
+
+async def test_module_folders_a_node_reported_but_not_visible_here_are_said_so(undescribed):
+    code, _, err = await hpc("site")
+    assert code == 0, err
+    (cached,) = undescribed.glob("*/zen2.json")
+    answer = json.loads(cached.read_text())
+    answer["modulepath"] = ["/nonexistent/probe-node-only/modules/all"]
+    cached.write_text(json.dumps(answer))
+    code, out, _ = await hpc("site")
+    assert (
+        "(its module folders /nonexistent/probe-node-only/modules/all are not visible here)" in out
+    )
+    code, _, err = await hpc("create", "probe-invisible", "-m", PYTHON, "-p", "zen2")
+    assert code == 4, err
+    assert "none holds a module visible from here" in err
+    assert "is not available on partition" not in err
 
 
 async def test_without_any_site_file_every_partition_is_probed(

@@ -6,10 +6,13 @@
  * The replies are the real server's shapes (openapi.yaml `Origin`), over a faked `fetch`.
  */
 import { ModulesFormPart } from '../form/modules';
+import { CommandRegistry } from '@lumino/commands';
+
 import { CreateFormModel } from '../formmodel';
 import { HpcEnvsModel } from '../model';
 import { Origin, Site } from '../api';
 import { CreateEnvironmentForm } from '../widgets/form';
+import { HpcEnvsPanel } from '../widgets/panel';
 import { json, RoutedServer } from './fake-server';
 import { environment, INFO, MODULES, SITE } from './fixtures';
 import { click, dispose, find, settle, show } from './render';
@@ -145,5 +148,14 @@ describe('a partition learned by a probe', () => {
     expect(fake.calls('POST site/probes')).toHaveLength(1);
     expect(find(widget.node, '.jp-HpcEnvs-probing').textContent).toBe(LEARNING);
     await dispose(widget);
+  });
+
+  it('says in the panel where each probed partition comes from', async () => {
+    const panel = await show(new HpcEnvsPanel({ model, commands: new CommandRegistry() }));
+    await settle();
+    const items = [...panel.node.querySelectorAll('.jp-HpcEnvs-probes li')];
+    expect(items.map(li => li.textContent)).toEqual(['zen2: probing…']);
+    expect(items[0].getAttribute('data-state')).toBe('running');
+    await dispose(panel);
   });
 });
