@@ -221,6 +221,17 @@ class HpcEnvs(Configurable):
         "cannot reach a package index (then only what the modules provide is installed).",
     )
 
+    installer = Enum(
+        ["auto", "pip", "uv"],
+        "auto",
+        config=True,
+        help="What installs a venv's packages: 'uv' resolves with every distribution the modules "
+        "and the Python provide pinned to its installed version, then installs only what is "
+        "missing (pip's result, several times faster); pip where uv cannot meet those versions "
+        "(said in the log). 'auto': uv where its executable (the uv package installed with this "
+        "one) is on the node, else pip; 'uv': a build fails where it is not; 'pip': always pip.",
+    )
+
     max_concurrent_builds = Int(
         2,
         config=True,
