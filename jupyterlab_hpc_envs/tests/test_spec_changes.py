@@ -7,11 +7,19 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from traitlets.config import Config
 
 from .helpers import call, task_log, wait_task
 from .test_envs_rest import IPYTHON, PYTHON, create
 
 NAME = "engine-everywhere"
+
+
+@pytest.fixture
+def jp_server_config(jp_server_config):
+    """pip as the installer: the failure below is made with the venv's own pip.conf."""
+    jp_server_config["HpcEnvs"] = Config({"installer": "pip"})
+    return jp_server_config
 
 
 @pytest.fixture
