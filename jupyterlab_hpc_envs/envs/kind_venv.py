@@ -84,14 +84,15 @@ class VenvKind(Kind):
     async def module_path(self, env: Manifest, part: PartitionInfo) -> list[str]:
         """In a module hierarchy, the path to each module in order (``GCCcore/12.3.0`` before
         ``Python/3.11.3``); empty on a flat tree, whose modules load as they are."""
-        if self.tools.site.modules.kind == "none" or not env.modules:
+        return await self._load_path(part, env.modules)
+
+    async def _load_path(self, part: PartitionInfo, modules: list[str]) -> list[str]:
+        if self.tools.site.modules.kind == "none" or not modules:
             return []
-        found = await self._modules_found(part, env.modules)
+        found = await self._modules_found(part, modules)
         if not any(info.parents for info in found):
             return []
-        return hierarchy.load_path(
-            [(m, i.parents) for m, i in zip(env.modules, found, strict=True)]
-        )
+        return hierarchy.load_path([(m, i.parents) for m, i in zip(modules, found, strict=True)])
 
     async def _modules_found(
         self, partition: PartitionInfo, modules: list[str]
@@ -163,6 +164,7 @@ class VenvKind(Kind):
         env_name = names.env_name(_adopted_venv_name(venv, arch) if name in (None, "") else name)
         module_list = await self._adopted_modules(venv, part, settings, modules)
         build = adopted_build(arch, venv, part, settings.get("version", ""))
+        build.module_path = await self._load_path(part, module_list)
         env, problem = await self._register_adopted(
             env_name, module_list, [], {"adopted": True}, build, part
         )

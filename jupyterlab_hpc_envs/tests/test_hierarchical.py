@@ -157,3 +157,29 @@ async def test_an_environment_on_a_stack_loads_the_stack_first_and_is_tied_to_it
     )
     assert res.returncode != 0
     assert "the software stack chose 'x86_64/amd/zen2'" in res.stderr
+
+
+async def test_a_hand_made_venv_on_the_hierarchy_is_adopted_with_the_path_to_its_python(
+    hmns, site_env, demo_site, jp_fetch
+):
+    modules = await catalog(jp_fetch)
+    parents = list(modules[HMNS_PYTHON]["parents"][0])
+    venv = site_env["VSC_DATA"] / "hier-project" / "venv-zen4"
+    demo_site.run(
+        f"module load {shlex.join([*parents, HMNS_PYTHON])} && python3 -m venv {venv} && "
+        f"{venv}/bin/python -m pip install -q ipykernel",
+        env={"MODULEPATH": hmns, "LOADEDMODULES": None},
+        timeout=600,
+    )
+    code, data = await call(
+        jp_fetch,
+        "POST",
+        "envs",
+        "adopt",
+        body={"path": str(venv), "name": "hier-project", "modules": [HMNS_PYTHON]},
+    )
+    assert code == 201, data
+    _, env = await call(jp_fetch, "GET", "envs", "hier-project")
+    assert env["builds"]["zen4"]["module_path"] == [*parents, HMNS_PYTHON]
+    out = await run_code(data["kernel"], "import os; print(os.environ['LOADEDMODULES'])")
+    assert out.strip().split(":") == by_hand(demo_site, hmns, [*parents, HMNS_PYTHON])
