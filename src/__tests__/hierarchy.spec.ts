@@ -30,7 +30,8 @@ describe('visibleAfter', () => {
   });
 
   it('is empty at the top of a tree and for servers that send no parents', () => {
-    const { parents: _unused, ...flat } = PYTHON;
+    const flat: Record<string, unknown> = { ...PYTHON };
+    delete flat.parents;
     expect(ModuleSchema.parse(flat).parents).toEqual([]);
     expect(visibleAfter(ModuleSchema.parse(flat))).toBe('');
   });
