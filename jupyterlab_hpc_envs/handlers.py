@@ -34,6 +34,7 @@ from .config import HpcEnvs
 from .core import Core
 from .kernels import jobs as kernel_jobs
 from .kernels import resources as kernel_resources
+from .kernels import running as running_kernels
 from .tasks import FINAL
 
 ENV = r"(?P<name>[^/]+)"
@@ -169,6 +170,21 @@ class BaseHandler(APIHandler):
                 )
         return packages, requirements
 
+    async def running_kernels(self, name: str, partition: str | None) -> list[dict[str, Any]]:
+        """The running kernels a removal of ``name`` (of its ``partition``) would leave without
+        an environment: the server's own and the user's Slurm kernel jobs."""
+        envs = self.core.envs
+        env = envs.get(name)
+        wanted = names.partition(partition) if partition else None
+        return await running_kernels.running_kernels(
+            self.kernel_manager,
+            self.settings.get("session_manager"),
+            self.core.config,
+            env.name,
+            envs.removal.kernels_of(env, wanted),
+            wanted,
+        )
+
     def reply(self, data: Any, status: int = 200) -> None:
         self.set_status(status)
         self.finish(json.dumps(data))
@@ -284,10 +300,17 @@ class EnvHandler(BaseHandler):
     @_errors
     async def delete(self, name: str) -> None:
         partition = self.get_query_argument("partition", "") or None
+        stopped: list[str] = []
+        if self.flag("stop"):
+            # Before the files go: a kernel on NFS may hold them, and no job may outlive them.
+            running = await self.running_kernels(name, partition)
+            stopped = await running_kernels.stop_kernels(
+                self.kernel_manager, self.core.config, running
+            )
         result = await asyncio.get_running_loop().run_in_executor(
             None, self.core.envs.remove, name, partition
         )
-        self.reply(result)
+        self.reply({**result, "stopped": stopped})
 
 
 class RemovalPlanHandler(BaseHandler):
@@ -298,7 +321,8 @@ class RemovalPlanHandler(BaseHandler):
     @_errors
     async def get(self, name: str) -> None:
         partition = self.get_query_argument("partition", "") or None
-        self.reply({"plan": self.core.envs.removal_plan(name, partition)})
+        plan = self.core.envs.removal_plan(name, partition)
+        self.reply({"plan": plan, "running": await self.running_kernels(name, partition)})
 
 
 class BuildsHandler(BaseHandler):

@@ -44,6 +44,7 @@ import {
   listTasks,
   Modules,
   Packages,
+  RemovalPlan,
   Partition,
   readTaskLog,
   rebuildEnvironment,
@@ -512,16 +513,19 @@ export class HpcEnvsModel implements IHpcEnvsModel {
     return kernels;
   }
 
-  removalPlan(name: string, partition: string | null): Promise<string[]> {
+  removalPlan(name: string, partition: string | null): Promise<RemovalPlan> {
     return getRemovalPlan(name, partition, this._serverSettings);
   }
 
-  async remove(name: string, partition: string | null): Promise<string[]> {
+  async remove(name: string, partition: string | null, stop = false): Promise<string[]> {
     try {
-      return await removeEnvironment(name, partition, this._serverSettings);
+      return await removeEnvironment(name, partition, this._serverSettings, stop);
     } finally {
       // Even a failed removal may have removed some of it: show what is left.
       await this._changed();
+      if (stop) {
+        void this.refreshKernelJobs();
+      }
     }
   }
 

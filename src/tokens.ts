@@ -17,6 +17,7 @@ import {
   KernelResources,
   Modules,
   Packages,
+  RemovalPlan,
   Site,
   Task
 } from './api';
@@ -201,17 +202,19 @@ export interface IHpcEnvsModel extends IDisposable {
    *
    * @param name - The environment.
    * @param partition - One partition, or `null` for the whole environment.
+   * @returns What it deletes, and its kernels that run now.
    */
-  removalPlan(name: string, partition: string | null): Promise<string[]>;
+  removalPlan(name: string, partition: string | null): Promise<RemovalPlan>;
 
   /**
    * Remove an environment, or its kernel and build of one partition.
    *
    * @param name - The environment.
    * @param partition - One partition, or `null` for the whole environment.
+   * @param stop - Whether its running kernels (local, Slurm jobs) are stopped first.
    * @returns What was deleted.
    */
-  remove(name: string, partition: string | null): Promise<string[]>;
+  remove(name: string, partition: string | null, stop?: boolean): Promise<string[]>;
 
   /**
    * Shell code that activates an environment's build of a partition.
@@ -367,6 +370,12 @@ export namespace CommandIDs {
    * Open the creation form (the launcher item "New HPC environment").
    */
   export const createEnvironment = 'hpc-envs:create-environment';
+
+  /**
+   * Open the creation form filled with the spec of an environment whose build failed, the
+   * entries at fault marked; creating it replaces the failed environment: `{name, partition}`.
+   */
+  export const editEnvironment = 'hpc-envs:edit-environment';
 
   /**
    * Build an environment for a partition: `{name, partition, force?}`.

@@ -30,6 +30,7 @@ import {
   KERNEL_RESOURCES,
   KERNEL_RESOURCES_PROBLEM,
   KERNEL_RESOURCES_TIME,
+  mendableEnvironment,
   MODULES,
   PACKAGES,
   SITE,
@@ -109,7 +110,12 @@ describe('the fixtures against openapi.yaml', () => {
     ['SITE', '/site', 'get', SITE],
     ['SITE_WITH_VO', '/site', 'get', SITE_WITH_VO],
     ['MODULES', '/modules', 'get', { partition: 'zen4', module_system: 'lmod', modules: MODULES }],
-    ['environments', '/envs', 'get', { environments: [environment(), condaEnvironment()] }],
+    [
+      'environments',
+      '/envs',
+      'get',
+      { environments: [environment(), condaEnvironment(), mendableEnvironment()] }
+    ],
     ['PACKAGES', '/envs/{name}/packages/listing', 'post', PACKAGES],
     ['CONDA_PACKAGES', '/envs/{name}/packages/listing', 'post', CONDA_PACKAGES],
     ['CONDA_INFO', '/conda', 'get', CONDA_INFO],

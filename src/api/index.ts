@@ -35,6 +35,7 @@ import {
   PackagesSchema,
   RebuildReply,
   RebuildReplySchema,
+  RemovalPlan,
   RemovalPlanSchema,
   RemovedSchema,
   RequirementsSchema,
@@ -251,21 +252,19 @@ export async function registerKernels(
  * @param name - The environment.
  * @param partition - The partition, or `null` for the whole environment.
  * @param settings - The server settings.
- * @returns One line per kernel, build and folder.
+ * @returns One line per kernel, build and folder, and the kernels of them that run.
  */
-export async function getRemovalPlan(
+export function getRemovalPlan(
   name: string,
   partition: string | null,
   settings?: Settings
-): Promise<string[]> {
-  return (
-    await requestAPI(
-      `envs/${seg(name)}/removal${query({ partition })}`,
-      RemovalPlanSchema,
-      {},
-      settings
-    )
-  ).plan;
+): Promise<RemovalPlan> {
+  return requestAPI(
+    `envs/${seg(name)}/removal${query({ partition })}`,
+    RemovalPlanSchema,
+    {},
+    settings
+  );
 }
 
 /**
@@ -274,16 +273,18 @@ export async function getRemovalPlan(
  * @param name - The environment.
  * @param partition - The partition, or `null` for the whole environment.
  * @param settings - The server settings.
+ * @param stop - Whether its running kernels (and their Slurm jobs) are stopped first.
  * @returns What was deleted.
  */
 export async function removeEnvironment(
   name: string,
   partition: string | null,
-  settings?: Settings
+  settings?: Settings,
+  stop = false
 ): Promise<string[]> {
   return (
     await requestAPI(
-      `envs/${seg(name)}${query({ partition })}`,
+      `envs/${seg(name)}${query({ partition, stop: stop ? '1' : null })}`,
       RemovedSchema,
       { method: 'DELETE' },
       settings

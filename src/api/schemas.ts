@@ -285,6 +285,41 @@ export type TaskLogChunk = z.infer<typeof TaskLogSchema>;
 export const BuildStateSchema = z.enum(['building', 'ready', 'failed', 'stale']).catch('stale');
 
 /**
+ * Why a build failed, as the server read it from the build's log.
+ */
+export const BuildFailureSchema = z.object({
+  summary: z.string().default(''),
+  /**
+   * The entries of the spec (packages, modules) the failure names: the ones to correct.
+   */
+  entries: z.array(z.string()).default([]),
+  /**
+   * The build log's path.
+   */
+  log: z.string().default('')
+});
+
+/**
+ * Why a build failed.
+ */
+export type BuildFailure = z.infer<typeof BuildFailureSchema>;
+
+/**
+ * What makes a build out of date (`out-of-date`: a change of the environment it has not had yet)
+ * or drifted from its spec.
+ */
+export const BuildProblemSchema = z.object({
+  kind: z.string(),
+  subject: z.string().default(''),
+  message: z.string().default('')
+});
+
+/**
+ * A problem of a build.
+ */
+export type BuildProblem = z.infer<typeof BuildProblemSchema>;
+
+/**
  * One realisation of an environment for one CPU microarchitecture.
  */
 export const BuildSchema = z.object({
@@ -304,7 +339,15 @@ export const BuildSchema = z.object({
   python: z.string().default(''),
   loaded_modules: z.array(z.string()).default([]),
   error: z.string().default(''),
-  adopted: z.boolean().default(false)
+  adopted: z.boolean().default(false),
+  /**
+   * Why a failed build failed: a summary, the spec entries at fault, the log's path.
+   */
+  failure: BuildFailureSchema.nullable().catch(null).default(null),
+  /**
+   * Why a build is out of date (`state: "stale"`): what changed since it was built.
+   */
+  problems: z.array(BuildProblemSchema).catch([]).default([])
 });
 
 /**
@@ -397,7 +440,39 @@ export const KernelsReplySchema = z.object({ kernels: z.array(z.string()) });
 /**
  * `GET /hpc-envs/api/envs/<name>/removal`: what a removal would delete, one line each.
  */
-export const RemovalPlanSchema = z.object({ plan: z.array(z.string()) });
+export const RemovalPlanSchema = z.object({
+  plan: z.array(z.string()),
+  /**
+   * The kernels of what is removed that run now: a removal with `stop` stops them first.
+   */
+  running: z
+    .array(
+      z.object({
+        kernel_id: z.string(),
+        kernel: z.string().default(''),
+        partition: z.string().default(''),
+        /**
+         * Its Slurm job, `''` for a local kernel.
+         */
+        job_id: z.string().default(''),
+        /**
+         * The notebook of its session, `''` when none.
+         */
+        notebook: z.string().default('')
+      })
+    )
+    .default([])
+});
+
+/**
+ * What a removal would delete, and the running kernels it would leave without an environment.
+ */
+export type RemovalPlan = z.infer<typeof RemovalPlanSchema>;
+
+/**
+ * A running kernel of what a removal deletes.
+ */
+export type RunningKernel = RemovalPlan['running'][number];
 
 /**
  * `DELETE /hpc-envs/api/envs/<name>`: what was deleted.
