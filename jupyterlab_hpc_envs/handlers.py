@@ -35,6 +35,8 @@ from .core import Core
 from .kernels import jobs as kernel_jobs
 from .kernels import resources as kernel_resources
 from .kernels import running as running_kernels
+from .kernels import terminal
+from .site import slurm
 from .tasks import FINAL
 
 ENV = r"(?P<name>[^/]+)"
@@ -369,7 +371,25 @@ class ActivationHandler(BaseHandler):
     @_errors
     async def get(self, name: str) -> None:
         partition = self.get_query_argument("partition", "") or None
-        self.reply({"script": await self.core.envs.activation(name, partition)})
+        reply = {"script": await self.core.envs.activation(name, partition)}
+        if self.flag("terminal"):
+            reply["srun"] = self.terminal_srun(name, partition)
+        self.reply(reply)
+
+    def terminal_srun(self, name: str, partition: str | None) -> str:
+        """The ``srun`` line of a terminal on ``partition``: the resources of the environment's
+        kernel there, a time limit always (never an allocation as long as the partition allows)."""
+        envs = self.core.envs
+        env = envs.get(name)
+        wanted = names.partition(partition)
+        kernels = envs.removal.kernels_of(env, wanted)
+        if not kernels:
+            raise errors.InvalidInput(
+                "partition",
+                f"{env.name} has no kernel on {wanted}: build it there (or register its kernel) "
+                "to open a terminal with its resources.",
+            )
+        return terminal.srun_line(self.core.config, kernels[0])
 
 
 class PackageListingHandler(BaseHandler):
@@ -514,7 +534,14 @@ class KernelJobsHandler(BaseHandler):
     @_errors
     async def get(self) -> None:
         record = kernel_jobs.KernelJobs(self.core.config.data_dir)
-        self.reply({"jobs": record.list()})
+        jobs = record.list()
+        config = self.core.config
+        if config.use_slurm == "yes" or (config.use_slurm == "auto" and slurm.available()):
+            try:
+                jobs += await terminal.terminal_jobs()
+            except slurm.SlurmError as err:
+                self.log.warning("Cannot list the terminal jobs: %s", err)
+        self.reply({"jobs": jobs})
 
 
 class KernelJobHandler(BaseHandler):
@@ -524,6 +551,9 @@ class KernelJobHandler(BaseHandler):
     @requires("write")
     @_errors
     async def delete(self, kernel_id: str) -> None:
+        if kernel_id.startswith(terminal.ID_PREFIX):
+            self.reply(await terminal.cancel_terminal(kernel_id))
+            return
         self.reply(await kernel_jobs.cancel_kernel_job(self.core.config, kernel_id))
 
 

@@ -9,6 +9,7 @@ import { ISignal, Signal } from '@lumino/signaling';
 
 import {
   adoptEnvironment,
+  Activation,
   Adopted,
   ApiError,
   Build,
@@ -20,6 +21,7 @@ import {
   Environment,
   errorMessage,
   getActivation,
+  getTerminalActivation,
   getCondaInfo,
   getInfo,
   getKernelResources,
@@ -531,6 +533,15 @@ export class HpcEnvsModel implements IHpcEnvsModel {
 
   activation(name: string, partition: string): Promise<string> {
     return getActivation(name, partition, this._serverSettings);
+  }
+
+  async terminalActivation(name: string, partition: string, remote: boolean): Promise<Activation> {
+    const activation = await getTerminalActivation(name, partition, remote, this._serverSettings);
+    if (remote) {
+      // The terminal's job shows in the kernel jobs list as soon as Slurm has it.
+      this.watchKernelJobs();
+    }
+    return activation;
   }
 
   packages(name: string, partition: string): Promise<Packages> {

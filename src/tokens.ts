@@ -6,6 +6,7 @@ import { IDisposable } from '@lumino/disposable';
 import { ISignal } from '@lumino/signaling';
 
 import {
+  Activation,
   Adopted,
   CondaEnvironment,
   CondaInfo,
@@ -223,6 +224,16 @@ export interface IHpcEnvsModel extends IDisposable {
    * @param partition - The partition.
    */
   activation(name: string, partition: string): Promise<string>;
+
+  /**
+   * How a terminal activates an environment's build of a partition.
+   *
+   * @param name - The environment.
+   * @param partition - The partition.
+   * @param remote - Whether a shell on the partition's node is needed first (its `srun` line,
+   *   with the kernel's resources, is then in `srun`).
+   */
+  terminalActivation(name: string, partition: string, remote: boolean): Promise<Activation>;
 
   /**
    * The packages of an environment's build of a partition.

@@ -562,6 +562,22 @@ export const KERNEL_JOB_CANCELLED = {
 };
 
 /**
+ * A terminal opened on zen2 from the panel, as `GET kernel-jobs` lists it (from squeue).
+ */
+export const KERNEL_JOB_TERMINAL = {
+  kernel_id: 'terminal:456',
+  kind: 'terminal',
+  env: 'science',
+  partition: 'zen2',
+  job_name: 'hpc-envs-terminal:science:zen2',
+  job_id: '456',
+  state: 'RUNNING',
+  reason: '',
+  start: '2026-11-24T22:41:02',
+  message: ''
+};
+
+/**
  * The reply of `DELETE kernel-jobs/<id>`.
  */
 export const KERNEL_JOB_CANCEL_REPLY = {

@@ -27,6 +27,7 @@ import {
   KERNEL_JOB_PENDING,
   KERNEL_JOB_RUNNING,
   KERNEL_JOB_SUBMITTING,
+  KERNEL_JOB_TERMINAL,
   KERNEL_RESOURCES,
   KERNEL_RESOURCES_PROBLEM,
   KERNEL_RESOURCES_TIME,
@@ -127,7 +128,13 @@ describe('the fixtures against openapi.yaml', () => {
       '/kernel-jobs',
       'get',
       {
-        jobs: [KERNEL_JOB_SUBMITTING, KERNEL_JOB_PENDING, KERNEL_JOB_RUNNING, KERNEL_JOB_CANCELLED]
+        jobs: [
+          KERNEL_JOB_SUBMITTING,
+          KERNEL_JOB_PENDING,
+          KERNEL_JOB_RUNNING,
+          KERNEL_JOB_CANCELLED,
+          KERNEL_JOB_TERMINAL
+        ]
       }
     ]
   ];

@@ -66,6 +66,34 @@ describe('TaskLogView', () => {
     expect(view.node.dataset.state).toBe('succeeded');
   });
 
+  it("highlights pip's ERROR lines, the ones to read first", async () => {
+    const fake = new RoutedServer({
+      [`GET tasks/${ID}/log`]: logRoute(
+        [
+          'Collecting numpyy\nERROR: Could not find a version that satisfies the requirement numpyy\n' +
+            'ERROR: No matching distribution found for numpyy\nerrors are listed above\n'
+        ],
+        'failed'
+      ),
+      [`GET tasks/${ID}`]: json(task({ state: 'failed', message: 'pip failed.' }))
+    });
+    log = new TaskLog({ task: task(), serverSettings: fake.settings() });
+    view = await show(new TaskLogView({ log, onCancel: () => undefined }));
+
+    await settle(() => {
+      log!.start();
+      return log!.finished;
+    });
+
+    const output = find(view.node, '.jp-HpcEnvs-taskLog-output');
+    expect(
+      [...output.querySelectorAll('.jp-HpcEnvs-taskLog-errorLine')].map(e => e.textContent)
+    ).toEqual([
+      'ERROR: Could not find a version that satisfies the requirement numpyy\n',
+      'ERROR: No matching distribution found for numpyy\n'
+    ]);
+  });
+
   it('shows the warnings the server attached to the task above the log', async () => {
     const fake = new RoutedServer({
       [`GET tasks/${ID}/log`]: logRoute(['solving\n'], 'running')

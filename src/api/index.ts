@@ -10,6 +10,7 @@ import { ServerConnection } from '@jupyterlab/services';
 
 import { requestAPI } from './request';
 import {
+  Activation,
   ActivationSchema,
   Adopted,
   AdoptedSchema,
@@ -305,14 +306,31 @@ export async function getActivation(
   partition: string | null,
   settings?: Settings
 ): Promise<string> {
-  return (
-    await requestAPI(
-      `envs/${seg(name)}/activation${query({ partition })}`,
-      ActivationSchema,
-      {},
-      settings
-    )
-  ).script;
+  return (await getTerminalActivation(name, partition, false, settings)).script;
+}
+
+/**
+ * How a terminal activates an environment's build of a partition: the code, and with `remote`
+ * the `srun` line of a shell on the partition's node with the resources of its kernel.
+ *
+ * @param name - The environment.
+ * @param partition - The partition.
+ * @param remote - Whether the terminal needs a shell on the partition's node first.
+ * @param settings - The server settings.
+ * @returns The code and the srun line.
+ */
+export function getTerminalActivation(
+  name: string,
+  partition: string | null,
+  remote: boolean,
+  settings?: Settings
+): Promise<Activation> {
+  return requestAPI(
+    `envs/${seg(name)}/activation${query({ partition, terminal: remote ? '1' : null })}`,
+    ActivationSchema,
+    {},
+    settings
+  );
 }
 
 /**

@@ -482,7 +482,19 @@ export const RemovedSchema = z.object({ removed: z.array(z.string()) });
 /**
  * `GET /hpc-envs/api/envs/<name>/activation`: shell code that activates the environment.
  */
-export const ActivationSchema = z.object({ script: z.string() });
+export const ActivationSchema = z.object({
+  script: z.string(),
+  /**
+   * With `terminal=1`: the `srun` line of a shell on the partition's node, with the resources of
+   * the environment's kernel there (its time limit among them), every word quoted.
+   */
+  srun: z.string().optional()
+});
+
+/**
+ * How to activate an environment in a terminal.
+ */
+export type Activation = z.infer<typeof ActivationSchema>;
 
 /**
  * `POST /hpc-envs/api/envs/<name>/requirements`: the venv's own packages as a requirements file.
@@ -809,7 +821,14 @@ export type KernelResources = z.infer<typeof KernelResourcesSchema>;
  * (`pending (Resources), estimated start 14:05`, `running on node12`, why it ended).
  */
 export const KernelJobSchema = z.object({
+  /**
+   * `terminal:<job id>` for a terminal's job.
+   */
   kernel_id: z.string(),
+  /**
+   * `kernel`, or `terminal` for the shell of a terminal opened on another partition.
+   */
+  kind: z.string().default('kernel'),
   env: z.string().default(''),
   partition: z.string().default(''),
   job_name: z.string().default(''),

@@ -345,6 +345,7 @@ function KernelJobsView(props: {
       <h3 className="jp-HpcEnvs-kernelJobs-title">{trans.__('Kernel jobs')}</h3>
       <ul className="jp-HpcEnvs-kernelJobs-list">
         {jobs.map(job => {
+          const terminal = job.kind === 'terminal';
           const what = job.env ? `${job.env} (${job.partition})` : job.job_name;
           // The server's messages may start with the same words: they are said once.
           const message = job.message.startsWith(`${what}: `)
@@ -356,17 +357,22 @@ function KernelJobsView(props: {
               key={job.kernel_id}
               className="jp-HpcEnvs-kernelJob"
               data-kernel-id={job.kernel_id}
+              data-kind={job.kind}
               data-state={job.state}
             >
               <span className="jp-HpcEnvs-kernelJob-name" title={job.job_name}>
-                {what}
+                {terminal ? trans.__('Terminal: %1', what) : what}
               </span>
               <Chip state={jobStateChip(job.state)} label={job.state} />
-              {isWaitingJob(job) ? (
+              {isWaitingJob(job) || (terminal && !job.ended) ? (
                 <button
                   type="button"
                   className="jp-HpcEnvs-button jp-mod-warn jp-HpcEnvs-kernelJob-cancel"
-                  aria-label={trans.__('Cancel the kernel job of %1', what)}
+                  aria-label={
+                    terminal
+                      ? trans.__('Cancel the terminal job of %1', what)
+                      : trans.__('Cancel the kernel job of %1', what)
+                  }
                   onClick={() =>
                     run(commands, CommandIDs.cancelKernelJob, { kernel_id: job.kernel_id })
                   }

@@ -1,13 +1,19 @@
-"""A removal stops the running kernels of what it removes, when the user agrees (``stop=1``).
+"""What runs on an environment: its kernels, stopped by a removal the user agrees to (``stop=1``),
+and terminals on another partition, which run with the kernel's resources and are listed (and
+cancelled) with the kernel jobs.
 
 On the demo site's real Slurm: an environment built for zen4 (where the test server runs: a local
-kernel) and zen2 (a Slurm kernel job), both kernels started through the server's kernels API, one
-of them used by a notebook session. Nothing is mocked.
+kernel) and zen2 (a Slurm kernel job), kernels started through the server's kernels API, one of
+them used by a notebook session, a terminal's srun run in a pseudo-terminal. Nothing is mocked.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
+import pty
+import shlex
 import shutil
 import subprocess
 import sys
@@ -70,6 +76,71 @@ async def _start(jp_fetch, kernel: str) -> str:
 
 async def _kernel_ids(jp_fetch) -> set[str]:
     return {k["id"] for k in json.loads((await jp_fetch("api", "kernels")).body)}
+
+
+async def test_a_terminal_on_another_partition_has_the_kernels_time_limit_and_is_listed_and_cancelled(
+    environment, jp_fetch
+):
+    # Given the zen2 kernel's resources chosen with a 20 minute time limit
+    await call(jp_fetch, "PUT", "kernels", f"hpcenv-{ENV}-zen2", "resources",
+               body={"time": "0:20:00", "cpus": 1})  # fmt: skip
+
+    # When the panel asks how to open a terminal on zen2
+    _, reply = await call(
+        jp_fetch, "GET", "envs", ENV, "activation", params={"partition": "zen2", "terminal": "1"}
+    )
+
+    # Then it is an srun on zen2 with that time limit and a name the jobs list recognises
+    argv = shlex.split(reply["srun"])
+    assert argv[0] == "srun"
+    assert argv[-3:] == ["--pty", "bash", "-l"]
+    assert "--partition=zen2" in argv
+    assert "--time=0:20:00" in argv
+    assert "--cpus-per-task=1" in argv
+    assert f"--job-name=hpc-envs-terminal:{ENV}:zen2" in argv
+
+    # When the terminal runs it (in a pseudo-terminal, as JupyterLab's terminal does)
+    main, side = pty.openpty()
+    shell = await asyncio.create_subprocess_exec(
+        *argv, stdin=side, stdout=side, stderr=side, start_new_session=True
+    )
+    os.close(side)
+    try:
+        entry = None
+        for _ in range(120):
+            _, listing = await call(jp_fetch, "GET", "kernel-jobs")
+            entry = next((j for j in listing["jobs"] if j.get("kind") == "terminal"), None)
+            if entry and entry["state"] == "RUNNING":
+                break
+            await asyncio.sleep(0.5)
+
+        # Then it is listed with the kernel jobs, running on zen2 with its time limit
+        assert entry is not None
+        assert entry["state"] == "RUNNING"
+        assert (entry["env"], entry["partition"]) == (ENV, "zen2")
+        assert _time_limit(entry["job_id"]) == "20:00"
+
+        # When the user cancels it from the list
+        await call(jp_fetch, "DELETE", "kernel-jobs", entry["kernel_id"])
+
+        # Then srun ends and its job leaves the queue
+        await asyncio.wait_for(shell.wait(), 60)
+        for _ in range(60):
+            if entry["job_id"] not in {j[0] for j in _queue()}:
+                break
+            await asyncio.sleep(0.5)
+        assert entry["job_id"] not in {j[0] for j in _queue()}
+    finally:
+        if shell.returncode is None:
+            shell.kill()
+        os.close(main)
+
+
+def _time_limit(job_id: str) -> str:
+    """squeue's time limit of a job (``20:00``)."""
+    return subprocess.run(
+        ["squeue", "-h", "-j", job_id, "-o", "%l"], capture_output=True, text=True, check=True
+    ).stdout.strip()
 
 
 async def test_a_removal_with_consent_stops_the_local_kernel_and_cancels_the_slurm_kernel_job(
