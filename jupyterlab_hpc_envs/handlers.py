@@ -27,7 +27,7 @@ from typing import Any
 import tornado
 from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import APIHandler
-from jupyter_server.utils import url_path_join
+from jupyter_server.utils import ensure_async, url_path_join
 
 from . import __version__, errors, names
 from .config import HpcEnvs
@@ -122,6 +122,14 @@ class BaseHandler(APIHandler):
             if getattr(cls, m.lower()) is not getattr(base, m.lower())
         ]
 
+    async def may(self, action: str) -> bool:
+        """Whether the Authorizer allows this user ``action`` too (a read that would also submit
+        a Slurm job, such as a partition probe, does so only with ``execute``)."""
+        allowed = await ensure_async(
+            self.authorizer.is_authorized(self, self.current_user, action, AUTH_RESOURCE)
+        )
+        return bool(allowed)
+
     def flag(self, name: str, default: bool = False) -> bool:
         """A yes/no query argument: ``1`` or ``0`` (absent: ``default``); anything else is a 400."""
         value = self.get_query_argument(name, "")
@@ -213,7 +221,8 @@ class SiteHandler(BaseHandler):
         if refresh:
             await self.core.site.partitions(refresh=True)
             self.core.site.catalogs.invalidate()
-        self.reply(await self.core.site.describe())
+        # Partitions not learned yet are probed (a Slurm job) only for a user allowed to execute.
+        self.reply(await self.core.site.describe(learn=await self.may("execute")))
 
 
 class ModulesHandler(BaseHandler):
@@ -231,10 +240,45 @@ class ModulesHandler(BaseHandler):
         if python:
             names.module_name(python)
         query = self.get_query_argument("q", "").lower()
+        # A partition the site description leaves out is learned by a probe job: its state, not
+        # an empty catalog, until it has answered.
+        await site.learned(part, wait=False, start=await self.may("execute"))
+        if part.origin.get("kind") in ("probe", "none") and not part.arch:
+            self.reply(
+                {
+                    "partition": part.name,
+                    "module_system": site.modules.kind,
+                    "modules": [],
+                    "origin": part.origin,
+                }
+            )
+            return
         modules = await site.catalog_with_compatibility(part, python)
         if query:
             modules = [m for m in modules if query in m["full"].lower()]
-        self.reply({"partition": part.name, "module_system": site.modules.kind, "modules": modules})
+        self.reply(
+            {
+                "partition": part.name,
+                "module_system": site.modules.kind,
+                "modules": modules,
+                "origin": part.origin,
+            }
+        )
+
+
+class ProbesHandler(BaseHandler):
+    """``site/probes``: POST asks for a fresh probe (a short Slurm job) of the partitions the site
+    description leaves out, or of the one named (``{"partition": …}``); answers the site as GET
+    ``site`` does, the probes then "probing…"."""
+
+    @tornado.web.authenticated
+    @requires("read", "execute")
+    @_errors
+    async def post(self) -> None:
+        body = self.body()
+        only = names.partition(body["partition"]) if body.get("partition") else ""
+        await self.core.site.learn_all(wait=False, fresh=True, only=only)
+        self.reply(await self.core.site.describe())
 
 
 class EnvsHandler(BaseHandler):
@@ -595,6 +639,7 @@ def routes(base_url: str) -> list[tuple[str, type[BaseHandler]]]:
     table: list[tuple[str, type[BaseHandler]]] = [
         ("info", InfoHandler),
         ("site", SiteHandler),
+        ("site/probes", ProbesHandler),
         ("modules", ModulesHandler),
         ("envs", EnvsHandler),
         ("envs/adopt", AdoptHandler),
@@ -624,6 +669,7 @@ def setup_handlers(server_app: Any) -> None:
     web_app = server_app.web_app
     config = HpcEnvs(config=server_app.config)
     core = Core(config)
+    core.site.probes.background = True  # stale partition probes are refreshed while served
     web_app.settings["hpc_envs"] = core
     web_app.add_handlers(".*$", routes(web_app.settings["base_url"]))
     tornado.ioloop.IOLoop.current().add_callback(core.start)

@@ -191,6 +191,28 @@ export class CreateFormModel {
   }
 
   /**
+   * What to say while the partition (one the site description leaves out) is probed by a short
+   * Slurm job, or `null`.
+   */
+  get probing(): string | null {
+    return this._modules.probing;
+  }
+
+  /**
+   * Whether the partition's probe failed (`catalogError` says why): "probe again" is offered.
+   */
+  get probeFailed(): boolean {
+    return this._modules.probeFailed;
+  }
+
+  /**
+   * Probe the partition again (a short Slurm job); its catalog is shown once it has answered.
+   */
+  probeAgain(): Promise<void> {
+    return this._modules.probeAgain();
+  }
+
+  /**
    * The Python modules of the catalog.
    */
   get pythonModules(): readonly Module[] {

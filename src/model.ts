@@ -26,6 +26,7 @@ import {
   getInfo,
   getKernelResources,
   getModules,
+  probePartitions,
   getPackages,
   getRemovalPlan,
   getRequirements,
@@ -485,10 +486,36 @@ export class HpcEnvsModel implements IHpcEnvsModel {
     if (!reply) {
       reply = getModules(partition, python, this._serverSettings);
       this._catalogs.set(key, reply);
-      // A failure is not cached: the next call asks again.
-      reply.catch(() => this._catalogs.delete(key));
+      // A failure is not cached, nor a partition still being probed: the next call asks again.
+      reply.then(
+        found => {
+          if (found.origin?.kind === 'probe' && found.origin.state !== 'ok') {
+            this._catalogs.delete(key);
+          }
+        },
+        () => this._catalogs.delete(key)
+      );
     }
     return reply;
+  }
+
+  /**
+   * Probe a partition the site description leaves out again (a short Slurm job); its catalog
+   * is asked again afterwards.
+   *
+   * @param partition - The partition.
+   */
+  async probePartition(partition: string): Promise<void> {
+    const site = await probePartitions(partition, this._serverSettings);
+    for (const key of [...this._catalogs.keys()]) {
+      if (key.startsWith(`${partition}\n`)) {
+        this._catalogs.delete(key);
+      }
+    }
+    if (!this._isDisposed) {
+      this._site = site;
+      this._emit();
+    }
   }
 
   async createEnvironment(request: ICreateRequest): Promise<ITaskLog> {

@@ -172,6 +172,14 @@ export interface IHpcEnvsModel extends IDisposable {
   modules(partition: string, python: string | null): Promise<Modules>;
 
   /**
+   * Probe a partition the site description leaves out again (a short Slurm job on one of its
+   * nodes); the site is updated ("probing…") and its catalog asked again afterwards.
+   *
+   * @param partition - The partition.
+   */
+  probePartition(partition: string): Promise<void>;
+
+  /**
    * Create an environment and start its first build.
    *
    * @param request - The environment.

@@ -136,6 +136,23 @@ export function getModules(
 }
 
 /**
+ * Probe again (a short Slurm job, in the background) a partition the site description leaves out,
+ * or all of them.
+ *
+ * @param partition - The partition; all of them when `null`.
+ * @param settings - The server settings.
+ * @returns The site, the partitions probed "probing…".
+ */
+export function probePartitions(partition: string | null, settings?: Settings): Promise<Site> {
+  return requestAPI(
+    'site/probes',
+    SiteSchema,
+    json('POST', partition ? { partition } : {}),
+    settings
+  );
+}
+
+/**
  * The environments.
  *
  * @param settings - The server settings.

@@ -39,6 +39,27 @@ export type ErrorBody = z.infer<typeof ErrorBodySchema>;
 // --- site -------------------------------------------------------------------------------------
 
 /**
+ * Where a partition's arch and module tree come from: the site description (`site`), this node
+ * (`node`), a probe (a short Slurm job on one of its nodes: `probe`, with its `state`), or nowhere
+ * yet (`none`). `text` says it in words ("learned from node X at T", "probing…", "probe failed:
+ * …"); `message` is what the form shows while the probe runs, or why it failed.
+ */
+export const OriginSchema = z.object({
+  kind: z.enum(['site', 'node', 'probe', 'none']),
+  text: z.string(),
+  state: z.enum(['', 'ok', 'running', 'failed']).default(''),
+  node: z.string().default(''),
+  at: z.string().default(''),
+  error: z.string().default(''),
+  message: z.string().default('')
+});
+
+/**
+ * Where a partition's arch and modules come from.
+ */
+export type Origin = z.infer<typeof OriginSchema>;
+
+/**
  * A partition of the cluster (from Slurm, enriched by the site description), or `local`.
  */
 export const PartitionSchema = z.object({
@@ -56,7 +77,8 @@ export const PartitionSchema = z.object({
   local: z.boolean().default(false),
   gpu: z.string().default(''),
   description: z.string().default(''),
-  slurm: z.boolean().default(false)
+  slurm: z.boolean().default(false),
+  origin: OriginSchema.optional()
 });
 
 /**
@@ -190,7 +212,11 @@ export type Module = z.infer<typeof ModuleSchema>;
 export const ModulesSchema = z.object({
   partition: z.string(),
   module_system: z.string(),
-  modules: z.array(ModuleSchema)
+  modules: z.array(ModuleSchema),
+  /**
+   * A partition the site description leaves out: its probe's state (`running`: no catalog yet).
+   */
+  origin: OriginSchema.optional()
 });
 
 /**

@@ -274,6 +274,8 @@ function SiteView(props: {
     return null;
   }
   const here = site.partitions.find(p => p.name === site.partition);
+  // Partitions the site description leaves out: where their arch and modules come from.
+  const probed = site.partitions.filter(p => p.origin?.kind === 'probe');
   const modules =
     site.module_system.kind === 'none'
       ? trans.__('no module system')
@@ -293,6 +295,15 @@ function SiteView(props: {
         <span title={trans.__('Module system')}>{modules}</span>
         {site.slurm ? <span>{trans.__('Slurm')}</span> : null}
       </div>
+      {probed.length ? (
+        <ul className="jp-HpcEnvs-probes" aria-label={trans.__('Partitions learned from a node')}>
+          {probed.map(p => (
+            <li key={p.name} data-state={p.origin?.state}>
+              {trans.__('%1: %2', p.name, p.origin?.text ?? '')}
+            </li>
+          ))}
+        </ul>
+      ) : null}
       {site.warnings.length ? (
         <details className="jp-HpcEnvs-siteWarnings" open>
           <summary>
