@@ -34,6 +34,9 @@ from .config import HpcEnvs
 from .core import Core
 from .kernels import jobs as kernel_jobs
 from .kernels import resources as kernel_resources
+from .kernels import running as running_kernels
+from .kernels import terminal
+from .site import slurm
 from .tasks import FINAL
 
 ENV = r"(?P<name>[^/]+)"
@@ -176,6 +179,21 @@ class BaseHandler(APIHandler):
                     f"The requirements list {count} packages; at most {MAX_SPECS} at a time.",
                 )
         return packages, requirements
+
+    async def running_kernels(self, name: str, partition: str | None) -> list[dict[str, Any]]:
+        """The running kernels a removal of ``name`` (of its ``partition``) would leave without
+        an environment: the server's own and the user's Slurm kernel jobs."""
+        envs = self.core.envs
+        env = envs.get(name)
+        wanted = names.partition(partition) if partition else None
+        return await running_kernels.running_kernels(
+            self.kernel_manager,
+            self.settings.get("session_manager"),
+            self.core.config,
+            env.name,
+            envs.removal.kernels_of(env, wanted),
+            wanted,
+        )
 
     def reply(self, data: Any, status: int = 200) -> None:
         self.set_status(status)
@@ -328,10 +346,17 @@ class EnvHandler(BaseHandler):
     @_errors
     async def delete(self, name: str) -> None:
         partition = self.get_query_argument("partition", "") or None
+        stopped: list[str] = []
+        if self.flag("stop"):
+            # Before the files go: a kernel on NFS may hold them, and no job may outlive them.
+            running = await self.running_kernels(name, partition)
+            stopped = await running_kernels.stop_kernels(
+                self.kernel_manager, self.core.config, running
+            )
         result = await asyncio.get_running_loop().run_in_executor(
             None, self.core.envs.remove, name, partition
         )
-        self.reply(result)
+        self.reply({**result, "stopped": stopped})
 
 
 class RemovalPlanHandler(BaseHandler):
@@ -342,7 +367,8 @@ class RemovalPlanHandler(BaseHandler):
     @_errors
     async def get(self, name: str) -> None:
         partition = self.get_query_argument("partition", "") or None
-        self.reply({"plan": self.core.envs.removal_plan(name, partition)})
+        plan = self.core.envs.removal_plan(name, partition)
+        self.reply({"plan": plan, "running": await self.running_kernels(name, partition)})
 
 
 class BuildsHandler(BaseHandler):
@@ -389,7 +415,25 @@ class ActivationHandler(BaseHandler):
     @_errors
     async def get(self, name: str) -> None:
         partition = self.get_query_argument("partition", "") or None
-        self.reply({"script": await self.core.envs.activation(name, partition)})
+        reply = {"script": await self.core.envs.activation(name, partition)}
+        if self.flag("terminal"):
+            reply["srun"] = self.terminal_srun(name, partition)
+        self.reply(reply)
+
+    def terminal_srun(self, name: str, partition: str | None) -> str:
+        """The ``srun`` line of a terminal on ``partition``: the resources of the environment's
+        kernel there, a time limit always (never an allocation as long as the partition allows)."""
+        envs = self.core.envs
+        env = envs.get(name)
+        wanted = names.partition(partition)
+        kernels = envs.removal.kernels_of(env, wanted)
+        if not kernels:
+            raise errors.InvalidInput(
+                "partition",
+                f"{env.name} has no kernel on {wanted}: build it there (or register its kernel) "
+                "to open a terminal with its resources.",
+            )
+        return terminal.srun_line(self.core.config, kernels[0])
 
 
 class PackageListingHandler(BaseHandler):
@@ -534,7 +578,14 @@ class KernelJobsHandler(BaseHandler):
     @_errors
     async def get(self) -> None:
         record = kernel_jobs.KernelJobs(self.core.config.data_dir)
-        self.reply({"jobs": record.list()})
+        jobs = record.list()
+        config = self.core.config
+        if config.use_slurm == "yes" or (config.use_slurm == "auto" and slurm.available()):
+            try:
+                jobs += await terminal.terminal_jobs()
+            except slurm.SlurmError as err:
+                self.log.warning("Cannot list the terminal jobs: %s", err)
+        self.reply({"jobs": jobs})
 
 
 class KernelJobHandler(BaseHandler):
@@ -544,6 +595,9 @@ class KernelJobHandler(BaseHandler):
     @requires("write")
     @_errors
     async def delete(self, kernel_id: str) -> None:
+        if kernel_id.startswith(terminal.ID_PREFIX):
+            self.reply(await terminal.cancel_terminal(kernel_id))
+            return
         self.reply(await kernel_jobs.cancel_kernel_job(self.core.config, kernel_id))
 
 
