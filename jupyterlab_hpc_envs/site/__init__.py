@@ -242,11 +242,17 @@ class Site:
             "message": learning_message(part.name) if probe.state == RUNNING else probe.error,
         }
 
-    async def learned(self, part: PartitionInfo, wait: bool = True, fresh: bool = False) -> None:
+    async def learned(
+        self, part: PartitionInfo, wait: bool = True, fresh: bool = False, start: bool = True
+    ) -> None:
         """Make sure a partition the site description leaves out has been probed: wait for its
         probe (:class:`errors.SlurmError` says why it could not run), or with ``wait`` false only
-        start it (``part.origin`` then says "probing…")."""
+        start it (``part.origin`` then says "probing…"); with ``start`` false, only say what is
+        known (a reader not allowed to submit jobs)."""
         if not self._probed(part):
+            return
+        if not start:
+            await self._apply_origin(part)
             return
         probe = await self.probes.learn(part.name, wait=wait, fresh=fresh)
         await self._apply_origin(part, probe)
@@ -452,10 +458,11 @@ class Site:
             )
         return found
 
-    async def describe(self) -> dict[str, Any]:
-        """Everything the panel shows; partitions not described and not learned yet are probed
-        (awaited in a command-line run, in the background by a server: "probing…")."""
-        await self.learn_all(wait=not self.probes.background)
+    async def describe(self, learn: bool = True) -> dict[str, Any]:
+        """Everything the panel shows; with ``learn``, partitions not described and not learned
+        yet are probed (awaited in a command-line run, in the background by a server: "probing…")."""
+        if learn:
+            await self.learn_all(wait=not self.probes.background)
         parts = await self.partitions()
         for part in parts:
             await self._apply_origin(part)

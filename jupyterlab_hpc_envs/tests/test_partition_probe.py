@@ -218,6 +218,30 @@ async def test_a_server_probes_in_the_background_and_the_catalog_waits_for_it(
     assert "site description" in data["message"]
 
 
+@pytest.fixture
+def read_only_config(jp_server_config):
+    from .test_authorization import ReadOnlyAuthorizer
+
+    jp_server_config["ServerApp"]["authorizer_class"] = ReadOnlyAuthorizer
+    return jp_server_config
+
+
+async def test_a_reader_not_allowed_to_execute_starts_no_probe_job(
+    read_only_config, undescribed, jp_fetch
+):
+    _, site = await call(jp_fetch, "GET", "site")
+    zen2 = next(p for p in site["partitions"] if p["name"] == "zen2")
+    assert zen2["origin"]["kind"] == "none"
+    assert zen2["origin"]["text"] == "not probed yet"
+    _, data = await call(jp_fetch, "GET", "modules", params={"partition": "zen2"})
+    assert data["modules"] == []
+    assert data["origin"]["text"] == "not probed yet"
+    code, _ = await call(jp_fetch, "POST", "site/probes", body={}, ok=False)
+    assert code == 403
+    await asyncio.sleep(1)
+    assert not list(undescribed.glob("*/*.json")), "no probe ran"
+
+
 # --- Slurm installed but not configured ------------------------------------------------------
 
 
