@@ -34,6 +34,9 @@ from .config import HpcEnvs
 from .core import Core
 from .kernels import jobs as kernel_jobs
 from .kernels import resources as kernel_resources
+from .kernels import running as running_kernels
+from .kernels import terminal
+from .site import slurm
 from .tasks import FINAL
 
 ENV = r"(?P<name>[^/]+)"
@@ -177,6 +180,21 @@ class BaseHandler(APIHandler):
                 )
         return packages, requirements
 
+    async def running_kernels(self, name: str, partition: str | None) -> list[dict[str, Any]]:
+        """The running kernels a removal of ``name`` (of its ``partition``) would leave without
+        an environment: the server's own and the user's Slurm kernel jobs."""
+        envs = self.core.envs
+        env = envs.get(name)
+        wanted = names.partition(partition) if partition else None
+        return await running_kernels.running_kernels(
+            self.kernel_manager,
+            self.settings.get("session_manager"),
+            self.core.config,
+            env.name,
+            envs.removal.kernels_of(env, wanted),
+            wanted,
+        )
+
     def reply(self, data: Any, status: int = 200) -> None:
         self.set_status(status)
         self.finish(json.dumps(data))
@@ -280,10 +298,11 @@ class EnvsHandler(BaseHandler):
     async def post(self) -> None:
         body = self.body()
         packages, requirements = self.specs(body)
-        task = await self.core.envs.create(
+        partition = body.get("partition")
+        tasks = await self.core.envs.create_on(
             name=body.get("name"),
             modules=body.get("modules", []),
-            partition=body.get("partition"),
+            partitions=partition if isinstance(partition, list) else [partition],
             root=body.get("root"),
             packages=packages,
             requirements=requirements,
@@ -293,7 +312,7 @@ class EnvsHandler(BaseHandler):
             channels=body.get("channels"),
             shared=body.get("shared", False),
         )
-        self.reply({"task": task.to_json()}, 202)
+        self.reply({"task": tasks[0].to_json(), "tasks": [t.to_json() for t in tasks]}, 202)
 
 
 class AdoptHandler(BaseHandler):
@@ -328,10 +347,17 @@ class EnvHandler(BaseHandler):
     @_errors
     async def delete(self, name: str) -> None:
         partition = self.get_query_argument("partition", "") or None
+        stopped: list[str] = []
+        if self.flag("stop"):
+            # Before the files go: a kernel on NFS may hold them, and no job may outlive them.
+            running = await self.running_kernels(name, partition)
+            stopped = await running_kernels.stop_kernels(
+                self.kernel_manager, self.core.config, running
+            )
         result = await asyncio.get_running_loop().run_in_executor(
             None, self.core.envs.remove, name, partition
         )
-        self.reply(result)
+        self.reply({**result, "stopped": stopped})
 
 
 class RemovalPlanHandler(BaseHandler):
@@ -342,7 +368,13 @@ class RemovalPlanHandler(BaseHandler):
     @_errors
     async def get(self, name: str) -> None:
         partition = self.get_query_argument("partition", "") or None
-        self.reply({"plan": self.core.envs.removal_plan(name, partition)})
+        plan = self.core.envs.removal_plan(name, partition)
+        self.reply({"plan": plan, "running": await self.running_kernels(name, partition)})
+
+
+READY_ELSEWHERE = (
+    "A build for that architecture was ready: its kernel was registered for the partition."
+)
 
 
 class BuildsHandler(BaseHandler):
@@ -356,13 +388,25 @@ class BuildsHandler(BaseHandler):
         force = body.get("force", False)
         if not isinstance(force, bool):
             raise errors.InvalidInput("force", "force must be true or false.")
-        task = await self.core.envs.rebuild(name, body.get("partition"), force=force)
+        partition, every = body.get("partition"), body.get("all_partitions", False)
+        if every is not False or isinstance(partition, list):
+            if every not in (False, True) or (every and partition not in (None, [])):
+                raise errors.InvalidInput(
+                    "all_partitions", "Give a list of partitions or all_partitions: true."
+                )
+            started = await self.core.envs.rebuild_on(name, None if every else partition, force)
+            tasks = [t.to_json() for _, t in started if t]
+            if tasks:
+                self.reply({"task": tasks[0], "tasks": tasks}, 202)
+            else:
+                self.reply({"task": None, "tasks": [], "message": READY_ELSEWHERE})
+            return
+        task = await self.core.envs.rebuild(name, partition, force=force)
         if task is None:
             self.reply(
                 {
                     "task": None,
-                    "message": "A build for that architecture was ready: "
-                    "its kernel was registered for the partition.",
+                    "message": READY_ELSEWHERE,
                 }
             )
         else:
@@ -389,7 +433,25 @@ class ActivationHandler(BaseHandler):
     @_errors
     async def get(self, name: str) -> None:
         partition = self.get_query_argument("partition", "") or None
-        self.reply({"script": await self.core.envs.activation(name, partition)})
+        reply = {"script": await self.core.envs.activation(name, partition)}
+        if self.flag("terminal"):
+            reply["srun"] = self.terminal_srun(name, partition)
+        self.reply(reply)
+
+    def terminal_srun(self, name: str, partition: str | None) -> str:
+        """The ``srun`` line of a terminal on ``partition``: the resources of the environment's
+        kernel there, a time limit always (never an allocation as long as the partition allows)."""
+        envs = self.core.envs
+        env = envs.get(name)
+        wanted = names.partition(partition)
+        kernels = envs.removal.kernels_of(env, wanted)
+        if not kernels:
+            raise errors.InvalidInput(
+                "partition",
+                f"{env.name} has no kernel on {wanted}: build it there (or register its kernel) "
+                "to open a terminal with its resources.",
+            )
+        return terminal.srun_line(self.core.config, kernels[0])
 
 
 class PackageListingHandler(BaseHandler):
@@ -534,7 +596,14 @@ class KernelJobsHandler(BaseHandler):
     @_errors
     async def get(self) -> None:
         record = kernel_jobs.KernelJobs(self.core.config.data_dir)
-        self.reply({"jobs": record.list()})
+        jobs = record.list()
+        config = self.core.config
+        if config.use_slurm == "yes" or (config.use_slurm == "auto" and slurm.available()):
+            try:
+                jobs += await terminal.terminal_jobs()
+            except slurm.SlurmError as err:
+                self.log.warning("Cannot list the terminal jobs: %s", err)
+        self.reply({"jobs": jobs})
 
 
 class KernelJobHandler(BaseHandler):
@@ -544,6 +613,9 @@ class KernelJobHandler(BaseHandler):
     @requires("write")
     @_errors
     async def delete(self, kernel_id: str) -> None:
+        if kernel_id.startswith(terminal.ID_PREFIX):
+            self.reply(await terminal.cancel_terminal(kernel_id))
+            return
         self.reply(await kernel_jobs.cancel_kernel_job(self.core.config, kernel_id))
 
 

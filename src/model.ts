@@ -9,6 +9,7 @@ import { ISignal, Signal } from '@lumino/signaling';
 
 import {
   adoptEnvironment,
+  Activation,
   Adopted,
   ApiError,
   Build,
@@ -20,6 +21,7 @@ import {
   Environment,
   errorMessage,
   getActivation,
+  getTerminalActivation,
   getCondaInfo,
   getInfo,
   getKernelResources,
@@ -45,6 +47,7 @@ import {
   listTasks,
   Modules,
   Packages,
+  RemovalPlan,
   Partition,
   readTaskLog,
   rebuildEnvironment,
@@ -539,21 +542,33 @@ export class HpcEnvsModel implements IHpcEnvsModel {
     return kernels;
   }
 
-  removalPlan(name: string, partition: string | null): Promise<string[]> {
+  removalPlan(name: string, partition: string | null): Promise<RemovalPlan> {
     return getRemovalPlan(name, partition, this._serverSettings);
   }
 
-  async remove(name: string, partition: string | null): Promise<string[]> {
+  async remove(name: string, partition: string | null, stop = false): Promise<string[]> {
     try {
-      return await removeEnvironment(name, partition, this._serverSettings);
+      return await removeEnvironment(name, partition, this._serverSettings, stop);
     } finally {
       // Even a failed removal may have removed some of it: show what is left.
       await this._changed();
+      if (stop) {
+        void this.refreshKernelJobs();
+      }
     }
   }
 
   activation(name: string, partition: string): Promise<string> {
     return getActivation(name, partition, this._serverSettings);
+  }
+
+  async terminalActivation(name: string, partition: string, remote: boolean): Promise<Activation> {
+    const activation = await getTerminalActivation(name, partition, remote, this._serverSettings);
+    if (remote) {
+      // The terminal's job shows in the kernel jobs list as soon as Slurm has it.
+      this.watchKernelJobs();
+    }
+    return activation;
   }
 
   packages(name: string, partition: string): Promise<Packages> {
