@@ -5,6 +5,7 @@
 import { closeIcon } from '@jupyterlab/ui-components';
 import React, { useMemo } from 'react';
 
+import { visibleAfter } from '../../form/modules';
 import { FieldError, IconButton, VirtualList } from '../common';
 import { IFieldProps } from './fields';
 
@@ -64,14 +65,16 @@ export function ModulesFields(
           onChange={event => model.setPython(event.target.value || null)}
         >
           {pythons.map(m => (
-            <option key={m.full} value={m.full} title={m.description}>
-              {m.full}
+            <option key={m.path || m.full} value={m.full} title={m.description}>
+              {visibleAfter(m) ? trans.__('%1 (after %2)', m.full, visibleAfter(m)) : m.full}
             </option>
           ))}
         </select>
         {model.catalog === null ? (
-          <div className="jp-HpcEnvs-note" role="status">
-            {trans.__('Loading the modules of %1…', model.partition)}
+          <div className="jp-HpcEnvs-note jp-HpcEnvs-probing" role="status">
+            {model.probing
+              ? trans.__('Learning what partition %1 offers (a short Slurm job)…', model.partition)
+              : trans.__('Loading the modules of %1…', model.partition)}
           </div>
         ) : null}
         {model.catalog !== null && !model.pythonModules.length && !model.catalogError ? (
@@ -80,6 +83,15 @@ export function ModulesFields(
           </div>
         ) : null}
         <FieldError id={ids('catalog-error')} message={model.catalogError ?? undefined} />
+        {model.probeFailed ? (
+          <button
+            type="button"
+            className="jp-mod-styled jp-HpcEnvs-probeAgain"
+            onClick={() => void model.probeAgain()}
+          >
+            {trans.__('Probe again')}
+          </button>
+        ) : null}
         <FieldError id={ids('python-error')} message={errors.python} />
       </div>
 
@@ -129,7 +141,7 @@ export function ModulesFields(
               items={extras}
               rowHeight={MODULE_ROW_HEIGHT}
               initialHeight={8 * MODULE_ROW_HEIGHT}
-              rowKey={m => m.full}
+              rowKey={m => m.path || m.full}
               renderRow={m => {
                 const incompatible = m.compatible === false;
                 return (
@@ -145,6 +157,11 @@ export function ModulesFields(
                       onChange={event => model.toggleExtra(m.full, event.target.checked)}
                     />
                     <span className="jp-HpcEnvs-module-name">{m.full}</span>
+                    {visibleAfter(m) ? (
+                      <span className="jp-HpcEnvs-module-parent">
+                        {trans.__('after %1', visibleAfter(m))}
+                      </span>
+                    ) : null}
                     {incompatible ? (
                       <span className="jp-HpcEnvs-module-reason">{m.reason}</span>
                     ) : null}
