@@ -153,7 +153,8 @@ async def cmd_modules(core: Core, args: argparse.Namespace) -> int:
         mark = ""
         if "compatible" in m:
             mark = "  ok " if m["compatible"] else "  -- "
-        lines.append(f"{mark}{m['full']}" + (f"   ({m['reason']})" if "reason" in m else ""))
+        after = f"   [after {' + '.join(m['parents'][0])}]" if m.get("parents") else ""
+        lines.append(f"{mark}{m['full']}{after}" + (f"   ({m['reason']})" if "reason" in m else ""))
     _print({"partition": part.name, "modules": modules}, args.json, "\n".join(lines))
     return 0
 
