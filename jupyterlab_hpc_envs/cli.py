@@ -22,7 +22,7 @@ from traitlets.config.loader import ConfigFileNotFound, JSONFileConfigLoader, Py
 from . import __version__, errors, names
 from .config import HpcEnvs
 from .core import Core
-from .envs import conda, kernelspec
+from .envs import conda, kernelspec, scripts
 from .tasks import FINAL, SUCCEEDED
 
 EXIT_TASK, EXIT_INPUT, EXIT_NOT_FOUND, EXIT_CONFLICT, EXIT_UNAVAILABLE = 1, 2, 3, 4, 5
@@ -61,15 +61,19 @@ def _home(path: str | None) -> str | None:
 
 
 async def _follow(core: Core, task_id: str, quiet: bool = False) -> int:
-    """Print a task's log as it grows; return 0 when it succeeds, 1 otherwise."""
-    offset = 0
+    """Print a task's log as it grows, its progress lines as steps (:func:`scripts.readable_line`);
+    return 0 when it succeeds, 1 otherwise."""
+    offset, pending = 0, ""
     while True:
         text, offset = core.tasks.read_log(task_id, offset)
         if text and not quiet:
-            sys.stdout.write(text)
+            *lines, pending = (pending + text).split("\n")
+            sys.stdout.write("".join(scripts.readable_line(line) + "\n" for line in lines))
             sys.stdout.flush()
         record = core.tasks.load(task_id)
         if record.state in FINAL and not text:
+            if pending and not quiet:
+                print(scripts.readable_line(pending))
             break
         if not text:
             await asyncio.sleep(0.2)

@@ -104,6 +104,16 @@ def user_site_dirs() -> list[str]:
     return found
 
 
+def user_site_advice(paths: list[str]) -> str:
+    """What to do about stray user-site folders: the same advice wherever they are reported (the
+    site panel, the doctor, a conda environment's creation)."""
+    moves = "; ".join(f"'mv {p} {p}.disabled'" for p in paths)
+    return (
+        "Kernels of this extension run with PYTHONNOUSERSITE=1, but your own scripts, pip and "
+        f"conda used by hand do not: move it aside, as the site's documentation advises: {moves}."
+    )
+
+
 class Site:
     """What the cluster offers, cached; one instance per server (or CLI run)."""
 
@@ -352,10 +362,8 @@ class Site:
             found.append(
                 SiteWarning(
                     "user-site",
-                    f"{path} holds packages that Python loads before any environment's (the "
-                    "'~/.local/lib' conflict). Kernels of this extension run with "
-                    "PYTHONNOUSERSITE=1, but your own scripts do not: move it aside, e.g. "
-                    f"'mv {path} {path}.disabled'.",
+                    f"{path} holds packages that Python loads before any environment's. "
+                    + user_site_advice([path]),
                     path,
                 )
             )

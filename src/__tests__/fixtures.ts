@@ -271,7 +271,7 @@ export const PACKAGES: Packages = {
     {
       level: 'info',
       name: 'pip',
-      message: 'pip 26.3 (venv) hides 23.2.1 (base)'
+      message: 'pip 26.3 (venv) hides 23.2.1 (base: Python/3.11.7-GCCcore-12.3.0)'
     },
     {
       level: 'warning',

@@ -12,7 +12,7 @@ import { Package } from '../api';
 import { CommandIDs } from '../commands';
 import { HpcEnvsModel } from '../model';
 import { PackagesModel } from '../packagesmodel';
-import { PACKAGE_ROW_HEIGHT, PackagesView } from '../widgets/packages';
+import { PACKAGE_ROW_HEIGHT, PackagesView, sourceBadge } from '../widgets/packages';
 import { json, RoutedServer } from './fake-server';
 import { CONDA_PACKAGES, condaEnvironment, environment, INFO, PACKAGES, SITE } from './fixtures';
 import { click, dispose, find, settle, show, type } from './render';
@@ -59,6 +59,16 @@ describe('PackagesView', () => {
     model.dispose();
   });
 
+  it('says which module the interpreter of a base package is, and tolerates an unknown one', () => {
+    const trans = nullTranslator.load('jupyterlab_hpc_envs');
+    const base = PACKAGES.packages[3];
+    expect(sourceBadge(base, trans)).toEqual({
+      text: 'base (Python/3.11.7-GCCcore-12.3.0)',
+      title: 'Part of the interpreter of the module Python/3.11.7-GCCcore-12.3.0'
+    });
+    expect(sourceBadge({ ...base, module: null }, trans).text).toBe('base');
+  });
+
   it('shows where each package comes from', async () => {
     await open();
 
@@ -70,7 +80,7 @@ describe('PackagesView', () => {
       ['numpy', 'SciPy-bundle/2023.07-gfbf-2023a'],
       ['icecream', 'venv'],
       ['pip', 'venv'],
-      ['pipshadowed', 'base']
+      ['pipshadowed', 'base (Python/3.11.7-GCCcore-12.3.0)']
     ]);
     expect(view.title.label).toBe('Packages: science (zen4)');
   });
@@ -80,7 +90,7 @@ describe('PackagesView', () => {
 
     expect(find(view.node, '.jp-HpcEnvs-shadow').textContent).toContain('outranks 2.0.0');
     expect(find(view.node, '.jp-HpcEnvs-shadowInfo').textContent).toContain(
-      'pip 26.3 (venv) hides 23.2.1 (base)'
+      'pip 26.3 (venv) hides 23.2.1 (base: Python/3.11.7-GCCcore-12.3.0)'
     );
   });
 

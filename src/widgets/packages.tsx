@@ -116,9 +116,12 @@ export function sourceBadge(
         title: trans.__('From the module %1', row.module ?? '')
       };
     case 'base':
+      // Which module's interpreter, as the command line says it.
       return {
-        text: 'base',
-        title: trans.__('Part of the Python module %1', row.module ?? '')
+        text: row.module ? `base (${row.module})` : 'base',
+        title: row.module
+          ? trans.__('Part of the interpreter of the module %1', row.module)
+          : trans.__("Part of the environment's Python interpreter")
       };
     case 'conda':
       return { text: 'conda', title: trans.__('From the conda environment') };
