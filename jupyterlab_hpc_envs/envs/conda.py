@@ -247,8 +247,7 @@ def user_lib_warning() -> str:
         return ""
     return (
         f"{', '.join(found)} {'hold' if len(found) > 1 else 'holds'} Python packages, which "
-        "conflict with conda environments. "
-        + user_site_advice(found)
+        "conflict with conda environments. " + user_site_advice(found)
     )
 
 

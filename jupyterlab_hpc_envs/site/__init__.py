@@ -50,6 +50,8 @@ class PartitionInfo:
     kernel: dict[str, Any] = field(default_factory=dict)
     limits: dict[str, Any] = field(default_factory=dict)
     slurm: bool = False
+    # What one node's job can get (slurm.Partition.capacity): checked before a kernel asks for it.
+    capacity: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -158,7 +160,9 @@ class Site:
         self._slurm_error = None
         if self.slurm_enabled:
             try:
-                for seen in await slurm.partitions():
+                seen_parts = await slurm.partitions()
+                caps = await slurm.partition_caps()
+                for seen in seen_parts:
                     found.append(
                         PartitionInfo(
                             name=seen.name,
@@ -168,6 +172,7 @@ class Site:
                             default=seen.default,
                             gpu=seen.gres,
                             slurm=True,
+                            capacity=seen.capacity(caps.get(seen.name)),
                         )
                     )
             except slurm.SlurmError as err:
@@ -234,6 +239,11 @@ class Site:
             [p.name for p in parts],
             field="partition",
         )
+
+    async def capacities(self) -> dict[str, dict[str, Any]]:
+        """What one node's job can get, by partition (cached with the partitions; empty for a
+        partition Slurm did not describe)."""
+        return {p.name: p.capacity for p in await self.partitions()}
 
     async def partition_or_default(self, name: object) -> PartitionInfo:
         """The partition named, or (no name) the one a request means by default."""
