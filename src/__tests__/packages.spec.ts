@@ -5,6 +5,7 @@
  * The models are the real ones over a faked `fetch` (fake-server.ts) with the real server's
  * replies (fixtures.ts); the commands are recorded instead of run.
  */
+import { nullTranslator } from '@jupyterlab/translation';
 import { CommandRegistry } from '@lumino/commands';
 import { ReadonlyPartialJSONObject } from '@lumino/coreutils';
 
@@ -57,16 +58,6 @@ describe('PackagesView', () => {
   afterEach(async () => {
     await dispose(view);
     model.dispose();
-  });
-
-  it('says which module the interpreter of a base package is, and tolerates an unknown one', () => {
-    const trans = nullTranslator.load('jupyterlab_hpc_envs');
-    const base = PACKAGES.packages[3];
-    expect(sourceBadge(base, trans)).toEqual({
-      text: 'base (Python/3.11.7-GCCcore-12.3.0)',
-      title: 'Part of the interpreter of the module Python/3.11.7-GCCcore-12.3.0'
-    });
-    expect(sourceBadge({ ...base, module: null }, trans).text).toBe('base');
   });
 
   it('shows where each package comes from', async () => {
@@ -240,5 +231,17 @@ describe('PackagesView', () => {
       expect(view.node.querySelector('.jp-HpcEnvs-updateAll')).toBeNull();
       expect(view.node.querySelector('.jp-HpcEnvs-packages-listing')).toBeNull();
     });
+  });
+});
+
+describe('sourceBadge', () => {
+  it('says which module the interpreter of a base package is, and tolerates an unknown one', () => {
+    const trans = nullTranslator.load('jupyterlab_hpc_envs');
+    const base = PACKAGES.packages[3];
+    expect(sourceBadge(base, trans)).toEqual({
+      text: 'base (Python/3.11.7-GCCcore-12.3.0)',
+      title: 'Part of the interpreter of the module Python/3.11.7-GCCcore-12.3.0'
+    });
+    expect(sourceBadge({ ...base, module: null }, trans).text).toBe('base');
   });
 });
