@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import enum
 import logging
-import textwrap
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -33,24 +32,12 @@ class KernelStartError(HTTPError, RuntimeError):
     """
 
     def __init__(self, message: str, status: int = 500) -> None:
-        # tornado formats log_message with %: keep the text free of it. JupyterLab shows the
-        # message in a <pre> that does not wrap: lines of a readable width, Slurm's own words
-        # each on a line of their own, so that nothing is cut off at the dialog's edge.
-        super().__init__(status, readable(message).replace("%", "\uff05"))
+        # tornado formats log_message with %: keep the text free of it.
+        super().__init__(status, message.replace("%", "\uff05"))
         self.message = message
 
     def __str__(self) -> str:
         return self.message
-
-
-def readable(message: str, width: int = 78) -> str:
-    """A message in lines of at most ``width`` characters (long words, such as paths, whole)."""
-    return "\n".join(
-        textwrap.fill(line, width, break_long_words=False, break_on_hyphens=False)
-        if len(line) > width
-        else line
-        for line in message.splitlines()
-    )
 
 
 class Phase(enum.Enum):
@@ -159,6 +146,9 @@ class SlurmJob:
         return f"{self.job_id}.{self.step_id or 0}" if self.job_id else ""
 
     def tail(self, lines: int = 6) -> str:
+        """Slurm's last words, each on a line of its own: JupyterLab shows a failed start's
+        message (``str`` of the error) in a <pre> that does not wrap, where lines joined into
+        one were cut off at the dialog's edge."""
         text = [line for line in self.errors if line.strip()][-lines:]
         return ("\nLast output:\n" + "\n".join(text)) if text else ""
 
