@@ -126,8 +126,8 @@ export class TaskLogView extends Widget {
 
   /**
    * Append text to the output, line by line: the build's progress lines and the task's own
-   * (`==> pip install`) as steps (see {@link readableLine}); a line not complete yet waits at
-   * the end.
+   * (`==> pip install`) as steps, error lines (pip's `ERROR:`) highlighted (see
+   * {@link readableLine}); a line not complete yet waits at the end.
    */
   private _append(text: string): void {
     const lines = (this._pending.data + text).split('\n');
@@ -217,21 +217,30 @@ export function taskWarnings(task: Task): string[] {
 const MARKER = /^::hpc-envs::(\w+) ?(.*)$/;
 
 /**
+/**
+ * The lines of an error: pip's (`ERROR: No matching distribution found for numpyy`) and conda's.
+ */
+const ERROR_LINE = /^\s*(ERROR|error|CondaError|PackagesNotFoundError):/;
+
+/**
  * What a line of a task's log is, as shown.
  */
-export type LogLineKind = 'output' | 'step' | 'info' | 'fail';
+export type LogLineKind = 'output' | 'step' | 'info' | 'fail' | 'error';
 
 const LINE_CLASSES: Record<Exclude<LogLineKind, 'output'>, string> = {
   step: 'jp-HpcEnvs-taskLog-step-marker',
   info: 'jp-HpcEnvs-taskLog-marker',
-  fail: 'jp-HpcEnvs-taskLog-fail'
+  fail: 'jp-HpcEnvs-taskLog-fail',
+  // pip's and the build's own errors: what the user has to read first.
+  error: 'jp-HpcEnvs-taskLog-errorLine'
 };
 
 /**
  * A line of a task's log as people read it, as the command line prints it
  * (`scripts.readable_line`): a step (`::hpc-envs::step pip` or the task's own `==> pip install`)
  * as `==> pip`, a fact (`::hpc-envs::info host=node12`) as `    host: node12`, the build's
- * failure as `failed: …`; any other line is the tools' own output, as it is.
+ * failure as `failed: …`, an error line of the tools (pip's `ERROR:`) as it is, to highlight;
+ * any other line is the tools' own output, as it is.
  *
  * @param line - A line, without its line break.
  * @returns Its kind and the text to show.
@@ -239,6 +248,9 @@ const LINE_CLASSES: Record<Exclude<LogLineKind, 'output'>, string> = {
 export function readableLine(line: string): { kind: LogLineKind; text: string } {
   const marker = MARKER.exec(line);
   if (!marker) {
+    if (ERROR_LINE.test(line)) {
+      return { kind: 'error', text: line };
+    }
     return { kind: line.startsWith('==> ') ? 'step' : 'output', text: line };
   }
   const [, what, rest] = marker;
