@@ -330,3 +330,13 @@ export interface IDroppedModule {
    */
   reason: string;
 }
+
+/**
+ * Where a module of a hierarchy becomes visible (`after GCCcore/12.3.0`), or `''` at the top.
+ *
+ * @param module - A module of the catalog.
+ */
+export function visibleAfter(module: Module): string {
+  const path = module.parents[0];
+  return path?.length ? path.join(' + ') : '';
+}
