@@ -24,6 +24,8 @@ from .config import HpcEnvs
 from .core import Core
 from .envs import conda, kernelspec, scripts
 from .kernels import resources as kernel_resources
+from .runs import cli as runs_cli
+from .runs import records as run_records
 from .site import probe
 from .tasks import FINAL, SUCCEEDED
 
@@ -156,7 +158,8 @@ async def cmd_modules(core: Core, args: argparse.Namespace) -> int:
         mark = ""
         if "compatible" in m:
             mark = "  ok " if m["compatible"] else "  -- "
-        lines.append(f"{mark}{m['full']}" + (f"   ({m['reason']})" if "reason" in m else ""))
+        after = f"   [after {' + '.join(m['parents'][0])}]" if m.get("parents") else ""
+        lines.append(f"{mark}{m['full']}{after}" + (f"   ({m['reason']})" if "reason" in m else ""))
     _print({"partition": part.name, "modules": modules}, args.json, "\n".join(lines))
     return 0
 
@@ -380,6 +383,18 @@ async def cmd_resources(core: Core, args: argparse.Namespace) -> int:
         )
     _print(data, args.json, text)
     return 0 if job else EXIT_INPUT
+
+
+async def cmd_submit(core: Core, args: argparse.Namespace) -> int:
+    code, view = await runs_cli.submit(core.config, args)
+    _print(view, args.json, runs_cli.line(view))
+    return code
+
+
+async def cmd_runs(core: Core, args: argparse.Namespace) -> int:
+    views = await run_records.states(core.config)
+    _print(views, args.json, "\n".join(runs_cli.line(v) for v in views) or "No runs.")
+    return 0
 
 
 def _read_requirements(path: str | None) -> str | None:
@@ -636,6 +651,12 @@ def _add_check_commands(commands: _Subcommands) -> None:
     )
 
 
+def _add_run_commands(commands: _Subcommands) -> None:
+    c = commands.add("submit", cmd_submit, "Run a notebook as a Slurm batch job.", True)
+    runs_cli.add_arguments(c)
+    commands.add("runs", cmd_runs, "Notebooks run as Slurm jobs, and their states.", True)
+
+
 def parser() -> argparse.ArgumentParser:
     """The ``jupyter hpc-envs`` parser: its subcommands in the order of the help, by group."""
     p = argparse.ArgumentParser(
@@ -649,6 +670,7 @@ def parser() -> argparse.ArgumentParser:
     _add_package_commands(commands)
     _add_kernel_commands(commands)
     _add_check_commands(commands)
+    _add_run_commands(commands)
     return p
 
 
