@@ -18,7 +18,7 @@ import {
 } from './api';
 import { CondaFormPart } from './form/conda';
 import { fieldOf } from './form/errors';
-import { ModulesFormPart } from './form/modules';
+import { IDroppedModule, ModulesFormPart } from './form/modules';
 import { StorageFormPart } from './form/storage';
 import { FormField, IChannelChoice, ICondaStatus, IFormHost } from './form/types';
 import { IHpcEnvsModel, ITaskLog } from './tokens';
@@ -224,6 +224,14 @@ export class CreateFormModel {
    */
   get extraModules(): readonly Module[] {
     return this._modules.extraModules;
+  }
+
+  /**
+   * The chosen modules the last change of the Python module or the partition took out of the
+   * choice, each with why.
+   */
+  get droppedModules(): readonly IDroppedModule[] {
+    return this._modules.dropped;
   }
 
   /**

@@ -211,7 +211,7 @@ describe('CreateFormModel', () => {
     expect(fake.calls('GET modules')[1].query.get('python')).toBe(PYTHON);
   });
 
-  it('drops chosen modules that the new Python module cannot load', async () => {
+  it('drops chosen modules that the new Python module cannot load, saying which and why', async () => {
     form = new CreateFormModel({ model });
     await until(form, () => form.catalog !== null);
     form.setPython(PYTHON);
@@ -222,6 +222,25 @@ describe('CreateFormModel', () => {
     await until(form, () => !form.compatLoading);
 
     expect(form.extras).toEqual([]);
+    expect(form.droppedModules.map(d => d.module)).toEqual([SCIPY]);
+    expect(form.droppedModules[0].reason).toContain(
+      'but Python/3.10.13-GCCcore-11.3.0 is 2022a: modules of different generations'
+    );
+  });
+
+  it('forgets what it dropped once the user chooses again', async () => {
+    form = new CreateFormModel({ model });
+    await until(form, () => form.catalog !== null);
+    form.setPython(PYTHON);
+    await until(form, () => !form.compatLoading);
+    form.toggleExtra(SCIPY, true);
+    form.setPython('Python/3.10.13-GCCcore-11.3.0');
+    await until(form, () => !form.compatLoading);
+
+    form.setPython(PYTHON);
+    await until(form, () => !form.compatLoading);
+
+    expect(form.droppedModules).toEqual([]);
   });
 
   it('sends the Python module first, then the others in the order chosen', async () => {
