@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 from typing import Any
 
 from ..config import HpcEnvs
-from . import params, plan, records
+from . import params, plan, records, sweep
 
 WAIT_INTERVAL = 3.0  # seconds between two looks at a run that --wait follows
 FINAL = ("SUCCEEDED", "FAILED", "ENDED")
@@ -24,6 +25,7 @@ def add_arguments(c: argparse.ArgumentParser) -> None:
         "-p", "--parameter", action="append", default=[], metavar="NAME=VALUE",
         help="a parameter (VALUE a JSON/YAML literal); repeat",
     )  # fmt: skip
+    c.add_argument("--sweep", help="a JSON/YAML file: a list of parameter sets, or a grid")
     c.add_argument("--output-dir", help="where the output notebook goes (default: beside it)")
     c.add_argument("--wait", action="store_true", help="wait for the run to end")
 
@@ -39,7 +41,11 @@ def line(view: dict[str, Any]) -> str:
         text += f" — {where}{failure['error']}"
     if "elapsed" in view:
         text += f"  {view['elapsed']} s"
-    return f"{text}\n    {view['notebook']} -> {view['output']}\n    log: {view['log']}"
+    text += f"\n    {view['notebook']} -> {view['output']}\n    log: {view['log']}"
+    for task in view.get("tasks") or []:
+        text += f"\n    task {task['task']} {task['state']} {json.dumps(task['parameters'])}"
+        text += f" -> {task['output']}"
+    return text
 
 
 async def submit(config: HpcEnvs, args: argparse.Namespace) -> tuple[int, dict[str, Any]]:
@@ -51,6 +57,7 @@ async def submit(config: HpcEnvs, args: argparse.Namespace) -> tuple[int, dict[s
         resources={k: getattr(args, k) for k in ("time", "cpus", "memory", "gpus", "account")},
         parameters=params.parse_assignments(args.parameter),
         output_dir=args.output_dir or "",
+        sweep=sweep.read(args.sweep, config.run_array_limit) if args.sweep else None,
     )
     checked = plan.make(config, request)
     record = await asyncio.to_thread(plan.submit, config, checked)

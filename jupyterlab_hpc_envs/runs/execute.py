@@ -60,9 +60,10 @@ def run(run_dir: str) -> dict[str, Any]:
     with open(os.path.join(run_dir, "run.json"), encoding="utf-8") as f:
         record = json.load(f)
     nb = nbformat.read(record["notebook"], as_version=4)  # type: ignore[no-untyped-call]
-    params.inject(nb, record["parameters"])
     task = os.environ.get("SLURM_ARRAY_TASK_ID", "")
-    output = record["output"]
+    chosen = record["tasks"][int(task)] if record.get("tasks") else record
+    params.inject(nb, chosen["parameters"])
+    output = chosen["output"]
     km = AsyncKernelManager(
         kernel_name=LOCAL_KERNEL, kernel_spec_manager=_local_kernelspec(run_dir, record)
     )
@@ -80,7 +81,8 @@ def run(run_dir: str) -> dict[str, Any]:
     finally:
         nbformat.write(nb, output)  # type: ignore[no-untyped-call]
         status.update(ended=time.time(), output=output)
-        files.write_atomic(os.path.join(run_dir, "status.json"), json.dumps(status) + "\n")
+        name = f"status-{task}.json" if record.get("tasks") else "status.json"
+        files.write_atomic(os.path.join(run_dir, name), json.dumps(status) + "\n")
     return status
 
 

@@ -39,6 +39,7 @@ class Request:
     resources: dict[str, Any] = field(default_factory=dict)
     parameters: dict[str, Any] = field(default_factory=dict)
     output_dir: str = ""
+    sweep: list[dict[str, Any]] | None = None  # parameter sets: one job array task each
 
 
 def runs_dir(config: HpcEnvs) -> str:
@@ -96,8 +97,18 @@ class Plan:
     argv: list[str]
     resources: resources.KernelResources
     parameters: dict[str, Any]
+    sweep: list[dict[str, Any]] | None = None
+
+    def tasks(self) -> list[dict[str, Any]]:
+        """A sweep's tasks: each its parameters (over the common ones) and output notebook."""
+        stem = self.output[: -len(".ipynb")]
+        return [
+            {"task": i, "parameters": {**self.parameters, **values}, "output": f"{stem}-{i}.ipynb"}
+            for i, values in enumerate(self.sweep or [])
+        ]
 
     def record(self) -> dict[str, Any]:
+        log = "job-%a.log" if self.sweep else "job.log"
         return {
             "id": self.run_id,
             "notebook": self.notebook,
@@ -107,24 +118,32 @@ class Plan:
             "argv": self.argv,
             "resources": self.resources.to_json(),
             "parameters": self.parameters,
-            "log": os.path.join(self.folder, "job.log"),
+            "log": os.path.join(self.folder, log),
             "script": os.path.join(self.folder, "job.sbatch"),
+            "tasks": self.tasks() if self.sweep else None,
         }
 
     def script(self, config: HpcEnvs) -> str:
         """The batch script: readable, every value quoted; submit it again with ``sbatch``."""
         options = [*self.resources.srun_options(), *config.kernel_srun_options]
         runner = [sys.executable, "-m", "jupyterlab_hpc_envs.runs.execute", self.folder]
+        if self.sweep:
+            throttle = f"%{config.run_array_throttle}" if config.run_array_throttle > 0 else ""
+            options.append(f"--array=0-{len(self.sweep) - 1}{throttle}")
         lines = [
             "#!/bin/bash",
             f"#SBATCH --job-name={JOB_NAME_PREFIX}{self.run_id}",
             *(f"#SBATCH {shlex.quote(o)}" for o in options),
-            f"#SBATCH --output={shlex.quote(os.path.join(self.folder, 'job.log'))}",
+            f"#SBATCH --output={shlex.quote(self.record()['log'])}",
             f"# Runs {self.notebook}",
             f"# with kernel {self.kernel} (environment {self.env}) on this job's node: the",
             "# kernel starts through the environment's launch script, which loads its modules.",
             f"# Parameters: {json.dumps(self.parameters)}",
-            f"# Output notebook: {self.output}",
+            *(
+                f"# Task {t['task']}: {json.dumps(t['parameters'])} -> {t['output']}"
+                for t in self.tasks()
+            ),
+            f"# Output notebook: {self.output}" if not self.sweep else "",
             shlex.join(runner),
             "",
         ]
@@ -161,6 +180,7 @@ def make(config: HpcEnvs, request: Request) -> Plan:
         argv=[str(a) for a in spec["argv"]],
         resources=checked,
         parameters=values,
+        sweep=request.sweep,
     )
 
 

@@ -28,7 +28,13 @@ def site(demo_site, tmp_path_factory) -> dict[str, Any]:
     root = tmp_path_factory.mktemp("runs")
     (root / "data").mkdir()
     (root / "config").mkdir()
-    limits = {"HpcEnvs": {"kernel_limits": {"time": "2:00:00"}}}
+    limits = {
+        "HpcEnvs": {
+            "kernel_limits": {"time": "2:00:00"},
+            "run_array_limit": 4,
+            "run_array_throttle": 2,
+        }
+    }
     (root / "config" / "jupyter_server_config.json").write_text(json.dumps(limits))
     env = dict(
         demo_site.env,
@@ -117,6 +123,35 @@ def test_failing_notebook_is_reported_with_its_cell_and_keeps_its_output(site, t
     listed = cli(site["env"], "runs")
     assert f"{run['id']}  job {run['job_id']}  FAILED" in listed.stdout
     assert "cell 1: ValueError: boom at step 2" in listed.stdout
+
+
+def test_a_sweep_is_one_job_array_with_one_output_per_parameter_set(site, tmp_path):
+    path = notebook(
+        tmp_path / "sweep.ipynb",
+        "import os\nprint(f'task={os.environ[\"SLURM_ARRAY_TASK_ID\"]} alpha={alpha} n={n}')",
+        parameters="alpha = 0\nn = 0",
+    )
+    (tmp_path / "points.yaml").write_text("- {alpha: 0.1}\n- {alpha: 0.2}\n- {alpha: 0.3, n: 7}\n")
+    done = cli(site["env"], "submit", str(path), "--sweep", str(tmp_path / "points.yaml"),
+               "-p", "n=1", "--wait", "--json")  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    run = json.loads(done.stdout)
+    assert run["state"] == "SUCCEEDED"
+    assert "#SBATCH --array=0-2%2" in Path(run["script"]).read_text()
+    assert [t["state"] for t in run["tasks"]] == ["SUCCEEDED"] * 3
+    expected = ["task=0 alpha=0.1 n=1", "task=1 alpha=0.2 n=1", "task=2 alpha=0.3 n=7"]
+    for task, line in zip(run["tasks"], expected, strict=True):
+        assert task["output"].endswith(f"sweep-run-{run['id']}-{task['task']}.ipynb")
+        assert line in text_of(task["output"])
+
+
+def test_a_grid_over_the_array_limit_is_refused_before_submitting(site, tmp_path):
+    path = notebook(tmp_path / "grid.ipynb", "print(1)")
+    (tmp_path / "grid.json").write_text(json.dumps({"a": [1, 2, 3], "b": [1, 2]}))
+    done = cli(site["env"], "submit", str(path), "--sweep", str(tmp_path / "grid.json"),
+               timeout=60)  # fmt: skip
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "6 parameter sets; this site allows at most 4" in done.stderr
 
 
 @pytest.mark.parametrize(
