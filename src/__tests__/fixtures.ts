@@ -186,7 +186,8 @@ export function environment(name = 'science', fields: Partial<Environment> = {})
           'SciPy-bundle/2023.07-gfbf-2023a'
         ],
         error: '',
-        adopted: false
+        adopted: false,
+        problems: []
       }
     },
     created: 1795553424.89,

@@ -285,6 +285,16 @@ export type TaskLogChunk = z.infer<typeof TaskLogSchema>;
 export const BuildStateSchema = z.enum(['building', 'ready', 'failed', 'stale']).catch('stale');
 
 /**
+ * Why a build no longer matches its lock or its site (`kind`: module, interpreter, arch,
+ * packages, out-of-date; `subject`: the module, file, partition or package concerned).
+ */
+export const ProblemSchema = z.object({
+  kind: z.string(),
+  subject: z.string(),
+  message: z.string()
+});
+
+/**
  * One realisation of an environment for one CPU microarchitecture.
  */
 export const BuildSchema = z.object({
@@ -304,7 +314,11 @@ export const BuildSchema = z.object({
   python: z.string().default(''),
   loaded_modules: z.array(z.string()).default([]),
   error: z.string().default(''),
-  adopted: z.boolean().default(false)
+  adopted: z.boolean().default(false),
+  /**
+   * Its drift: a ready build with problems is `stale`.
+   */
+  problems: z.array(ProblemSchema).default([])
 });
 
 /**
