@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ["kernel_start", "catalog", "packages", "create", "rest_load", "ui"]
+BENCHMARKS = ["kernel_start", "catalog", "packages", "create", "rest_load", "ui", "create_uv"]
 TITLES = {
     "kernel_start": "1. Kernel start (start_kernel to the first kernel_info reply)",
     "module_catalog": "2. Module catalog, 5,000 modulefiles",
@@ -21,6 +21,7 @@ TITLES = {
     "environment_creation": "4. Environment creation",
     "ui": "5. UI in Chromium",
     "rest_under_load": "6. REST under load while a build runs",
+    "creation_with_uv": "7. Creation with a realistic package set, installer=auto against pip",
 }
 
 

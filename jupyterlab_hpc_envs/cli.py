@@ -23,6 +23,7 @@ from . import __version__, errors, names
 from .config import HpcEnvs
 from .core import Core
 from .envs import conda, kernelspec
+from .site import probe
 from .tasks import FINAL, SUCCEEDED
 
 EXIT_TASK, EXIT_INPUT, EXIT_NOT_FOUND, EXIT_CONFLICT, EXIT_UNAVAILABLE = 1, 2, 3, 4, 5
@@ -80,6 +81,9 @@ async def _follow(core: Core, task_id: str, quiet: bool = False) -> int:
 
 
 async def cmd_site(core: Core, args: argparse.Namespace) -> int:
+    if args.probe is not None:  # probe again: all the partitions not described, or the one named
+        only = names.partition(args.probe) if args.probe else ""
+        await core.site.learn_all(wait=True, fresh=True, only=only)
     site = await core.site.describe()
     lines = [
         f"Host        {site['host']} (arch {site['arch']}, from {site['arch_source']})",
@@ -90,6 +94,7 @@ async def cmd_site(core: Core, args: argparse.Namespace) -> int:
         *[
             f"  {p['name']:<12} arch {p['arch'] or '?':<10}"
             f"{' (this node)' if p['local'] else ''}{'' if p['available'] else ' [down]'}"
+            f"  from {p['origin'].get('text', '?')}"
             for p in site["partitions"]
         ],
         "Storage roots:",
@@ -463,8 +468,16 @@ class _Subcommands:
 
 
 def _add_site_commands(commands: _Subcommands) -> None:
-    commands.add(
+    c = commands.add(
         "site", cmd_site, "Where this runs: partitions, module system, storage roots.", True
+    )
+    c.add_argument(
+        "--probe",
+        nargs="?",
+        const="",
+        metavar="PARTITION",
+        help="learn again from a node what the partitions the site description leaves out "
+        "offer (a short Slurm job each), or only PARTITION",
     )
     c = commands.add("modules", cmd_modules, "The module catalog of a partition.", True)
     c.add_argument("query", nargs="?", default="", help="words of a module's name or description")
@@ -606,6 +619,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 async def _main(core: Core, args: argparse.Namespace) -> int:
+    core.site.probes.on_start = lambda partition: print(
+        f"hpc-envs: {probe.learning_message(partition)}", file=sys.stderr, flush=True
+    )
     await core.start()
     try:
         return int(await args.func(core, args))
@@ -613,6 +629,7 @@ async def _main(core: Core, args: argparse.Namespace) -> int:
         await core.tasks.shutdown()
         raise
     finally:
+        await core.site.probes.close()
         await core.site.catalogs.close()
 
 

@@ -221,6 +221,17 @@ class HpcEnvs(Configurable):
         "cannot reach a package index (then only what the modules provide is installed).",
     )
 
+    installer = Enum(
+        ["auto", "pip", "uv"],
+        "auto",
+        config=True,
+        help="What installs a venv's packages: 'uv' resolves with every distribution the modules "
+        "and the Python provide pinned to its installed version, then installs only what is "
+        "missing (pip's result, several times faster); pip where uv cannot meet those versions "
+        "(said in the log). 'auto': uv where its executable (the uv package installed with this "
+        "one) is on the node, else pip; 'uv': a build fails where it is not; 'pip': always pip.",
+    )
+
     max_concurrent_builds = Int(
         2,
         config=True,
@@ -239,6 +250,31 @@ class HpcEnvs(Configurable):
     catalog_ttl = Float(
         600.0, config=True, help="Seconds a module catalog is served from cache before refresh."
     )
+
+    probe_max_age = Float(
+        7 * 24 * 3600.0,
+        config=True,
+        help="Seconds what a partition's node said (a probe of a partition the site description "
+        "leaves out) is trusted; an older answer is served while a server probes again.",
+    )
+
+    probe_timeout = Float(
+        120.0,
+        config=True,
+        help="Seconds a partition probe (a short Slurm job) may wait in the queue and run before "
+        "it is cancelled and reported as not scheduled.",
+    )
+
+    probe_cache_dir = Unicode(
+        config=True,
+        help="Where probes of partitions are cached (per user). Default: "
+        "$XDG_CACHE_HOME/hpc-envs, else ~/.cache/hpc-envs.",
+    )
+
+    @default("probe_cache_dir")
+    def _probe_cache_dir_default(self) -> str:
+        cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        return os.path.join(cache, "hpc-envs")
 
     conda_policy = Enum(
         ["allowed", "discouraged", "forbidden"],
@@ -276,7 +312,7 @@ class HpcEnvs(Configurable):
         default = {"allowed": "", "discouraged": CONDA_DISCOURAGED, "forbidden": CONDA_FORBIDDEN}
         return self.conda_policy_message or default[self.conda_policy]
 
-    @validate("kernels_dir", "data_dir", "site_file")
+    @validate("kernels_dir", "data_dir", "site_file", "probe_cache_dir")
     def _expand_path(self, proposal: Any) -> str:
         """``$VSC_DATA/jupyter/kernels`` and ``~/...`` work in config and in the site file."""
         return (

@@ -27,13 +27,16 @@ from typing import Any
 import tornado
 from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import APIHandler
-from jupyter_server.utils import url_path_join
+from jupyter_server.utils import ensure_async, url_path_join
 
 from . import __version__, errors, names
 from .config import HpcEnvs
 from .core import Core
 from .kernels import jobs as kernel_jobs
 from .kernels import resources as kernel_resources
+from .kernels import running as running_kernels
+from .kernels import terminal
+from .site import slurm
 from .tasks import FINAL
 
 ENV = r"(?P<name>[^/]+)"
@@ -119,6 +122,14 @@ class BaseHandler(APIHandler):
             if getattr(cls, m.lower()) is not getattr(base, m.lower())
         ]
 
+    async def may(self, action: str) -> bool:
+        """Whether the Authorizer allows this user ``action`` too (a read that would also submit
+        a Slurm job, such as a partition probe, does so only with ``execute``)."""
+        allowed = await ensure_async(
+            self.authorizer.is_authorized(self, self.current_user, action, AUTH_RESOURCE)
+        )
+        return bool(allowed)
+
     def flag(self, name: str, default: bool = False) -> bool:
         """A yes/no query argument: ``1`` or ``0`` (absent: ``default``); anything else is a 400."""
         value = self.get_query_argument(name, "")
@@ -169,6 +180,21 @@ class BaseHandler(APIHandler):
                 )
         return packages, requirements
 
+    async def running_kernels(self, name: str, partition: str | None) -> list[dict[str, Any]]:
+        """The running kernels a removal of ``name`` (of its ``partition``) would leave without
+        an environment: the server's own and the user's Slurm kernel jobs."""
+        envs = self.core.envs
+        env = envs.get(name)
+        wanted = names.partition(partition) if partition else None
+        return await running_kernels.running_kernels(
+            self.kernel_manager,
+            self.settings.get("session_manager"),
+            self.core.config,
+            env.name,
+            envs.removal.kernels_of(env, wanted),
+            wanted,
+        )
+
     def reply(self, data: Any, status: int = 200) -> None:
         self.set_status(status)
         self.finish(json.dumps(data))
@@ -195,7 +221,8 @@ class SiteHandler(BaseHandler):
         if refresh:
             await self.core.site.partitions(refresh=True)
             self.core.site.catalogs.invalidate()
-        self.reply(await self.core.site.describe())
+        # Partitions not learned yet are probed (a Slurm job) only for a user allowed to execute.
+        self.reply(await self.core.site.describe(learn=await self.may("execute")))
 
 
 class ModulesHandler(BaseHandler):
@@ -213,10 +240,45 @@ class ModulesHandler(BaseHandler):
         if python:
             names.module_name(python)
         query = self.get_query_argument("q", "").lower()
+        # A partition the site description leaves out is learned by a probe job: its state, not
+        # an empty catalog, until it has answered.
+        await site.learned(part, wait=False, start=await self.may("execute"))
+        if part.origin.get("kind") in ("probe", "none") and not part.arch:
+            self.reply(
+                {
+                    "partition": part.name,
+                    "module_system": site.modules.kind,
+                    "modules": [],
+                    "origin": part.origin,
+                }
+            )
+            return
         modules = await site.catalog_with_compatibility(part, python)
         if query:
             modules = [m for m in modules if query in m["full"].lower()]
-        self.reply({"partition": part.name, "module_system": site.modules.kind, "modules": modules})
+        self.reply(
+            {
+                "partition": part.name,
+                "module_system": site.modules.kind,
+                "modules": modules,
+                "origin": part.origin,
+            }
+        )
+
+
+class ProbesHandler(BaseHandler):
+    """``site/probes``: POST asks for a fresh probe (a short Slurm job) of the partitions the site
+    description leaves out, or of the one named (``{"partition": …}``); answers the site as GET
+    ``site`` does, the probes then "probing…"."""
+
+    @tornado.web.authenticated
+    @requires("read", "execute")
+    @_errors
+    async def post(self) -> None:
+        body = self.body()
+        only = names.partition(body["partition"]) if body.get("partition") else ""
+        await self.core.site.learn_all(wait=False, fresh=True, only=only)
+        self.reply(await self.core.site.describe())
 
 
 class EnvsHandler(BaseHandler):
@@ -295,10 +357,17 @@ class EnvHandler(BaseHandler):
     @_errors
     async def delete(self, name: str) -> None:
         partition = self.get_query_argument("partition", "") or None
+        stopped: list[str] = []
+        if self.flag("stop"):
+            # Before the files go: a kernel on NFS may hold them, and no job may outlive them.
+            running = await self.running_kernels(name, partition)
+            stopped = await running_kernels.stop_kernels(
+                self.kernel_manager, self.core.config, running
+            )
         result = await asyncio.get_running_loop().run_in_executor(
             None, self.core.envs.remove, name, partition
         )
-        self.reply(result)
+        self.reply({**result, "stopped": stopped})
 
 
 class LockHandler(BaseHandler):
@@ -320,7 +389,8 @@ class RemovalPlanHandler(BaseHandler):
     @_errors
     async def get(self, name: str) -> None:
         partition = self.get_query_argument("partition", "") or None
-        self.reply({"plan": self.core.envs.removal_plan(name, partition)})
+        plan = self.core.envs.removal_plan(name, partition)
+        self.reply({"plan": plan, "running": await self.running_kernels(name, partition)})
 
 
 class BuildsHandler(BaseHandler):
@@ -367,7 +437,25 @@ class ActivationHandler(BaseHandler):
     @_errors
     async def get(self, name: str) -> None:
         partition = self.get_query_argument("partition", "") or None
-        self.reply({"script": await self.core.envs.activation(name, partition)})
+        reply = {"script": await self.core.envs.activation(name, partition)}
+        if self.flag("terminal"):
+            reply["srun"] = self.terminal_srun(name, partition)
+        self.reply(reply)
+
+    def terminal_srun(self, name: str, partition: str | None) -> str:
+        """The ``srun`` line of a terminal on ``partition``: the resources of the environment's
+        kernel there, a time limit always (never an allocation as long as the partition allows)."""
+        envs = self.core.envs
+        env = envs.get(name)
+        wanted = names.partition(partition)
+        kernels = envs.removal.kernels_of(env, wanted)
+        if not kernels:
+            raise errors.InvalidInput(
+                "partition",
+                f"{env.name} has no kernel on {wanted}: build it there (or register its kernel) "
+                "to open a terminal with its resources.",
+            )
+        return terminal.srun_line(self.core.config, kernels[0])
 
 
 class PackageListingHandler(BaseHandler):
@@ -512,7 +600,14 @@ class KernelJobsHandler(BaseHandler):
     @_errors
     async def get(self) -> None:
         record = kernel_jobs.KernelJobs(self.core.config.data_dir)
-        self.reply({"jobs": record.list()})
+        jobs = record.list()
+        config = self.core.config
+        if config.use_slurm == "yes" or (config.use_slurm == "auto" and slurm.available()):
+            try:
+                jobs += await terminal.terminal_jobs()
+            except slurm.SlurmError as err:
+                self.log.warning("Cannot list the terminal jobs: %s", err)
+        self.reply({"jobs": jobs})
 
 
 class KernelJobHandler(BaseHandler):
@@ -522,6 +617,9 @@ class KernelJobHandler(BaseHandler):
     @requires("write")
     @_errors
     async def delete(self, kernel_id: str) -> None:
+        if kernel_id.startswith(terminal.ID_PREFIX):
+            self.reply(await terminal.cancel_terminal(kernel_id))
+            return
         self.reply(await kernel_jobs.cancel_kernel_job(self.core.config, kernel_id))
 
 
@@ -563,6 +661,7 @@ def routes(base_url: str) -> list[tuple[str, type[BaseHandler]]]:
     table: list[tuple[str, type[BaseHandler]]] = [
         ("info", InfoHandler),
         ("site", SiteHandler),
+        ("site/probes", ProbesHandler),
         ("modules", ModulesHandler),
         ("envs", EnvsHandler),
         ("envs/adopt", AdoptHandler),
@@ -593,6 +692,7 @@ def setup_handlers(server_app: Any) -> None:
     web_app = server_app.web_app
     config = HpcEnvs(config=server_app.config)
     core = Core(config)
+    core.site.probes.background = True  # stale partition probes are refreshed while served
     web_app.settings["hpc_envs"] = core
     web_app.add_handlers(".*$", routes(web_app.settings["base_url"]))
     tornado.ioloop.IOLoop.current().add_callback(core.start)

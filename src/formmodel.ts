@@ -8,6 +8,7 @@ import { ISignal, Signal } from '@lumino/signaling';
 import {
   ApiError,
   CondaEnvironment,
+  Environment,
   CondaInfo,
   errorMessage,
   ICreateRequest,
@@ -102,9 +103,58 @@ export class CreateFormModel {
     return validateEnvName(
       this._name,
       site.rules,
-      this._model.environments.map(e => e.name),
+      this._model.environments.map(e => e.name).filter(n => n !== this._replacing),
       this._trans
     );
+  }
+
+  /**
+   * The failed environment this form replaces (its name may be used again), or `null`.
+   */
+  get replacing(): string | null {
+    return this._replacing;
+  }
+
+  /**
+   * Fill the form with the spec of an environment whose build failed, to correct and create it
+   * again under its name (the server replaces an environment whose builds all failed). The
+   * entries the failure names are marked on the packages (or modules) field.
+   *
+   * @param env - The failed environment.
+   * @param partition - The partition it failed on.
+   * @param entries - The entries of its spec the failure names (`numpyy`).
+   */
+  editFrom(env: Environment, partition: string, entries: readonly string[] = []): void {
+    this._replacing = env.name;
+    this._name = env.name;
+    this._kind = env.kind === 'conda' ? 'conda' : 'venv';
+    this._packagesText = env.packages.join('\n');
+    if (typeof env.options.system_site_packages === 'boolean') {
+      this._systemSitePackages = env.options.system_site_packages;
+    }
+    const pipOptions = env.options.pip_options;
+    if (Array.isArray(pipOptions)) {
+      this._pipOptions = this.allowedPipOptions.filter(o => pipOptions.includes(o));
+    }
+    this.setPartition(partition);
+    if (this._kind === 'venv' && env.modules.length) {
+      this.setPython(env.modules[0]);
+      env.modules.slice(1).forEach(m => this.toggleExtra(m, true));
+    }
+    const wrongModules = entries.filter(e => env.modules.includes(e));
+    const wrongPackages = entries.filter(e => !env.modules.includes(e));
+    const errors: Partial<Record<FormField, string>> = {};
+    if (wrongPackages.length) {
+      errors.packages = this._trans.__(
+        'The build failed on: %1. Correct it, then create the environment again.',
+        wrongPackages.join(', ')
+      );
+    }
+    if (wrongModules.length) {
+      errors.modules = this._trans.__('The build failed on: %1.', wrongModules.join(', '));
+    }
+    this._fieldErrors = errors;
+    this._emit();
   }
 
   /**
@@ -138,6 +188,28 @@ export class CreateFormModel {
    */
   get catalogError(): string | null {
     return this._modules.catalogError;
+  }
+
+  /**
+   * What to say while the partition (one the site description leaves out) is probed by a short
+   * Slurm job, or `null`.
+   */
+  get probing(): string | null {
+    return this._modules.probing;
+  }
+
+  /**
+   * Whether the partition's probe failed (`catalogError` says why): "probe again" is offered.
+   */
+  get probeFailed(): boolean {
+    return this._modules.probeFailed;
+  }
+
+  /**
+   * Probe the partition again (a short Slurm job); its catalog is shown once it has answered.
+   */
+  probeAgain(): Promise<void> {
+    return this._modules.probeAgain();
   }
 
   /**
@@ -630,6 +702,7 @@ export class CreateFormModel {
   private _initialised = false;
   private _kind: 'venv' | 'conda' = 'venv';
   private _name = '';
+  private _replacing: string | null = null;
   private _partition = '';
   private _packagesText = '';
   private _requirements: { name: string; text: string } | null = null;

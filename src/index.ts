@@ -96,13 +96,23 @@ const panelPlugin: JupyterFrontEndPlugin<void> = {
     };
     addCommands({ app, model, translator, trackers });
 
-    const panel = new HpcEnvsPanel({ model, commands: app.commands, translator });
+    const panel = new HpcEnvsPanel({
+      model,
+      commands: app.commands,
+      sessions: app.serviceManager.sessions,
+      translator
+    });
     app.shell.add(panel, 'left', { rank: 850 });
 
     new TaskNotifier({
       model,
       trans,
-      showLog: task => void app.commands.execute(CommandIDs.showLog, { task })
+      showLog: task => void app.commands.execute(CommandIDs.showLog, { task }),
+      editAndRetry: task =>
+        void app.commands.execute(CommandIDs.editEnvironment, {
+          name: task.env,
+          partition: task.partition
+        })
     });
     new KernelJobNotifier({
       model,

@@ -9,6 +9,7 @@ import { ISignal, Signal } from '@lumino/signaling';
 
 import {
   adoptEnvironment,
+  Activation,
   Adopted,
   ApiError,
   Build,
@@ -20,10 +21,12 @@ import {
   Environment,
   errorMessage,
   getActivation,
+  getTerminalActivation,
   getCondaInfo,
   getInfo,
   getKernelResources,
   getModules,
+  probePartitions,
   getPackages,
   getRemovalPlan,
   getRequirements,
@@ -44,6 +47,7 @@ import {
   listTasks,
   Modules,
   Packages,
+  RemovalPlan,
   Partition,
   readTaskLog,
   rebuildEnvironment,
@@ -482,10 +486,36 @@ export class HpcEnvsModel implements IHpcEnvsModel {
     if (!reply) {
       reply = getModules(partition, python, this._serverSettings);
       this._catalogs.set(key, reply);
-      // A failure is not cached: the next call asks again.
-      reply.catch(() => this._catalogs.delete(key));
+      // A failure is not cached, nor a partition still being probed: the next call asks again.
+      reply.then(
+        found => {
+          if (found.origin?.kind === 'probe' && found.origin.state !== 'ok') {
+            this._catalogs.delete(key);
+          }
+        },
+        () => this._catalogs.delete(key)
+      );
     }
     return reply;
+  }
+
+  /**
+   * Probe a partition the site description leaves out again (a short Slurm job); its catalog
+   * is asked again afterwards.
+   *
+   * @param partition - The partition.
+   */
+  async probePartition(partition: string): Promise<void> {
+    const site = await probePartitions(partition, this._serverSettings);
+    for (const key of [...this._catalogs.keys()]) {
+      if (key.startsWith(`${partition}\n`)) {
+        this._catalogs.delete(key);
+      }
+    }
+    if (!this._isDisposed) {
+      this._site = site;
+      this._emit();
+    }
   }
 
   async createEnvironment(request: ICreateRequest): Promise<ITaskLog> {
@@ -512,21 +542,33 @@ export class HpcEnvsModel implements IHpcEnvsModel {
     return kernels;
   }
 
-  removalPlan(name: string, partition: string | null): Promise<string[]> {
+  removalPlan(name: string, partition: string | null): Promise<RemovalPlan> {
     return getRemovalPlan(name, partition, this._serverSettings);
   }
 
-  async remove(name: string, partition: string | null): Promise<string[]> {
+  async remove(name: string, partition: string | null, stop = false): Promise<string[]> {
     try {
-      return await removeEnvironment(name, partition, this._serverSettings);
+      return await removeEnvironment(name, partition, this._serverSettings, stop);
     } finally {
       // Even a failed removal may have removed some of it: show what is left.
       await this._changed();
+      if (stop) {
+        void this.refreshKernelJobs();
+      }
     }
   }
 
   activation(name: string, partition: string): Promise<string> {
     return getActivation(name, partition, this._serverSettings);
+  }
+
+  async terminalActivation(name: string, partition: string, remote: boolean): Promise<Activation> {
+    const activation = await getTerminalActivation(name, partition, remote, this._serverSettings);
+    if (remote) {
+      // The terminal's job shows in the kernel jobs list as soon as Slurm has it.
+      this.watchKernelJobs();
+    }
+    return activation;
   }
 
   packages(name: string, partition: string): Promise<Packages> {

@@ -22,6 +22,7 @@ export class TaskNotifier implements IDisposable {
   constructor(options: TaskNotifier.IOptions) {
     this._model = options.model;
     this._showLog = options.showLog;
+    this._editAndRetry = options.editAndRetry ?? null;
     this._trans = options.trans;
     this._model.taskStarted.connect(this._onTaskStarted, this);
     // Tasks the model found running before this notifier existed (its first refresh may end
@@ -98,7 +99,19 @@ export class TaskNotifier implements IDisposable {
         message: this._outcome(record),
         type: succeeded ? 'success' : record.state === 'cancelled' ? 'warning' : 'error',
         autoClose: succeeded ? 8000 : false,
-        actions: [{ ...showLog, callback: () => this._showLog(task.id) }]
+        actions: [
+          { ...showLog, callback: () => this._showLog(task.id) },
+          ...(record.state === 'failed' && record.kind === 'build' && this._editAndRetry
+            ? [
+                {
+                  label: this._trans.__('Edit and retry'),
+                  caption: this._trans.__('Correct the spec in the form and build again'),
+                  displayType: 'accent' as const,
+                  callback: () => this._editAndRetry?.(record)
+                }
+              ]
+            : [])
+        ]
       });
     });
   }
@@ -124,6 +137,7 @@ export class TaskNotifier implements IDisposable {
 
   private _model: IHpcEnvsModel;
   private _showLog: (taskId: string) => void;
+  private _editAndRetry: ((task: Task) => void) | null;
   private _trans: TranslationBundle;
   private _ids = new Map<string, string>();
   private _isDisposed = false;
@@ -146,6 +160,12 @@ export namespace TaskNotifier {
      * Open the log view of a task (the "Show log" action).
      */
     showLog: (taskId: string) => void;
+
+    /**
+     * Open the creation form on the spec of a failed build (the "Edit and retry" action of a
+     * failed build); without it, the action is not offered.
+     */
+    editAndRetry?: (task: Task) => void;
 
     /**
      * The translation bundle.

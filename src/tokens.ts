@@ -6,6 +6,7 @@ import { IDisposable } from '@lumino/disposable';
 import { ISignal } from '@lumino/signaling';
 
 import {
+  Activation,
   Adopted,
   CondaEnvironment,
   CondaInfo,
@@ -17,6 +18,7 @@ import {
   KernelResources,
   Modules,
   Packages,
+  RemovalPlan,
   Site,
   Task
 } from './api';
@@ -170,6 +172,14 @@ export interface IHpcEnvsModel extends IDisposable {
   modules(partition: string, python: string | null): Promise<Modules>;
 
   /**
+   * Probe a partition the site description leaves out again (a short Slurm job on one of its
+   * nodes); the site is updated ("probing…") and its catalog asked again afterwards.
+   *
+   * @param partition - The partition.
+   */
+  probePartition(partition: string): Promise<void>;
+
+  /**
    * Create an environment and start its first build.
    *
    * @param request - The environment.
@@ -201,17 +211,19 @@ export interface IHpcEnvsModel extends IDisposable {
    *
    * @param name - The environment.
    * @param partition - One partition, or `null` for the whole environment.
+   * @returns What it deletes, and its kernels that run now.
    */
-  removalPlan(name: string, partition: string | null): Promise<string[]>;
+  removalPlan(name: string, partition: string | null): Promise<RemovalPlan>;
 
   /**
    * Remove an environment, or its kernel and build of one partition.
    *
    * @param name - The environment.
    * @param partition - One partition, or `null` for the whole environment.
+   * @param stop - Whether its running kernels (local, Slurm jobs) are stopped first.
    * @returns What was deleted.
    */
-  remove(name: string, partition: string | null): Promise<string[]>;
+  remove(name: string, partition: string | null, stop?: boolean): Promise<string[]>;
 
   /**
    * Shell code that activates an environment's build of a partition.
@@ -220,6 +232,16 @@ export interface IHpcEnvsModel extends IDisposable {
    * @param partition - The partition.
    */
   activation(name: string, partition: string): Promise<string>;
+
+  /**
+   * How a terminal activates an environment's build of a partition.
+   *
+   * @param name - The environment.
+   * @param partition - The partition.
+   * @param remote - Whether a shell on the partition's node is needed first (its `srun` line,
+   *   with the kernel's resources, is then in `srun`).
+   */
+  terminalActivation(name: string, partition: string, remote: boolean): Promise<Activation>;
 
   /**
    * The packages of an environment's build of a partition.
@@ -367,6 +389,12 @@ export namespace CommandIDs {
    * Open the creation form (the launcher item "New HPC environment").
    */
   export const createEnvironment = 'hpc-envs:create-environment';
+
+  /**
+   * Open the creation form filled with the spec of an environment whose build failed, the
+   * entries at fault marked; creating it replaces the failed environment: `{name, partition}`.
+   */
+  export const editEnvironment = 'hpc-envs:edit-environment';
 
   /**
    * Build an environment for a partition: `{name, partition, force?}`.

@@ -154,7 +154,9 @@ class Drift:
         archs, parts = await self._site_facts()
         for env in described:
             for build in (env.get("builds") or {}).values():
-                build["problems"] = await self._problems(env, build, archs, parts)
+                # after any problems the description already has (out-of-date ones)
+                found = await self._problems(env, build, archs, parts)
+                build["problems"] = [*(build.get("problems") or []), *found]
                 if build["problems"] and build.get("state") == READY:
                     build["state"] = STALE
 

@@ -10,7 +10,7 @@ from typing import Any
 from .. import errors, names
 from ..site import PartitionInfo, StorageRoot, toolchains
 from ..tasks import TaskManager
-from . import scripts
+from . import scripts, uv_script
 from .kind_base import CreateRequest, Draft, Kind, KindTools, adopted_build, adopted_name, listed
 from .manifest import Build, Manifest
 from .pip_changes import PipChanges
@@ -24,6 +24,7 @@ class VenvKind(Kind):
     def __init__(self, tools: KindTools, tasks: TaskManager) -> None:
         super().__init__(tools)
         self.changes = PipChanges(tools.storage, tools.placement, tasks)
+        self.changes.installer = tools.config.installer
 
     def draft(self, request: CreateRequest) -> Draft:
         """Modules, pip specs and options; a Python version or channels are conda's."""
@@ -111,6 +112,8 @@ class VenvKind(Kind):
             system_site_packages=env.options.get("system_site_packages", True),
             pip_options=env.options.get("pip_options") or [],
             upgrade_pip=self.tools.config.upgrade_pip,
+            uv=uv_script.uv_binary(self.tools.config.installer),
+            uv_required=self.tools.config.installer == "uv",
         )
 
     def launch_script(self, env: Manifest, build: Build, path: str) -> str:

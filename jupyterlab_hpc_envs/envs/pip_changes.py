@@ -17,13 +17,16 @@ from packaging.utils import canonicalize_name
 from .. import errors, names, proc
 from ..site import PartitionInfo
 from ..tasks import Task, TaskFailed, TaskRecord
-from . import manifest
+from . import manifest, uv_script
 from .manifest import Build, Manifest
 from .package_ops import PIP_INSTALL, PackageOps, merge_specs
 
 
 class PipChanges(PackageOps):
-    """pip install, upgrade and uninstall in a venv."""
+    """pip install, upgrade and uninstall in a venv; installs and upgrades by uv where the
+    ``installer`` setting says so (see :mod:`.uv_script`)."""
+
+    installer = "pip"
 
     async def install(
         self,
@@ -44,11 +47,14 @@ class PipChanges(PackageOps):
             raise errors.InvalidInput("upgrade", "upgrade must be true or false.")
         self.no_task_running(env)
         argv = [*PIP_INSTALL, *(["--upgrade"] if upgrade else []), *wanted]
+        uv = uv_script.uv_binary(self.installer)
+        if uv:
+            argv = uv_script.change_command(uv, self.installer == "uv", wanted, argv, upgrade)
         verb = "Upgrade" if upgrade else "Install"
 
         async def run(task: Task) -> dict[str, Any]:
             before = await self._freeze(env, part, build, task)
-            task.set_step("pip install")
+            task.set_step("uv pip install" if uv else "pip install")
             code = await self.run_in_env(task, env, part, build, argv)
             if code != 0:
                 await self._roll_back(env, part, build, task, before)

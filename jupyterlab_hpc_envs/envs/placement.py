@@ -1,6 +1,6 @@
 """Placement: where a command of an environment runs, and with which environment variables.
 
-A build, a package change, a smoke test or an arch probe runs on a node of the partition it is
+A build, a package change or a smoke test runs on a node of the partition it is
 for: here when the partition is this node's (or Slurm is off), else as a Slurm job step. This is
 the one place that decides it, so that builds and package operations never decide it themselves.
 """
@@ -8,17 +8,15 @@ the one place that decides it, so that builds and package operations never decid
 from __future__ import annotations
 
 import os
-import shlex
-import sys
 
-from .. import errors, names, proc
+from .. import errors, proc
 from ..config import HpcEnvs
 from ..site import PartitionInfo, Site, slurm
 
 
 class Placement:
     """Runs commands on a partition's node: the argv (as is, or through ``srun``), its
-    environment variables, and the partition's CPU architecture (asked on a node if unknown)."""
+    environment variables, and the partition's CPU architecture (learned by a probe if unknown)."""
 
     def __init__(self, config: HpcEnvs, site: Site) -> None:
         self.config = config
@@ -67,32 +65,17 @@ class Placement:
         return lines[-1] if lines else f"exit status {code}"
 
     async def resolve_arch(self, part: PartitionInfo) -> str:
-        """The partition's arch: from the site description, else asked on a node of it."""
+        """The partition's arch: from the site description, else learned from one of its nodes
+        (a probe job, see site/probe.py; :class:`errors.SlurmError` says why it could not run)."""
+        await self.site.learned(part)
         if part.arch:
             return part.arch
         if not self.site.slurm_enabled:
             return self.site.arch
-        # A login shell, as a user's job would have: sites set their arch variable in the
-        # profile of their nodes. The job gets this node's environment minus its arch and job.
-        probe = (
-            f'a="${{{self.config.arch_variable}:-}}"; [ -n "$a" ] || a=$('
-            f"{shlex.quote(sys.executable)} -c "
-            '"import archspec.cpu; print(archspec.cpu.host().name)"); echo "$a"'
+        raise errors.Conflict(
+            f"Cannot tell the CPU architecture of partition {part.name}. Ask your admins to "
+            "describe it in the site file (HpcEnvs.partitions)."
         )
-        argv = self.on_partition(part, ["bash", "-lc", probe], f"{slurm.JOB_PREFIX}-probe", "1")
-        try:
-            code, out, err = await proc.run(argv, timeout=300, env=self.environ_for(part))
-        except proc.CommandError as error:
-            code, out, err = 1, "", str(error)
-        arch = out.strip().splitlines()[-1] if out.strip() else ""
-        if code != 0 or not arch:
-            said = err.strip().splitlines()[-1] if err.strip() else f"exit status {code}"
-            raise errors.Conflict(
-                f"Cannot tell the CPU architecture of partition {part.name} ({said}). Ask your "
-                "admins to describe it in the site file (HpcEnvs.partitions)."
-            )
-        self.site.remember_arch(part, names.arch(arch))
-        return part.arch or arch
 
 
 def clean_environ() -> dict[str, str]:

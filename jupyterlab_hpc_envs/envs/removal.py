@@ -103,11 +103,7 @@ class Removal:
         if partition in (None, ""):
             self.storage.require_owner(env)
         wanted = names.partition(partition) if partition not in (None, "") else None
-        plan = [
-            f"kernel {k}"
-            for k, meta in kernelspec.ours(self.config.kernels_dir).items()
-            if meta.get("path") == env.home and (not wanted or meta.get("partition") == wanted)
-        ]
+        plan = [f"kernel {k}" for k in self.kernels_of(env, wanted)]
         if not self.storage.trust(env).mine:
             return plan  # another's environment: only this user's kernel
         for build in env.builds.values():
@@ -120,6 +116,16 @@ class Removal:
         if not wanted:
             plan.append(f"folder {env.home}")
         return plan
+
+    def kernels_of(self, env: Manifest, partition: str | None = None) -> list[str]:
+        """The kernelspecs a removal of ``env`` (or of its ``partition``) deletes: the kernels
+        whose running instances it stops when the user agrees."""
+        return [
+            k
+            for k, meta in kernelspec.ours(self.config.kernels_dir).items()
+            if meta.get("path") == env.home
+            and (not partition or meta.get("partition") == partition)
+        ]
 
 
 def _removed_with_kernel(build: Build, partition: str) -> bool:

@@ -9,17 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import glob
-import json
 import os
 import socket
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from .. import errors, files, names
+from .. import errors, names
 from ..config import HpcEnvs
 from . import slurm, toolchains
 from .modules import CatalogCache, ModuleInfo, ModuleSystem, detect
+from .probe import RUNNING, Probe, Probes, learning_message
 
 LOCAL_PARTITION = "local"
 
@@ -50,6 +50,10 @@ class PartitionInfo:
     kernel: dict[str, Any] = field(default_factory=dict)
     limits: dict[str, Any] = field(default_factory=dict)
     slurm: bool = False
+    # Where arch and modulepath come from: {"kind": "site" | "probe" | "node" | "none", "text": …},
+    # and for a probe its state (ok, running, failed), node, date and error.
+    origin: dict[str, Any] = field(default_factory=dict)
+    described: bool = False  # by the site description: never probed
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -111,6 +115,7 @@ class Site:
         self.config = config
         self.modules: ModuleSystem = detect(config.module_system)
         self.catalogs = CatalogCache(self.modules, config.catalog_ttl)
+        self.probes = Probes(config)
         self.arch, self.arch_source = host_arch(config)
         self.hostname = socket.gethostname()
         self.server_partition = os.environ.get("SLURM_JOB_PARTITION") or None
@@ -124,9 +129,13 @@ class Site:
 
     @property
     def slurm_enabled(self) -> bool:
+        """Whether Slurm is used: configured so, or (auto) its commands answer as a cluster's
+        (installed without a reachable cluster is no Slurm, found by :meth:`partitions`)."""
         if self.config.use_slurm == "no":
             return False
-        return self.config.use_slurm == "yes" or slurm.available()
+        if self.config.use_slurm == "yes":
+            return True
+        return slurm.available() and not slurm.not_configured()
 
     async def partitions(self, refresh: bool = False) -> list[PartitionInfo]:
         """Partitions from sinfo (cached for a minute), or the single ``local`` partition."""
@@ -144,42 +153,20 @@ class Site:
         learned from one of its nodes), its module tree and kernel limits."""
         described: dict[str, dict[str, Any]] = dict(self.config.partitions)
         server_modulepath = [p for p in os.environ.get("MODULEPATH", "").split(":") if p]
-        found: list[PartitionInfo] = []
         self._slurm_error = None
-        if self.slurm_enabled:
-            try:
-                for seen in await slurm.partitions():
-                    found.append(
-                        PartitionInfo(
-                            name=seen.name,
-                            arch=None,
-                            modulepath=[],
-                            available=seen.available,
-                            default=seen.default,
-                            gpu=seen.gres,
-                            slurm=True,
-                        )
-                    )
-            except slurm.SlurmError as err:
-                # A controller that is down must not take the whole panel with it: report it, and
-                # fall back on what the site description knows.
-                self._slurm_error = str(err)
-                found = [
-                    PartitionInfo(name=n, arch=None, modulepath=[], available=False, slurm=True)
-                    for n in described
-                ]
+        found = await self._slurm_partitions(described) if self.slurm_enabled else []
         if not found:
             found = [PartitionInfo(name=LOCAL_PARTITION, arch=self.arch, modulepath=[])]
-        probed = self._probed_arches()
         for part in found:
             entry = described.get(part.name, {})
-            part.arch = entry.get("arch") or part.arch or probed.get(part.name)
+            part.described = bool(entry.get("arch") or entry.get("modulepath"))
+            part.arch = entry.get("arch") or part.arch
             if part.arch is None and part.name == self.server_partition:
                 part.arch = self.arch
             part.modulepath = list(entry.get("modulepath") or [])
             if not part.modulepath and (
                 part.name == self.server_partition
-                or part.arch == self.arch
+                or (part.described and part.arch == self.arch)
                 or part.name == LOCAL_PARTITION
             ):
                 part.modulepath = server_modulepath
@@ -188,29 +175,110 @@ class Site:
             part.kernel = dict(entry.get("kernel") or {})
             part.limits = dict(entry.get("limits") or {})
             part.local = part.arch == self.arch or part.name == LOCAL_PARTITION
+            await self._apply_origin(part)
         return found
 
-    def _probed_arches_path(self) -> str:
-        return os.path.join(self.config.data_dir, "partition-arches.json")
-
-    def _probed_arches(self) -> dict[str, str]:
-        """Arches learned by asking a node of a partition the site file does not describe."""
+    async def _slurm_partitions(self, described: dict[str, Any]) -> list[PartitionInfo]:
+        """The partitions sinfo lists; the described ones (unavailable) when Slurm does not
+        answer; none when it is installed without a cluster (no Slurm, said once as a warning)."""
         try:
-            with open(self._probed_arches_path(), encoding="utf-8") as f:
-                data = json.load(f)
-        except (OSError, ValueError):
-            return {}
+            return [
+                PartitionInfo(
+                    name=seen.name,
+                    arch=None,
+                    modulepath=[],
+                    available=seen.available,
+                    default=seen.default,
+                    gpu=seen.gres,
+                    slurm=True,
+                )
+                for seen in await slurm.partitions()
+            ]
+        except slurm.SlurmError as err:
+            if self.config.use_slurm == "auto" and slurm.note_failure(str(err)):
+                return []
+            # A controller that is down must not take the whole panel with it: report it, and
+            # fall back on what the site description knows.
+            self._slurm_error = str(err)
+            return [
+                PartitionInfo(name=n, arch=None, modulepath=[], available=False, slurm=True)
+                for n in described
+            ]
+
+    # --- what partitions the site description leaves out offer (site/probe.py) ----------------
+
+    def _probed(self, part: PartitionInfo) -> bool:
+        """Whether the partition's arch and modules are to be learned from one of its nodes."""
         return (
-            {k: v for k, v in data.items() if isinstance(v, str)} if isinstance(data, dict) else {}
+            not part.described
+            and part.slurm
+            and self.slurm_enabled
+            and part.name != self.server_partition
         )
 
-    def remember_arch(self, partition: PartitionInfo, arch: str) -> None:
-        """Keep a probed arch for later requests, refreshes and command-line runs."""
-        partition.arch = arch
-        known = self._probed_arches()
-        known[partition.name] = arch
-        os.makedirs(self.config.data_dir, mode=0o700, exist_ok=True)
-        files.write_atomic(self._probed_arches_path(), json.dumps(known), 0o600)
+    async def _apply_origin(self, part: PartitionInfo, probe: Probe | None = None) -> None:
+        """Say where the partition's arch and modules come from; take a probe's answer."""
+        if not self._probed(part):
+            kind = "site" if part.described else "node" if part.arch else "none"
+            text = {"site": "site description", "node": "this node", "none": "unknown"}[kind]
+            part.origin = {"kind": kind, "text": text}
+            return
+        probe = probe or await self.probes.state(part.name)
+        if probe is None:
+            part.origin = {"kind": "none", "text": "not probed yet", "state": ""}
+            return
+        if probe.arch:  # an answer (perhaps being refreshed): the node's facts
+            part.arch, part.modulepath = probe.arch, list(probe.modulepath)
+            part.local = part.arch == self.arch
+        part.origin = {
+            "kind": "probe",
+            "text": probe.describe(),
+            "state": probe.state,
+            "node": probe.node,
+            "at": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(probe.at)),
+            "error": probe.error,
+            "visible": probe.visible(),
+            "module_system": probe.module_system,
+            "message": learning_message(part.name) if probe.state == RUNNING else probe.error,
+        }
+
+    async def learned(
+        self, part: PartitionInfo, wait: bool = True, fresh: bool = False, start: bool = True
+    ) -> None:
+        """Make sure a partition the site description leaves out has been probed: wait for its
+        probe (:class:`errors.SlurmError` says why it could not run), or with ``wait`` false only
+        start it (``part.origin`` then says "probing…"); with ``start`` false, only say what is
+        known (a reader not allowed to submit jobs)."""
+        if not self._probed(part):
+            return
+        if not start:
+            await self._apply_origin(part)
+            return
+        probe = await self.probes.learn(part.name, wait=wait, fresh=fresh)
+        await self._apply_origin(part, probe)
+
+    async def learn_all(self, wait: bool, fresh: bool = False, only: str = "") -> None:
+        """Probe the partitions not described and not learned yet (all with ``fresh``; only one
+        with ``only``): concurrently, each failure recorded in its ``origin``."""
+        parts = [p for p in await self.partitions() if self._probed(p) and only in ("", p.name)]
+        if only and not parts:
+            part = await self.partition(only)
+            raise errors.Conflict(
+                f"Partition {part.name} is not probed: its arch and modules come from "
+                f"{'the site description' if part.described else 'this node'}.",
+                field="partition",
+            )
+        todo = [p for p in parts if fresh or await self.probes.wanted(p.name)]
+        if not wait:
+            for p in todo:
+                await self.learned(p, wait=False, fresh=fresh)
+            return
+        done = await asyncio.gather(
+            *(self.learned(p, fresh=fresh) for p in todo), return_exceptions=True
+        )
+        for p, outcome in zip(todo, done, strict=True):
+            if isinstance(outcome, BaseException):
+                await self._apply_origin(p)
 
     async def partition(self, name: object) -> PartitionInfo:
         """A partition by name, or :class:`errors.NotFound` listing the ones that exist."""
@@ -243,6 +311,8 @@ class Site:
     # --- modules ------------------------------------------------------------------------------
 
     async def catalog(self, partition: PartitionInfo) -> list[ModuleInfo]:
+        """The partition's modules (probing it first if the site description leaves it out)."""
+        await self.learned(partition)
         return await self.catalogs.get(partition.modulepath)
 
     async def module_lookup(self, partition: PartitionInfo, module: str) -> ModuleInfo:
@@ -261,6 +331,14 @@ class Site:
         prefix = module.split("/", 1)[0].lower()
         close += [m.full for m in catalog if m.name.lower() == prefix and m.full not in close][:5]
         hint = f" Did you mean: {', '.join(close)}?" if close else ""
+        if not catalog and partition.origin.get("kind") == "probe":
+            raise errors.Conflict(
+                f"Cannot check module {module!r} on partition {partition.name!r}: its node "
+                f"{partition.origin.get('node')} reported the module folders "
+                f"{':'.join(partition.modulepath) or '(none)'}, and none holds a module visible "
+                "from here. Ask your admins to describe the partition in the site file.",
+                field="modules",
+            )
         raise errors.NotFound(
             f"Module {module!r} is not available on partition {partition.name!r}.{hint}",
             close,
@@ -369,10 +447,25 @@ class Site:
             )
         if self._slurm_error:
             found.append(SiteWarning("slurm", f"Slurm is not answering: {self._slurm_error}"))
+        unconfigured = slurm.not_configured() if self.config.use_slurm == "auto" else ""
+        if unconfigured:
+            found.append(
+                SiteWarning(
+                    "no-slurm",
+                    f"No Slurm: its commands are installed but this machine is not part of a "
+                    f"cluster ({unconfigured}). Builds and kernels run on this node.",
+                )
+            )
         return found
 
-    async def describe(self) -> dict[str, Any]:
+    async def describe(self, learn: bool = True) -> dict[str, Any]:
+        """Everything the panel shows; with ``learn``, partitions not described and not learned
+        yet are probed (awaited in a command-line run, in the background by a server: "probing…")."""
+        if learn:
+            await self.learn_all(wait=not self.probes.background)
         parts = await self.partitions()
+        for part in parts:
+            await self._apply_origin(part)
         here = await self.default_partition()
         return {
             "host": self.hostname,

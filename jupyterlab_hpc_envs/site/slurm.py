@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
+import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -74,6 +75,89 @@ class Partition:
 
 def available() -> bool:
     return shutil.which("sinfo") is not None and shutil.which("srun") is not None
+
+
+# What the client commands print when Slurm is installed but this machine is not part of a cluster
+# (no configuration found, or no controller at the configured address): "no Slurm", not an outage.
+NOT_CONFIGURED = (
+    "Could not establish a configuration source",
+    "Unable to contact slurm controller",
+    "Unable to process configuration file",
+)
+RECHECK_UNREACHABLE = (
+    300.0  # seconds: a server asks again whether an unreachable controller is back
+)
+_status: dict[str, tuple[bool, str, float]] = {}  # SLURM_CONF -> (usable, why not, when found)
+
+
+async def status() -> tuple[bool, str]:
+    """Whether this process can use Slurm, and why not: ``(False, why)`` when its commands are
+    missing or installed without a reachable cluster (a workstation, a test machine).
+
+    Found once per process (per ``$SLURM_CONF``) with one ``sinfo``; a controller that could not be
+    contacted is asked again after a few minutes. A controller that is slow or hangs is *not* "no
+    Slurm": that is an outage, reported where it happens.
+    """
+    if not available():
+        return False, "its commands (sinfo, srun) are not on PATH"
+    conf = os.environ.get("SLURM_CONF", "")
+    known = _status.get(conf)
+    if known is not None and (known[0] or time.monotonic() - known[2] < RECHECK_UNREACHABLE):
+        return known[0], known[1]
+    if conf and not os.path.exists(conf):
+        # sinfo would retry for a minute before saying so.
+        found = (False, f"its configuration file $SLURM_CONF ({conf}) does not exist")
+    else:
+        try:
+            code, out, err = await run(["sinfo", "-h", "-o", "%P"], timeout=15)
+        except SlurmError:
+            code, out, err = 0, "", ""  # slow, not absent: the callers report their own timeouts
+        said = " ".join((err.strip() or out.strip()).split())
+        unconfigured = code != 0 and _unconfigured(said)
+        found = (False, f"sinfo says: {said}") if unconfigured else (True, "")
+    _status[conf] = (found[0], found[1], time.monotonic())
+    return found
+
+
+def _unconfigured(said: str) -> bool:
+    return any(p.lower() in said.lower() for p in NOT_CONFIGURED)
+
+
+def note_failure(said: str) -> bool:
+    """Record a failed Slurm command's words if they mean "no cluster here"; whether they did."""
+    if not _unconfigured(said):
+        return False
+    conf = os.environ.get("SLURM_CONF", "")
+    _status[conf] = (False, " ".join(said.split()), time.monotonic())
+    return True
+
+
+def not_configured() -> str:
+    """Why Slurm is known to be unusable in this process (after :func:`status`), else ``""``."""
+    known = _status.get(os.environ.get("SLURM_CONF", ""))
+    return known[1] if known is not None and not known[0] else ""
+
+
+_cluster: dict[str, str] = {}
+
+
+async def cluster_name() -> str:
+    """The cluster's name (``ClusterName`` of ``scontrol show config``), ``""`` if unknown: what
+    a partition's name is unique within."""
+    conf = os.environ.get("SLURM_CONF", "")
+    if conf not in _cluster:
+        name = ""
+        try:
+            code, out, _ = await run(["scontrol", "show", "config"], timeout=30)
+        except SlurmError:
+            code, out = 1, ""
+        for line in out.splitlines() if code == 0 else []:
+            key, _, value = line.partition("=")
+            if key.strip() == "ClusterName":
+                name = value.strip()
+                break
+        _cluster[conf] = name
+    return _cluster[conf]
 
 
 async def run(argv: list[str], timeout: float = 20.0) -> tuple[int, str, str]:

@@ -35,6 +35,7 @@ from .test_server_extension import API_PREFIX, _implemented_verbs, _rules
 EXPECTED: dict[tuple[str, str], tuple[str, ...]] = {
     ("GET", "info"): ("read",),
     ("GET", "site"): ("read",),
+    ("POST", "site/probes"): ("read", "execute"),
     ("GET", "modules"): ("read",),
     ("GET", "envs"): ("read",),
     ("POST", "envs"): ("write", "execute"),

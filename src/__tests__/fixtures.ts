@@ -187,6 +187,7 @@ export function environment(name = 'science', fields: Partial<Environment> = {})
         ],
         error: '',
         adopted: false,
+        failure: null,
         problems: []
       }
     },
@@ -561,6 +562,22 @@ export const KERNEL_JOB_CANCELLED = {
 };
 
 /**
+ * A terminal opened on zen2 from the panel, as `GET kernel-jobs` lists it (from squeue).
+ */
+export const KERNEL_JOB_TERMINAL = {
+  kernel_id: 'terminal:456',
+  kind: 'terminal',
+  env: 'science',
+  partition: 'zen2',
+  job_name: 'hpc-envs-terminal:science:zen2',
+  job_id: '456',
+  state: 'RUNNING',
+  reason: '',
+  start: '2026-11-24T22:41:02',
+  message: ''
+};
+
+/**
  * The reply of `DELETE kernel-jobs/<id>`.
  */
 export const KERNEL_JOB_CANCEL_REPLY = {
@@ -593,6 +610,47 @@ export function twoPartitionEnvironment(name = 'science'): Environment {
       }
     },
     kernels: [...base.kernels, { name: `hpcenv-${name}-zen2`, partition: 'zen2', arch: 'zen2' }]
+  };
+}
+
+/**
+ * An environment whose zen2 build failed on a misspelled package, as the server describes it
+ * (`failure` names the entry pip could not find), and whose zen4 build is out of date.
+ *
+ * @param name - Its name.
+ * @returns The environment.
+ */
+export function mendableEnvironment(name = 'science'): Environment {
+  const base = twoPartitionEnvironment(name);
+  return {
+    ...base,
+    packages: ['icecream', 'numpyy'],
+    builds: {
+      zen4: {
+        ...base.builds.zen4,
+        state: 'stale',
+        problems: [
+          {
+            kind: 'out-of-date',
+            subject: 'numpyy',
+            message: 'numpyy was added to the environment after this build.'
+          }
+        ]
+      },
+      zen2: {
+        ...base.builds.zen2,
+        state: 'failed',
+        python: '',
+        error: 'pip could not install numpyy: see the log.',
+        task: '5ad0c8e4f2a14b7e9bb1c0d2e3f4a5b6',
+        failure: {
+          summary: 'pip found no distribution named numpyy (no matching distribution found).',
+          entries: ['numpyy'],
+          log: `/site/data/hpc-envs/${name}/logs/zen2-20261124-222410.log`
+        }
+      }
+    },
+    kernels: base.kernels.filter(k => k.partition === 'zen4')
   };
 }
 

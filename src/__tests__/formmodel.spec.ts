@@ -12,6 +12,7 @@ import {
   CONDA_INFO,
   environment,
   INFO,
+  mendableEnvironment,
   MODULES,
   modulesFor,
   SITE,
@@ -250,6 +251,39 @@ describe('CreateFormModel', () => {
       packages: ['icecream', 'six>=1.16'],
       requirements: 'tqdm\n',
       options: { system_site_packages: false, pip_options: ['--prefer-binary'] }
+    });
+  });
+
+  it('is filled with the spec of a failed environment, the entry at fault marked, and replaces it', async () => {
+    const failed = mendableEnvironment('science');
+    fake.routes['GET envs'] = json({ environments: [failed] });
+    await model.refresh();
+    acceptCreate(fake, 'science');
+    form = new CreateFormModel({ model });
+
+    form.editFrom(failed, 'zen2', ['numpyy']);
+    await until(form, () => form.catalog !== null);
+
+    expect(form.replacing).toBe('science');
+    expect(form.name).toBe('science');
+    expect(form.nameError).toBeNull();
+    expect(form.partition).toBe('zen2');
+    expect(form.python).toBe(PYTHON);
+    expect(form.extras).toEqual([SCIPY]);
+    expect(form.packagesText).toBe('icecream\nnumpyy');
+    expect(form.fieldErrors.packages).toContain('numpyy');
+
+    // When the user corrects the entry and creates it again
+    form.setPackagesText('icecream numpy');
+    await form.submit();
+
+    // Then the same name is sent: the server replaces the failed environment
+    expect(JSON.parse(fake.calls('POST envs')[0].body)).toMatchObject({
+      name: 'science',
+      kind: 'venv',
+      modules: [PYTHON, SCIPY],
+      partition: 'zen2',
+      packages: ['icecream', 'numpy']
     });
   });
 

@@ -10,6 +10,8 @@ import { Notification } from '@jupyterlab/apputils';
 import { nullTranslator } from '@jupyterlab/translation';
 import { CommandRegistry } from '@lumino/commands';
 import { ReadonlyPartialJSONObject } from '@lumino/coreutils';
+import { Signal } from '@lumino/signaling';
+import { Session } from '@jupyterlab/services';
 
 import { cancelKernelJob, listKernelJobs } from '../api';
 import { CommandIDs } from '../commands';
@@ -25,6 +27,7 @@ import {
   KERNEL_JOB_PENDING,
   KERNEL_JOB_RUNNING,
   KERNEL_JOB_SUBMITTING,
+  KERNEL_JOB_TERMINAL,
   SITE
 } from './fixtures';
 import { click, dispose, find, settle, show } from './render';
@@ -73,6 +76,7 @@ describe('listKernelJobs and cancelKernelJob', () => {
 
     expect(job).toEqual({
       kernel_id: ID,
+      kind: 'kernel',
       env: 'science',
       partition: 'zen2',
       job_name: 'hpc-envs-kernel:science:d9d4b2b8',
@@ -222,12 +226,35 @@ describe('HpcEnvsModel and the kernel jobs', () => {
   });
 });
 
+/**
+ * The sessions of a server, as the panel reads them (the session manager's `running()` and
+ * `runningChanged`); `set` changes them.
+ */
+function fakeSessions(initial: { path: string; kernel: { id: string } }[]): {
+  manager: Session.IManager;
+  set: (models: { path: string; kernel: { id: string } }[]) => void;
+} {
+  let models = initial;
+  const changed = new Signal<unknown, unknown>({});
+  const manager = {
+    running: () => models[Symbol.iterator](),
+    runningChanged: changed
+  } as unknown as Session.IManager;
+  return {
+    manager,
+    set: next => {
+      models = next;
+      changed.emit(next);
+    }
+  };
+}
+
 describe('The kernel jobs section of the side panel', () => {
   let model: HpcEnvsModel;
   let panel: HpcEnvsPanel;
   let runs: [string, ReadonlyPartialJSONObject][];
 
-  async function open(jobs: unknown[]): Promise<void> {
+  async function open(jobs: unknown[], sessions?: Session.IManager): Promise<void> {
     model = new HpcEnvsModel({
       serverSettings: server(json({ jobs })).settings(),
       kernelJobsInterval: 60000
@@ -237,7 +264,7 @@ describe('The kernel jobs section of the side panel', () => {
     commands.addCommand(CommandIDs.cancelKernelJob, {
       execute: args => void runs.push([CommandIDs.cancelKernelJob, args])
     });
-    panel = await show(new HpcEnvsPanel({ model, commands }));
+    panel = await show(new HpcEnvsPanel({ model, commands, sessions }));
     await settle(() => model.refresh());
   }
 
@@ -277,14 +304,49 @@ describe('The kernel jobs section of the side panel', () => {
     expect(runs).toEqual([[CommandIDs.cancelKernelJob, { kernel_id: ID }]]);
   });
 
-  it('says why a job ended', async () => {
+  it('says why a job ended, naming the environment and partition once', async () => {
     await open([KERNEL_JOB_CANCELLED]);
 
     const row = find(panel.node, `.jp-HpcEnvs-kernelJob[data-kernel-id="${ID}"]`);
     expect(find(row, '.jp-HpcEnvs-chip').className).toContain('jp-mod-cancelled');
-    expect(find(row, '.jp-HpcEnvs-kernelJob-message').textContent).toContain(
-      'was cancelled outside of Jupyter'
+    expect(find(row, '.jp-HpcEnvs-kernelJob-message').textContent).toBe(
+      "the kernel's job 3 on vm was cancelled outside of Jupyter (scancel)."
     );
+    expect(row.textContent?.split('science (zen2)')).toHaveLength(2);
+  });
+
+  it('shows the job id, the notebook using the kernel and when the job started', async () => {
+    const sessions = fakeSessions([
+      { path: 'work/analysis.ipynb', kernel: { id: ID } },
+      { path: 'other.ipynb', kernel: { id: 'another-kernel' } }
+    ]);
+    await open([KERNEL_JOB_RUNNING], sessions.manager);
+
+    const row = find(panel.node, `.jp-HpcEnvs-kernelJob[data-kernel-id="${ID}"]`);
+    const started = new Date(KERNEL_JOB_RUNNING.started * 1000).toLocaleTimeString([], {
+      hour: '2-digit',
+      minute: '2-digit'
+    });
+    expect(find(row, '.jp-HpcEnvs-kernelJob-id').textContent).toBe('job 3');
+    expect(find(row, '.jp-HpcEnvs-kernelJob-notebook').textContent).toBe('analysis.ipynb');
+    expect(find(row, '.jp-HpcEnvs-kernelJob-notebook').title).toBe('Used by work/analysis.ipynb');
+    expect(find(row, '.jp-HpcEnvs-kernelJob-start').textContent).toBe(`started ${started}`);
+
+    // When the notebook is closed (its session ends), it is no longer named
+    await settle(() => sessions.set([]));
+    expect(row.querySelector('.jp-HpcEnvs-kernelJob-notebook')).toBeNull();
+  });
+
+  it('lists a terminal opened on another partition and offers to cancel its job', async () => {
+    await open([KERNEL_JOB_TERMINAL]);
+
+    const row = find(panel.node, '.jp-HpcEnvs-kernelJob[data-kernel-id="terminal:456"]');
+    await click(find(row, '.jp-HpcEnvs-kernelJob-cancel'));
+
+    expect(row.dataset.kind).toBe('terminal');
+    expect(find(row, '.jp-HpcEnvs-kernelJob-name').textContent).toBe('Terminal: science (zen2)');
+    expect(find(row, '.jp-HpcEnvs-kernelJob-id').textContent).toBe('job 456');
+    expect(runs).toEqual([[CommandIDs.cancelKernelJob, { kernel_id: 'terminal:456' }]]);
   });
 });
 

@@ -27,9 +27,11 @@ import {
   KERNEL_JOB_PENDING,
   KERNEL_JOB_RUNNING,
   KERNEL_JOB_SUBMITTING,
+  KERNEL_JOB_TERMINAL,
   KERNEL_RESOURCES,
   KERNEL_RESOURCES_PROBLEM,
   KERNEL_RESOURCES_TIME,
+  mendableEnvironment,
   MODULES,
   PACKAGES,
   SITE,
@@ -109,7 +111,12 @@ describe('the fixtures against openapi.yaml', () => {
     ['SITE', '/site', 'get', SITE],
     ['SITE_WITH_VO', '/site', 'get', SITE_WITH_VO],
     ['MODULES', '/modules', 'get', { partition: 'zen4', module_system: 'lmod', modules: MODULES }],
-    ['environments', '/envs', 'get', { environments: [environment(), condaEnvironment()] }],
+    [
+      'environments',
+      '/envs',
+      'get',
+      { environments: [environment(), condaEnvironment(), mendableEnvironment()] }
+    ],
     ['PACKAGES', '/envs/{name}/packages/listing', 'post', PACKAGES],
     ['CONDA_PACKAGES', '/envs/{name}/packages/listing', 'post', CONDA_PACKAGES],
     ['CONDA_INFO', '/conda', 'get', CONDA_INFO],
@@ -121,7 +128,13 @@ describe('the fixtures against openapi.yaml', () => {
       '/kernel-jobs',
       'get',
       {
-        jobs: [KERNEL_JOB_SUBMITTING, KERNEL_JOB_PENDING, KERNEL_JOB_RUNNING, KERNEL_JOB_CANCELLED]
+        jobs: [
+          KERNEL_JOB_SUBMITTING,
+          KERNEL_JOB_PENDING,
+          KERNEL_JOB_RUNNING,
+          KERNEL_JOB_CANCELLED,
+          KERNEL_JOB_TERMINAL
+        ]
       }
     ]
   ];

@@ -12,7 +12,7 @@ import { CommandIDs } from '../commands';
 import { HpcEnvsModel } from '../model';
 import { ENV_ROW_HEIGHT, HpcEnvsPanel, PANEL_ID } from '../widgets/panel';
 import { json, RoutedServer } from './fake-server';
-import { condaEnvironment, environment, INFO, SITE, task } from './fixtures';
+import { condaEnvironment, environment, INFO, mendableEnvironment, SITE, task } from './fixtures';
 import { click, dispose, find, settle, show, type } from './render';
 
 /**
@@ -25,6 +25,31 @@ function recorder(): { commands: CommandRegistry; runs: [string, ReadonlyPartial
     commands.addCommand(id, { execute: args => void runs.push([id, args]) });
   }
   return { commands, runs };
+}
+
+/**
+ * Open a build row's "More" menu and choose the item of a command with the keyboard (jsdom has no
+ * layout for the pointer).
+ */
+async function chooseFromMenu(button: HTMLElement, command: string): Promise<void> {
+  await click(button);
+  const menu = find(document.body, '.jp-HpcEnvs-buildMenu');
+  const items = Array.from(menu.querySelectorAll<HTMLElement>('.lm-Menu-item'));
+  const index = items.findIndex(item => item.dataset.command === command);
+  if (index < 0) {
+    throw new Error(`The menu has no item of ${command}`);
+  }
+  const press = (keyCode: number): void => {
+    const event = new KeyboardEvent('keydown', { bubbles: true, cancelable: true });
+    Object.defineProperty(event, 'keyCode', { value: keyCode });
+    menu.dispatchEvent(event);
+  };
+  await settle(() => {
+    for (let step = 0; step <= index; step++) {
+      press(40); // ArrowDown
+    }
+    press(13); // Enter
+  });
 }
 
 describe('HpcEnvsPanel', () => {
@@ -145,17 +170,26 @@ describe('HpcEnvsPanel', () => {
     const zen4 = find(details, '.jp-HpcEnvs-build[data-partition="zen4"]');
     await click(find(zen4, 'button[aria-label^="Open a terminal"]'));
     await click(find(zen4, 'button[aria-label^="Show the packages"]'));
-    await click(find(zen4, 'button[aria-label^="Rebuild"]'));
+    await click(find(zen4, 'button[aria-label^="Kernel resources"]'));
+    await chooseFromMenu(find(zen4, '.jp-HpcEnvs-build-more'), CommandIDs.rebuildEnvironment);
+    await chooseFromMenu(find(zen4, '.jp-HpcEnvs-build-more'), CommandIDs.removeEnvironment);
     await click(find(zen2, 'button[aria-label^="Build"]'));
     await click(find(details, '.jp-HpcEnvs-removeButton'));
 
     expect(zen2.dataset.status).toBe('none');
     expect(zen2.textContent).toContain('not built for this partition');
+    expect(find(zen2, '.jp-HpcEnvs-build-build').textContent).toBe('Build for zen2');
     expect(zen4.dataset.status).toBe('ready');
+    // The main actions are words, not icons.
+    expect(
+      Array.from(zen4.querySelectorAll('.jp-HpcEnvs-build-actions button')).map(b => b.textContent)
+    ).toEqual(['Terminal', 'Packages', 'Resources…', 'More ▾']);
     expect(runs).toEqual([
       [CommandIDs.openTerminal, { name: 'science', partition: 'zen4' }],
       [CommandIDs.showPackages, { name: 'science', partition: 'zen4' }],
+      [CommandIDs.kernelResources, { kernel: 'hpcenv-science-zen4' }],
       [CommandIDs.rebuildEnvironment, { name: 'science', partition: 'zen4', force: true }],
+      [CommandIDs.removeEnvironment, { name: 'science', partition: 'zen4' }],
       [CommandIDs.rebuildEnvironment, { name: 'science', partition: 'zen2', force: false }],
       [CommandIDs.removeEnvironment, { name: 'science' }]
     ]);
@@ -269,6 +303,56 @@ describe('HpcEnvsPanel', () => {
     expect(zen4.textContent).toContain('pip upgrade');
     expect(find<HTMLButtonElement>(panel.node, '.jp-HpcEnvs-removeButton').disabled).toBe(true);
     expect(runs).toEqual([[CommandIDs.showLog, { task: building.id }]]);
+  });
+
+  it('shows why a build failed, its log, and offers to edit the spec and retry', async () => {
+    await open({ 'GET envs': json({ environments: [mendableEnvironment('science')] }) });
+
+    await click(find(panel.node, '.jp-HpcEnvs-envRow[data-env="science"]'));
+    const zen2 = find(panel.node, '.jp-HpcEnvs-build[data-partition="zen2"]');
+    await click(find(zen2, 'button.jp-HpcEnvs-build-log'));
+    await click(find(zen2, 'button.jp-HpcEnvs-build-edit'));
+    await chooseFromMenu(find(zen2, '.jp-HpcEnvs-build-more'), CommandIDs.rebuildEnvironment);
+
+    expect(zen2.dataset.status).toBe('failed');
+    expect(find(zen2, '.jp-HpcEnvs-build-failureSummary').textContent).toBe(
+      'pip found no distribution named numpyy (no matching distribution found).'
+    );
+    expect(find(zen2, '.jp-HpcEnvs-build-entry').textContent).toBe('numpyy');
+    expect(find(zen2, '.jp-HpcEnvs-build-log').textContent).toBe('Log');
+    expect(find(zen2, '.jp-HpcEnvs-build-edit').textContent).toBe('Edit and retry');
+    expect(runs).toEqual([
+      [CommandIDs.showLog, { task: '5ad0c8e4f2a14b7e9bb1c0d2e3f4a5b6' }],
+      [CommandIDs.editEnvironment, { name: 'science', partition: 'zen2' }],
+      [CommandIDs.rebuildEnvironment, { name: 'science', partition: 'zen2', force: false }]
+    ]);
+  });
+
+  it('shows why a build is out of date and catches it up in one click', async () => {
+    await open({ 'GET envs': json({ environments: [mendableEnvironment('science')] }) });
+
+    await click(find(panel.node, '.jp-HpcEnvs-envRow[data-env="science"]'));
+    const zen4 = find(panel.node, '.jp-HpcEnvs-build[data-partition="zen4"]');
+    await click(find(zen4, 'button.jp-HpcEnvs-build-catchup'));
+
+    expect(zen4.dataset.status).toBe('stale');
+    expect(find(zen4, '.jp-HpcEnvs-build-problems').textContent).toBe(
+      'numpyy was added to the environment after this build.'
+    );
+    expect(find(zen4, '.jp-HpcEnvs-build-catchup').textContent).toBe('Catch up');
+    expect(runs).toEqual([
+      [CommandIDs.rebuildEnvironment, { name: 'science', partition: 'zen4', force: true }]
+    ]);
+  });
+
+  it('makes the environment list as tall as its rows, not a fixed box', async () => {
+    await open({
+      'GET envs': json({ environments: [environment('alpha'), environment('beta')] })
+    });
+
+    const list = find(panel.node, '.jp-HpcEnvs-envList');
+
+    expect(list.style.height).toBe(`${2 * ENV_ROW_HEIGHT}px`);
   });
 
   it('offers to create the first environment', async () => {

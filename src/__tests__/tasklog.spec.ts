@@ -41,29 +41,55 @@ describe('TaskLogView', () => {
     log?.dispose();
   });
 
-  it('shows the log as it streams, with the build steps as headings, and the outcome', async () => {
+  /**
+   * Show the log of a task whose output is `chunks`, then the task as `last`, until it ends.
+   */
+  async function streamed(chunks: string[], last: ReturnType<typeof task>): Promise<TaskLogView> {
     const fake = new RoutedServer({
-      [`GET tasks/${ID}/log`]: logRoute(
-        ['Building science\n::hpc-envs::step venv\n::hpc-envs::info ', 'host=vm\n'],
-        'succeeded'
-      ),
-      [`GET tasks/${ID}`]: json(task({ state: 'succeeded', message: 'Done.' }))
+      [`GET tasks/${ID}/log`]: logRoute(chunks, last.state),
+      [`GET tasks/${ID}`]: json(last)
     });
     log = new TaskLog({ task: task(), serverSettings: fake.settings() });
-    view = await show(new TaskLogView({ log, onCancel: () => undefined }));
-
+    const shown = await show(new TaskLogView({ log, onCancel: () => undefined }));
+    view = shown;
     await settle(() => {
       log!.start();
       return log!.finished;
     });
+    return shown;
+  }
 
-    const output = find(view.node, '.jp-HpcEnvs-taskLog-output');
+  it('shows the log as it streams, with the build steps as headings, and the outcome', async () => {
+    const shown = await streamed(
+      ['Building science\n::hpc-envs::step venv\n::hpc-envs::info ', 'host=vm\n'],
+      task({ state: 'succeeded', message: 'Done.' })
+    );
+
+    const output = find(shown.node, '.jp-HpcEnvs-taskLog-output');
     expect(output.textContent).toBe('Building science\n==> venv\n::hpc-envs::info host=vm\n');
     expect(find(output, '.jp-HpcEnvs-taskLog-step-marker').textContent).toBe('==> venv\n');
-    expect(find(view.node, '.jp-HpcEnvs-chip').textContent).toBe('succeeded');
-    expect(find(view.node, '.jp-HpcEnvs-taskLog-message').textContent).toBe('Done.');
-    expect(find(view.node, '.jp-HpcEnvs-taskLog-cancel').hidden).toBe(true);
-    expect(view.node.dataset.state).toBe('succeeded');
+    expect(find(shown.node, '.jp-HpcEnvs-chip').textContent).toBe('succeeded');
+    expect(find(shown.node, '.jp-HpcEnvs-taskLog-message').textContent).toBe('Done.');
+    expect(find(shown.node, '.jp-HpcEnvs-taskLog-cancel').hidden).toBe(true);
+    expect(shown.node.dataset.state).toBe('succeeded');
+  });
+
+  it("highlights pip's ERROR lines, the ones to read first", async () => {
+    const shown = await streamed(
+      [
+        'Collecting numpyy\nERROR: Could not find a version that satisfies the requirement numpyy\n' +
+          'ERROR: No matching distribution found for numpyy\nerrors are listed above\n'
+      ],
+      task({ state: 'failed', message: 'pip failed.' })
+    );
+
+    const output = find(shown.node, '.jp-HpcEnvs-taskLog-output');
+    expect(
+      [...output.querySelectorAll('.jp-HpcEnvs-taskLog-errorLine')].map(e => e.textContent)
+    ).toEqual([
+      'ERROR: Could not find a version that satisfies the requirement numpyy\n',
+      'ERROR: No matching distribution found for numpyy\n'
+    ]);
   });
 
   it('shows the warnings the server attached to the task above the log', async () => {

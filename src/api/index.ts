@@ -10,6 +10,7 @@ import { ServerConnection } from '@jupyterlab/services';
 
 import { requestAPI } from './request';
 import {
+  Activation,
   ActivationSchema,
   Adopted,
   AdoptedSchema,
@@ -35,6 +36,7 @@ import {
   PackagesSchema,
   RebuildReply,
   RebuildReplySchema,
+  RemovalPlan,
   RemovalPlanSchema,
   RemovedSchema,
   RequirementsSchema,
@@ -131,6 +133,23 @@ export function getModules(
   settings?: Settings
 ): Promise<Modules> {
   return requestAPI(`modules${query({ partition, python })}`, ModulesSchema, {}, settings);
+}
+
+/**
+ * Probe again (a short Slurm job, in the background) a partition the site description leaves out,
+ * or all of them.
+ *
+ * @param partition - The partition; all of them when `null`.
+ * @param settings - The server settings.
+ * @returns The site, the partitions probed "probing…".
+ */
+export function probePartitions(partition: string | null, settings?: Settings): Promise<Site> {
+  return requestAPI(
+    'site/probes',
+    SiteSchema,
+    json('POST', partition ? { partition } : {}),
+    settings
+  );
 }
 
 /**
@@ -251,21 +270,19 @@ export async function registerKernels(
  * @param name - The environment.
  * @param partition - The partition, or `null` for the whole environment.
  * @param settings - The server settings.
- * @returns One line per kernel, build and folder.
+ * @returns One line per kernel, build and folder, and the kernels of them that run.
  */
-export async function getRemovalPlan(
+export function getRemovalPlan(
   name: string,
   partition: string | null,
   settings?: Settings
-): Promise<string[]> {
-  return (
-    await requestAPI(
-      `envs/${seg(name)}/removal${query({ partition })}`,
-      RemovalPlanSchema,
-      {},
-      settings
-    )
-  ).plan;
+): Promise<RemovalPlan> {
+  return requestAPI(
+    `envs/${seg(name)}/removal${query({ partition })}`,
+    RemovalPlanSchema,
+    {},
+    settings
+  );
 }
 
 /**
@@ -274,16 +291,18 @@ export async function getRemovalPlan(
  * @param name - The environment.
  * @param partition - The partition, or `null` for the whole environment.
  * @param settings - The server settings.
+ * @param stop - Whether its running kernels (and their Slurm jobs) are stopped first.
  * @returns What was deleted.
  */
 export async function removeEnvironment(
   name: string,
   partition: string | null,
-  settings?: Settings
+  settings?: Settings,
+  stop = false
 ): Promise<string[]> {
   return (
     await requestAPI(
-      `envs/${seg(name)}${query({ partition })}`,
+      `envs/${seg(name)}${query({ partition, stop: stop ? '1' : null })}`,
       RemovedSchema,
       { method: 'DELETE' },
       settings
@@ -304,14 +323,31 @@ export async function getActivation(
   partition: string | null,
   settings?: Settings
 ): Promise<string> {
-  return (
-    await requestAPI(
-      `envs/${seg(name)}/activation${query({ partition })}`,
-      ActivationSchema,
-      {},
-      settings
-    )
-  ).script;
+  return (await getTerminalActivation(name, partition, false, settings)).script;
+}
+
+/**
+ * How a terminal activates an environment's build of a partition: the code, and with `remote`
+ * the `srun` line of a shell on the partition's node with the resources of its kernel.
+ *
+ * @param name - The environment.
+ * @param partition - The partition.
+ * @param remote - Whether the terminal needs a shell on the partition's node first.
+ * @param settings - The server settings.
+ * @returns The code and the srun line.
+ */
+export function getTerminalActivation(
+  name: string,
+  partition: string | null,
+  remote: boolean,
+  settings?: Settings
+): Promise<Activation> {
+  return requestAPI(
+    `envs/${seg(name)}/activation${query({ partition, terminal: remote ? '1' : null })}`,
+    ActivationSchema,
+    {},
+    settings
+  );
 }
 
 /**

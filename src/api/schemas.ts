@@ -39,6 +39,27 @@ export type ErrorBody = z.infer<typeof ErrorBodySchema>;
 // --- site -------------------------------------------------------------------------------------
 
 /**
+ * Where a partition's arch and module tree come from: the site description (`site`), this node
+ * (`node`), a probe (a short Slurm job on one of its nodes: `probe`, with its `state`), or nowhere
+ * yet (`none`). `text` says it in words ("learned from node X at T", "probing…", "probe failed:
+ * …"); `message` is what the form shows while the probe runs, or why it failed.
+ */
+export const OriginSchema = z.object({
+  kind: z.enum(['site', 'node', 'probe', 'none']),
+  text: z.string(),
+  state: z.enum(['', 'ok', 'running', 'failed']).default(''),
+  node: z.string().default(''),
+  at: z.string().default(''),
+  error: z.string().default(''),
+  message: z.string().default('')
+});
+
+/**
+ * Where a partition's arch and modules come from.
+ */
+export type Origin = z.infer<typeof OriginSchema>;
+
+/**
  * A partition of the cluster (from Slurm, enriched by the site description), or `local`.
  */
 export const PartitionSchema = z.object({
@@ -56,7 +77,8 @@ export const PartitionSchema = z.object({
   local: z.boolean().default(false),
   gpu: z.string().default(''),
   description: z.string().default(''),
-  slurm: z.boolean().default(false)
+  slurm: z.boolean().default(false),
+  origin: OriginSchema.optional()
 });
 
 /**
@@ -190,7 +212,11 @@ export type Module = z.infer<typeof ModuleSchema>;
 export const ModulesSchema = z.object({
   partition: z.string(),
   module_system: z.string(),
-  modules: z.array(ModuleSchema)
+  modules: z.array(ModuleSchema),
+  /**
+   * A partition the site description leaves out: its probe's state (`running`: no catalog yet).
+   */
+  origin: OriginSchema.optional()
 });
 
 /**
@@ -285,14 +311,39 @@ export type TaskLogChunk = z.infer<typeof TaskLogSchema>;
 export const BuildStateSchema = z.enum(['building', 'ready', 'failed', 'stale']).catch('stale');
 
 /**
- * Why a build no longer matches its lock or its site (`kind`: module, interpreter, arch,
- * packages, out-of-date; `subject`: the module, file, partition or package concerned).
+ * Why a build failed, as the server read it from the build's log.
  */
-export const ProblemSchema = z.object({
-  kind: z.string(),
-  subject: z.string(),
-  message: z.string()
+export const BuildFailureSchema = z.object({
+  summary: z.string().default(''),
+  /**
+   * The entries of the spec (packages, modules) the failure names: the ones to correct.
+   */
+  entries: z.array(z.string()).default([]),
+  /**
+   * The build log's path.
+   */
+  log: z.string().default('')
 });
+
+/**
+ * Why a build failed.
+ */
+export type BuildFailure = z.infer<typeof BuildFailureSchema>;
+
+/**
+ * What makes a build out of date (`out-of-date`: a change of the environment it has not had yet)
+ * or drifted from its spec.
+ */
+export const BuildProblemSchema = z.object({
+  kind: z.string(),
+  subject: z.string().default(''),
+  message: z.string().default('')
+});
+
+/**
+ * A problem of a build.
+ */
+export type BuildProblem = z.infer<typeof BuildProblemSchema>;
 
 /**
  * One realisation of an environment for one CPU microarchitecture.
@@ -316,9 +367,13 @@ export const BuildSchema = z.object({
   error: z.string().default(''),
   adopted: z.boolean().default(false),
   /**
-   * Its drift: a ready build with problems is `stale`.
+   * Why a failed build failed: a summary, the spec entries at fault, the log's path.
    */
-  problems: z.array(ProblemSchema).default([])
+  failure: BuildFailureSchema.nullable().catch(null).default(null),
+  /**
+   * Why a build is out of date (`state: "stale"`): what changed since it was built.
+   */
+  problems: z.array(BuildProblemSchema).catch([]).default([])
 });
 
 /**
@@ -411,7 +466,39 @@ export const KernelsReplySchema = z.object({ kernels: z.array(z.string()) });
 /**
  * `GET /hpc-envs/api/envs/<name>/removal`: what a removal would delete, one line each.
  */
-export const RemovalPlanSchema = z.object({ plan: z.array(z.string()) });
+export const RemovalPlanSchema = z.object({
+  plan: z.array(z.string()),
+  /**
+   * The kernels of what is removed that run now: a removal with `stop` stops them first.
+   */
+  running: z
+    .array(
+      z.object({
+        kernel_id: z.string(),
+        kernel: z.string().default(''),
+        partition: z.string().default(''),
+        /**
+         * Its Slurm job, `''` for a local kernel.
+         */
+        job_id: z.string().default(''),
+        /**
+         * The notebook of its session, `''` when none.
+         */
+        notebook: z.string().default('')
+      })
+    )
+    .default([])
+});
+
+/**
+ * What a removal would delete, and the running kernels it would leave without an environment.
+ */
+export type RemovalPlan = z.infer<typeof RemovalPlanSchema>;
+
+/**
+ * A running kernel of what a removal deletes.
+ */
+export type RunningKernel = RemovalPlan['running'][number];
 
 /**
  * `DELETE /hpc-envs/api/envs/<name>`: what was deleted.
@@ -421,7 +508,19 @@ export const RemovedSchema = z.object({ removed: z.array(z.string()) });
 /**
  * `GET /hpc-envs/api/envs/<name>/activation`: shell code that activates the environment.
  */
-export const ActivationSchema = z.object({ script: z.string() });
+export const ActivationSchema = z.object({
+  script: z.string(),
+  /**
+   * With `terminal=1`: the `srun` line of a shell on the partition's node, with the resources of
+   * the environment's kernel there (its time limit among them), every word quoted.
+   */
+  srun: z.string().optional()
+});
+
+/**
+ * How to activate an environment in a terminal.
+ */
+export type Activation = z.infer<typeof ActivationSchema>;
 
 /**
  * `POST /hpc-envs/api/envs/<name>/requirements`: the venv's own packages as a requirements file.
@@ -748,7 +847,14 @@ export type KernelResources = z.infer<typeof KernelResourcesSchema>;
  * (`pending (Resources), estimated start 14:05`, `running on node12`, why it ended).
  */
 export const KernelJobSchema = z.object({
+  /**
+   * `terminal:<job id>` for a terminal's job.
+   */
   kernel_id: z.string(),
+  /**
+   * `kernel`, or `terminal` for the shell of a terminal opened on another partition.
+   */
+  kind: z.string().default('kernel'),
   env: z.string().default(''),
   partition: z.string().default(''),
   job_name: z.string().default(''),

@@ -6,7 +6,7 @@ import { Dialog, MainAreaWidget, Notification, showDialog } from '@jupyterlab/ap
 import { CreateFormModel } from '../formmodel';
 import { hpcEnvsIcon } from '../icons';
 import { CommandIDs, PANEL_ID } from '../tokens';
-import { removalBody } from '../widgets/dialogs';
+import { RemovalBody } from '../widgets/dialogs';
 import { CreateEnvironmentForm } from '../widgets/form';
 import { ICommandContext, optionalArg, showInMainArea, stringArg } from './context';
 import { openLog } from './tasks';
@@ -17,7 +17,7 @@ import { openLog } from './tasks';
  * @param ctx - The application, the model, the translator, the trackers and the error report.
  */
 export function addEnvironmentsCommands(ctx: ICommandContext): void {
-  const { commands, shell, model, trans, translator, trackers, report } = ctx;
+  const { commands, shell, model, trans, trackers, report } = ctx;
 
   commands.addCommand(CommandIDs.openPanel, {
     label: trans.__('Open HPC Environments Panel'),
@@ -45,32 +45,40 @@ export function addEnvironmentsCommands(ctx: ICommandContext): void {
         shell,
         trackers.forms,
         trackers.forms.currentWidget ?? trackers.forms.find(() => true),
-        () => {
-          const formModel = new CreateFormModel({ model, trans });
-          let widget: MainAreaWidget<CreateEnvironmentForm> | null = null;
-          const content = new CreateEnvironmentForm({
-            model: formModel,
-            translator,
-            onCreated: log => {
-              widget?.dispose();
-              openLog(ctx, log);
-            },
-            onCancel: () => widget?.dispose()
-          });
-          widget = new MainAreaWidget({ content });
-          widget.id = `jp-HpcEnvs-form-${Date.now()}`;
-          widget.title.closable = true;
-          if (!model.site) {
-            void model.refresh();
-          }
-          return widget;
-        }
+        () => newForm(ctx)
       )
+  });
+
+  commands.addCommand(CommandIDs.editEnvironment, {
+    label: trans.__('Edit and Retry'),
+    caption: trans.__('Correct the spec of a failed environment in the form and build it again'),
+    execute: args => {
+      const name = stringArg(args, 'name');
+      const env = model.environments.find(e => e.name === name);
+      if (!env) {
+        report(new Error(trans.__('There is no environment %1 any more.', name)));
+        return null;
+      }
+      const partition = optionalArg(args, 'partition') ?? model.site?.partition ?? '';
+      const arch = model.site?.partitions.find(p => p.name === partition)?.arch ?? '';
+      const entries = Object.values(env.builds)
+        .filter(b => b.state === 'failed' && (!arch || b.arch === arch))
+        .flatMap(b => b.failure?.entries ?? []);
+      return showInMainArea(shell, trackers.forms, undefined, () =>
+        newForm(ctx, form => form.editFrom(env, partition, entries))
+      );
+    }
   });
 
   commands.addCommand(CommandIDs.rebuildEnvironment, {
     label: args =>
-      args.force ? trans.__('Rebuild Environment') : trans.__('Build Environment for Partition'),
+      typeof args.partition === 'string'
+        ? args.force
+          ? trans.__('Rebuild for %1', args.partition)
+          : trans.__('Build for %1', args.partition)
+        : args.force
+          ? trans.__('Rebuild Environment')
+          : trans.__('Build Environment for Partition'),
     execute: async args => {
       try {
         const outcome = await model.rebuild(
@@ -91,7 +99,15 @@ export function addEnvironmentsCommands(ctx: ICommandContext): void {
 
   commands.addCommand(CommandIDs.removeEnvironment, {
     label: args =>
-      args.partition ? trans.__('Remove Kernel of Partition') : trans.__('Remove Environment'),
+      typeof args.partition === 'string' && typeof args.name === 'string'
+        ? trans.__('Remove the %1 build of %2…', args.partition, args.name)
+        : typeof args.name === 'string'
+          ? trans.__('Remove %1…', args.name)
+          : trans.__('Remove Environment'),
+    caption: args =>
+      typeof args.partition === 'string' && typeof args.name === 'string'
+        ? removalCaption(ctx, args.name, args.partition)
+        : trans.__('Remove the environment: every build, its kernels and its folder'),
     execute: async args => {
       const name = stringArg(args, 'name');
       const partition = optionalArg(args, 'partition');
@@ -99,9 +115,9 @@ export function addEnvironmentsCommands(ctx: ICommandContext): void {
         const plan = await model.removalPlan(name, partition);
         const result = await showDialog({
           title: partition
-            ? trans.__('Remove %1 from partition %2?', name, partition)
-            : trans.__('Remove the environment %1?', name),
-          body: removalBody(plan, trans),
+            ? removalCaption(ctx, name, partition) + '?'
+            : trans.__('Remove the environment %1: every build, its kernels and its folder?', name),
+          body: new RemovalBody(plan, trans),
           buttons: [
             Dialog.cancelButton({ label: trans.__('Cancel') }),
             Dialog.warnButton({ label: trans.__('Remove') })
@@ -111,7 +127,7 @@ export function addEnvironmentsCommands(ctx: ICommandContext): void {
         if (!result.button.accept) {
           return null;
         }
-        const removed = await model.remove(name, partition);
+        const removed = await model.remove(name, partition, result.value?.stop === true);
         if (!partition) {
           trackers.packages.forEach(w => {
             if (w.content.model.name === name) {
@@ -132,4 +148,58 @@ export function addEnvironmentsCommands(ctx: ICommandContext): void {
       }
     }
   });
+}
+
+/**
+ * A new creation form in a main area widget; the build it starts is shown in its log.
+ *
+ * @param ctx - The commands' context.
+ * @param fill - What to put in the form first (the spec of a failed environment).
+ * @returns The form's widget.
+ */
+function newForm(
+  ctx: ICommandContext,
+  fill?: (form: CreateFormModel) => void
+): MainAreaWidget<CreateEnvironmentForm> {
+  const { model, trans, translator } = ctx;
+  const formModel = new CreateFormModel({ model, trans });
+  let widget: MainAreaWidget<CreateEnvironmentForm> | null = null;
+  const content = new CreateEnvironmentForm({
+    model: formModel,
+    translator,
+    onCreated: log => {
+      widget?.dispose();
+      openLog(ctx, log);
+    },
+    onCancel: () => widget?.dispose()
+  });
+  widget = new MainAreaWidget({ content });
+  widget.id = `jp-HpcEnvs-form-${Date.now()}`;
+  widget.title.closable = true;
+  if (!model.site) {
+    void model.refresh().then(() => fill?.(formModel));
+  } else {
+    fill?.(formModel);
+  }
+  return widget;
+}
+
+/**
+ * What removing one partition's build deletes, in words (`Remove the zen2 build of science (its
+ * venv and kernel)`).
+ *
+ * @param ctx - The commands' context.
+ * @param name - The environment.
+ * @param partition - The partition.
+ * @returns The words.
+ */
+export function removalCaption(ctx: ICommandContext, name: string, partition: string): string {
+  const { model, trans } = ctx;
+  const env = model.environments.find(e => e.name === name);
+  if (env && !env.mine) {
+    return trans.__('Remove your kernel of %1 on %2', name, partition);
+  }
+  return env?.kind === 'conda'
+    ? trans.__('Remove the %1 build of %2 (its conda environment and kernel)', partition, name)
+    : trans.__('Remove the %1 build of %2 (its venv and kernel)', partition, name);
 }

@@ -137,14 +137,22 @@ export function addKernelsCommands(ctx: ICommandContext): void {
       const id = stringArg(args, 'kernel_id');
       const job = model.kernelJobs.find(j => j.kernel_id === id);
       const what = job ? trans.__('%1 (%2)', job.env || job.job_name, job.partition) : id;
+      const terminal = job?.kind === 'terminal';
       const result = await showDialog({
-        title: trans.__('Cancel the kernel job of %1?', what),
-        body: trans.__(
-          'Slurm cancels job %1 (scancel), and the start of the kernel fails: start it again to queue a new job.',
-          job?.job_id || job?.job_name || id
-        ),
+        title: terminal
+          ? trans.__('Cancel the terminal job of %1?', what)
+          : trans.__('Cancel the kernel job of %1?', what),
+        body: terminal
+          ? trans.__(
+              "Slurm cancels job %1 (scancel): the terminal's shell on the partition ends.",
+              job?.job_id || id
+            )
+          : trans.__(
+              'Slurm cancels job %1 (scancel), and the start of the kernel fails: start it again to queue a new job.',
+              job?.job_id || job?.job_name || id
+            ),
         buttons: [
-          Dialog.cancelButton({ label: trans.__('Keep waiting') }),
+          Dialog.cancelButton({ label: terminal ? trans.__('Keep it') : trans.__('Keep waiting') }),
           Dialog.warnButton({ label: trans.__('Cancel job') })
         ],
         defaultButton: 0

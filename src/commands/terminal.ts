@@ -25,15 +25,17 @@ export function addTerminalCommand(ctx: ICommandContext): void {
         if (!app.serviceManager.terminals.isAvailable()) {
           throw new Error(trans.__('Terminals are not available on this server.'));
         }
-        const script = (await model.activation(name, partition)).trim();
         const site = model.site;
         const where = site?.partitions.find(p => p.name === partition);
+        // The build only runs on its partition's nodes: a shell there first, in a job with the
+        // resources (and the time limit) of the environment's kernel there.
+        const remote = !!where && !where.local && !!site?.slurm;
+        const activation = await model.terminalActivation(name, partition, remote);
         const lines: string[] = [];
-        if (where && !where.local && site?.slurm) {
-          // The build only runs on its partition's nodes: open a shell there first.
-          lines.push(`srun --partition=${partition} --pty bash -l`);
+        if (remote && activation.srun) {
+          lines.push(activation.srun);
         }
-        lines.push(script);
+        lines.push(activation.script.trim());
         const widget = (await commands.execute('terminal:create-new', {})) as
           MainAreaWidget<ITerminal.ITerminal> | undefined;
         if (!widget) {

@@ -2,7 +2,7 @@
  * The modules part of the creation form's state: the partition's module catalog, the Python
  * module and the other modules chosen (in load order), and their compatibility with it.
  */
-import { errorMessage, Module } from '../api';
+import { errorMessage, Module, Origin } from '../api';
 import { IFormHost } from './types';
 
 /**
@@ -24,6 +24,11 @@ export interface IModulesHost extends IFormHost {
  * The modules part of the form; the form composes it.
  */
 export class ModulesFormPart {
+  /**
+   * Milliseconds between two looks at a partition being probed (a short Slurm job).
+   */
+  static probePollMs = 2000;
+
   /**
    * Create the part.
    *
@@ -54,6 +59,56 @@ export class ModulesFormPart {
     this._catalog = null;
     this._catalogError = null;
     this._compat = null;
+    this._probe = null;
+  }
+
+  /**
+   * While the partition (one the site description leaves out) is probed: what to say instead of
+   * an empty catalog ("Learning what partition P offers (a short Slurm job)…"); else `null`.
+   */
+  get probing(): string | null {
+    const probe = this._probe;
+    return probe?.state === 'running' ? probe.message || probe.text : null;
+  }
+
+  /**
+   * Whether the partition's probe failed (`catalogError` says why): it can be probed again.
+   */
+  get probeFailed(): boolean {
+    return this._probe?.state === 'failed';
+  }
+
+  /**
+   * Probe the partition again (a short Slurm job), then show its catalog once it has answered.
+   */
+  async probeAgain(): Promise<void> {
+    const partition = this._host.partition();
+    if (!partition) {
+      return;
+    }
+    this.reset();
+    this._probe = {
+      kind: 'probe',
+      text: '',
+      state: 'running',
+      node: '',
+      at: '',
+      error: '',
+      message: ''
+    };
+    this._host.emit();
+    try {
+      await this._host.model.probePartition(partition);
+    } catch (reason) {
+      if (!this._host.isDisposed() && partition === this._host.partition()) {
+        this._probe = null;
+        this._catalog = [];
+        this._catalogError = errorMessage(reason);
+        this._host.emit();
+      }
+      return;
+    }
+    await this.loadCatalog();
   }
 
   /**
@@ -151,6 +206,9 @@ export class ModulesFormPart {
       if (this._host.isDisposed() || partition !== this._host.partition()) {
         return;
       }
+      if (this._probing(partition, reply.origin, reply.modules.length)) {
+        return;
+      }
       this._catalog = reply.modules;
       const names = new Set(reply.modules.map(m => m.full));
       if (this._python && !names.has(this._python)) {
@@ -166,6 +224,32 @@ export class ModulesFormPart {
     }
     this._host.emit();
     await this.loadCompat();
+  }
+
+  /**
+   * A partition being probed, or whose probe failed: say so (and look again soon while it runs)
+   * instead of showing an empty catalog. Whether it was.
+   */
+  private _probing(partition: string, origin: Origin | undefined, found: number): boolean {
+    const probe = origin?.kind === 'probe' ? origin : null;
+    this._probe = probe;
+    if (probe?.state === 'running' && !found) {
+      this._catalog = null;
+      this._host.emit();
+      setTimeout(() => {
+        if (!this._host.isDisposed() && partition === this._host.partition() && this._probe) {
+          void this.loadCatalog();
+        }
+      }, ModulesFormPart.probePollMs);
+      return true;
+    }
+    if (probe?.state === 'failed' && !found) {
+      this._catalog = [];
+      this._catalogError = probe.message || probe.text;
+      this._host.emit();
+      return true;
+    }
+    return false;
   }
 
   async loadCompat(): Promise<void> {
@@ -204,4 +288,5 @@ export class ModulesFormPart {
   private _catalogError: string | null = null;
   private _compat: Module[] | null = null;
   private _compatError: string | null = null;
+  private _probe: Origin | null = null;
 }

@@ -84,6 +84,11 @@ export interface IVirtualListProps<T> {
    * Handler of key presses on the list.
    */
   onKeyDown?: (event: React.KeyboardEvent<HTMLDivElement>) => void;
+
+  /**
+   * Make the list as tall as its rows (the style sheet caps it), rather than a fixed height.
+   */
+  fitRows?: boolean;
 }
 
 /**
@@ -153,6 +158,7 @@ export function VirtualList<T>(props: IVirtualListProps<T>): React.ReactElement 
       className={`jp-HpcEnvs-virtualList ${props.className ?? ''}`}
       role="list"
       aria-label={props.label}
+      style={props.fitRows ? { height: items.length * rowHeight } : undefined}
       onScroll={event => setScrollTop(event.currentTarget.scrollTop)}
       onKeyDown={props.onKeyDown}
     >

@@ -159,6 +159,14 @@ function FormView(props: IFormViewProps): React.ReactElement {
           'An environment is built on the modules of the partition it runs on, outside your home folder, and registered as a kernel: what the site documentation asks you to do by hand.'
         )}
       </p>
+      {model.replacing ? (
+        <div className="jp-HpcEnvs-note jp-HpcEnvs-form-replacing" role="note">
+          {trans.__(
+            'The build of %1 failed: correct its spec here; creating it again replaces the failed environment.',
+            model.replacing
+          )}
+        </div>
+      ) : null}
 
       <KindField {...field} />
 
@@ -215,7 +223,11 @@ function FormView(props: IFormViewProps): React.ReactElement {
           disabled={model.isSubmitting}
           aria-disabled={!model.canSubmit}
         >
-          {model.isSubmitting ? trans.__('Creating…') : trans.__('Create')}
+          {model.isSubmitting
+            ? trans.__('Creating…')
+            : model.replacing
+              ? trans.__('Replace %1', model.replacing)
+              : trans.__('Create')}
         </button>
       </div>
     </form>

@@ -3,20 +3,13 @@
  * builds per partition, and the actions on them. It renders the model and never calls the server:
  * actions are commands.
  */
+import { PathExt } from '@jupyterlab/coreutils';
+import { Session } from '@jupyterlab/services';
 import { ITranslator, nullTranslator, TranslationBundle } from '@jupyterlab/translation';
-import {
-  addIcon,
-  deleteIcon,
-  kernelIcon,
-  listIcon,
-  ReactWidget,
-  refreshIcon,
-  settingsIcon,
-  terminalIcon,
-  buildIcon
-} from '@jupyterlab/ui-components';
+import { addIcon, ReactWidget, refreshIcon } from '@jupyterlab/ui-components';
 import { CommandRegistry } from '@lumino/commands';
 import { ReadonlyJSONObject } from '@lumino/coreutils';
+import { Menu } from '@lumino/widgets';
 import React, { useMemo, useState } from 'react';
 
 import { Environment, isWaitingJob, JobResources, KernelJob, Site } from '../api';
@@ -52,6 +45,7 @@ export class HpcEnvsPanel extends ReactWidget {
     super();
     this._model = options.model;
     this._commands = options.commands;
+    this._sessions = options.sessions ?? null;
     this._trans = (options.translator ?? nullTranslator).load('jupyterlab_hpc_envs');
 
     this.id = PANEL_ID;
@@ -80,7 +74,14 @@ export class HpcEnvsPanel extends ReactWidget {
   }
 
   protected render(): React.ReactElement {
-    return <PanelView model={this._model} commands={this._commands} trans={this._trans} />;
+    return (
+      <PanelView
+        model={this._model}
+        commands={this._commands}
+        sessions={this._sessions}
+        trans={this._trans}
+      />
+    );
   }
 
   private _onStateChanged(): void {
@@ -90,6 +91,7 @@ export class HpcEnvsPanel extends ReactWidget {
 
   private _model: IHpcEnvsModel;
   private _commands: CommandRegistry;
+  private _sessions: Session.IManager | null;
   private _trans: TranslationBundle;
 }
 
@@ -112,6 +114,11 @@ export namespace HpcEnvsPanel {
     commands: CommandRegistry;
 
     /**
+     * The sessions of the server: the kernel jobs name the notebook using each kernel.
+     */
+    sessions?: Session.IManager;
+
+    /**
      * The translator of the UI strings.
      */
     translator?: ITranslator;
@@ -121,6 +128,7 @@ export namespace HpcEnvsPanel {
 interface IViewProps {
   model: IHpcEnvsModel;
   commands: CommandRegistry;
+  sessions: Session.IManager | null;
   trans: TranslationBundle;
 }
 
@@ -185,7 +193,12 @@ function PanelView(props: IViewProps): React.ReactElement {
           ? ''
           : trans.__('The server extension did not answer: %1', model.error)}
       </div>
-      <KernelJobsView jobs={model.kernelJobs} commands={commands} trans={trans} />
+      <KernelJobsView
+        jobs={model.kernelJobs}
+        sessions={props.sessions}
+        commands={commands}
+        trans={trans}
+      />
       <input
         type="search"
         className="jp-HpcEnvs-filter jp-mod-styled"
@@ -211,6 +224,7 @@ function PanelView(props: IViewProps): React.ReactElement {
           label={trans.__('Environments')}
           items={shown}
           rowHeight={ENV_ROW_HEIGHT}
+          fitRows
           rowKey={env => env.name}
           scrollToIndex={selectedIndex}
           onKeyDown={onListKey}
@@ -260,6 +274,8 @@ function SiteView(props: {
     return null;
   }
   const here = site.partitions.find(p => p.name === site.partition);
+  // Partitions the site description leaves out: where their arch and modules come from.
+  const probed = site.partitions.filter(p => p.origin?.kind === 'probe');
   const modules =
     site.module_system.kind === 'none'
       ? trans.__('no module system')
@@ -279,6 +295,15 @@ function SiteView(props: {
         <span title={trans.__('Module system')}>{modules}</span>
         {site.slurm ? <span>{trans.__('Slurm')}</span> : null}
       </div>
+      {probed.length ? (
+        <ul className="jp-HpcEnvs-probes" aria-label={trans.__('Partitions learned from a node')}>
+          {probed.map(p => (
+            <li key={p.name} data-state={p.origin?.state}>
+              {trans.__('%1: %2', p.name, p.origin?.text ?? '')}
+            </li>
+          ))}
+        </ul>
+      ) : null}
       {site.warnings.length ? (
         <details className="jp-HpcEnvs-siteWarnings" open>
           <summary>
@@ -305,54 +330,83 @@ function SiteView(props: {
 }
 
 /**
- * The user's kernel jobs (only when there are any): where each kernel runs or waits, and a
- * Cancel button for the ones waiting in the queue.
+ * The user's kernel jobs (only when there are any): what each runs (the environment and
+ * partition, once), its Slurm job, the notebook using the kernel, when it started (or is expected
+ * to), and a Cancel button for the ones waiting in the queue.
  */
 function KernelJobsView(props: {
   jobs: readonly KernelJob[];
+  sessions: Session.IManager | null;
   commands: CommandRegistry;
   trans: TranslationBundle;
 }): React.ReactElement | null {
-  const { jobs, commands, trans } = props;
+  const { jobs, sessions, commands, trans } = props;
+  useSignals(...(sessions ? [sessions.runningChanged] : []));
   if (!jobs.length) {
     return null;
+  }
+  const notebooks = new Map<string, string>();
+  for (const session of sessions?.running() ?? []) {
+    if (session.kernel) {
+      notebooks.set(session.kernel.id, session.path);
+    }
   }
   return (
     <section className="jp-HpcEnvs-kernelJobs" aria-label={trans.__('Kernel jobs')}>
       <h3 className="jp-HpcEnvs-kernelJobs-title">{trans.__('Kernel jobs')}</h3>
       <ul className="jp-HpcEnvs-kernelJobs-list">
         {jobs.map(job => {
+          const terminal = job.kind === 'terminal';
           const what = job.env ? `${job.env} (${job.partition})` : job.job_name;
+          // The server's messages may start with the same words: they are said once.
+          const message = job.message.startsWith(`${what}: `)
+            ? job.message.slice(what.length + 2)
+            : job.message;
+          const facts = kernelJobFacts(job, notebooks.get(job.kernel_id) ?? '', trans);
           return (
             <li
               key={job.kernel_id}
               className="jp-HpcEnvs-kernelJob"
               data-kernel-id={job.kernel_id}
+              data-kind={job.kind}
               data-state={job.state}
             >
               <span className="jp-HpcEnvs-kernelJob-name" title={job.job_name}>
-                {what}
+                {terminal ? trans.__('Terminal: %1', what) : what}
               </span>
-              <Chip
-                state={jobStateChip(job.state)}
-                label={job.state}
-                title={job.job_id ? trans.__('Slurm job %1', job.job_id) : undefined}
-              />
-              {isWaitingJob(job) ? (
+              <Chip state={jobStateChip(job.state)} label={job.state} />
+              {isWaitingJob(job) || (terminal && !job.ended) ? (
                 <button
                   type="button"
                   className="jp-HpcEnvs-button jp-mod-warn jp-HpcEnvs-kernelJob-cancel"
-                  aria-label={trans.__('Cancel the kernel job of %1', what)}
+                  aria-label={
+                    terminal
+                      ? trans.__('Cancel the terminal job of %1', what)
+                      : trans.__('Cancel the kernel job of %1', what)
+                  }
                   onClick={() =>
                     run(commands, CommandIDs.cancelKernelJob, { kernel_id: job.kernel_id })
                   }
                 >
                   {trans.__('Cancel')}
                 </button>
+              ) : (
+                <span />
+              )}
+              {facts.length ? (
+                <span className="jp-HpcEnvs-kernelJob-facts">
+                  {facts.map(f => (
+                    <span key={f.key} className={`jp-HpcEnvs-kernelJob-${f.key}`} title={f.title}>
+                      {f.text}
+                    </span>
+                  ))}
+                </span>
               ) : null}
-              <span className="jp-HpcEnvs-kernelJob-message" title={job.message}>
-                {job.message}
-              </span>
+              {message ? (
+                <span className="jp-HpcEnvs-kernelJob-message" title={message}>
+                  {message}
+                </span>
+              ) : null}
               {job.resources ? (
                 <span
                   className="jp-HpcEnvs-kernelJob-resources"
@@ -367,6 +421,55 @@ function KernelJobsView(props: {
       </ul>
     </section>
   );
+}
+
+/**
+ * The facts of a kernel job in a few words each: its Slurm job id, the notebook using its
+ * kernel, when it started (or squeue's estimate while it waits).
+ *
+ * @param job - The job.
+ * @param notebook - The path of the notebook whose session uses its kernel, or `''`.
+ * @param trans - The translation bundle.
+ * @returns The facts that are known.
+ */
+export function kernelJobFacts(
+  job: KernelJob,
+  notebook: string,
+  trans: TranslationBundle
+): { key: string; text: string; title: string }[] {
+  const facts: { key: string; text: string; title: string }[] = [];
+  if (job.job_id) {
+    facts.push({
+      key: 'id',
+      text: trans.__('job %1', job.job_id),
+      title: trans.__('Slurm job %1 (%2)', job.job_id, job.job_name)
+    });
+  }
+  if (notebook) {
+    facts.push({
+      key: 'notebook',
+      text: PathExt.basename(notebook),
+      title: trans.__('Used by %1', notebook)
+    });
+  }
+  if (job.started) {
+    const when = new Date(job.started * 1000);
+    facts.push({
+      key: 'start',
+      text: trans.__(
+        'started %1',
+        when.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })
+      ),
+      title: when.toLocaleString()
+    });
+  } else if (job.start && job.start !== 'N/A' && isWaitingJob(job)) {
+    facts.push({
+      key: 'start',
+      text: trans.__('expected at %1', job.start.replace('T', ' ')),
+      title: trans.__("Slurm's estimate of its start")
+    });
+  }
+  return facts;
 }
 
 /**
@@ -621,7 +724,8 @@ function CondaSummary(props: { env: Environment; trans: TranslationBundle }): Re
 }
 
 /**
- * One partition of the selected environment: the state of its build and what can be done.
+ * One partition of the selected environment: the state of its build, why it failed or is out of
+ * date, and what can be done, in words: the main actions as buttons, the others in a menu.
  */
 function BuildRow(props: {
   env: Environment;
@@ -630,104 +734,296 @@ function BuildRow(props: {
   trans: TranslationBundle;
 }): React.ReactElement {
   const { env, status, commands, trans } = props;
-  const { partition, build, task, kernel } = status;
+  const { partition, build, task } = status;
   const args = { name: env.name, partition: partition.name };
   const label = buildStatusLabel(status.status, trans);
-  let detail = '';
-  if (status.status === 'failed' && build?.error) {
-    detail = build.error;
-  } else if (status.status === 'none') {
-    detail = trans.__('not built for this partition');
-  } else if (status.status === 'unregistered') {
-    detail = trans.__('built for %1; its kernel is not registered here', build?.arch ?? '');
-  } else if (status.status === 'building' && task?.step) {
-    detail = task.step;
-  } else if (build?.python) {
-    detail = `Python ${build.python}`;
-  }
   const archNote =
     partition.arch && partition.arch !== partition.name ? ` (${partition.arch})` : '';
+  const actions = buildActions(env, status, trans);
+  const more = moreActions(env, status, trans);
   return (
     <li
       className={`jp-HpcEnvs-build jp-mod-${status.status}`}
       data-partition={partition.name}
       data-status={status.status}
     >
-      <span className="jp-HpcEnvs-build-partition">
-        {partition.name}
-        {archNote}
-        {partition.local ? (
-          <span className="jp-HpcEnvs-build-here" title={trans.__('This server runs here')}>
-            {' '}
-            ●
-          </span>
+      <div className="jp-HpcEnvs-build-head">
+        <span className="jp-HpcEnvs-build-partition">
+          {partition.name}
+          {archNote}
+          {partition.local ? (
+            <span className="jp-HpcEnvs-build-here" title={trans.__('This server runs here')}>
+              {' '}
+              ●
+            </span>
+          ) : null}
+        </span>
+        <Chip state={status.status} label={label} />
+        <span className="jp-HpcEnvs-build-detail">{buildDetail(status, trans)}</span>
+      </div>
+      {status.status === 'failed' ? <FailureView build={build} trans={trans} /> : null}
+      {status.status === 'stale' && build?.problems.length ? (
+        <ul className="jp-HpcEnvs-build-problems" aria-label={trans.__('Why it is out of date')}>
+          {build.problems.map(p => (
+            <li key={p.kind + p.subject} data-kind={p.kind}>
+              {p.message || `${p.kind}: ${p.subject}`}
+            </li>
+          ))}
+        </ul>
+      ) : null}
+      <div className="jp-HpcEnvs-build-actions">
+        {actions.map(a => (
+          <button
+            key={a.key}
+            type="button"
+            className={`jp-HpcEnvs-button jp-HpcEnvs-build-${a.key}${a.accent ? ' jp-mod-accept' : ''}`}
+            aria-label={a.title}
+            title={a.title}
+            onClick={() => run(commands, a.command, a.args ?? args)}
+          >
+            {a.label}
+          </button>
+        ))}
+        {more.length && !task ? (
+          <button
+            type="button"
+            className="jp-HpcEnvs-button jp-HpcEnvs-build-more"
+            aria-haspopup="menu"
+            aria-label={trans.__('More actions on the %1 build of %2', partition.name, env.name)}
+            title={trans.__('More actions on the %1 build of %2', partition.name, env.name)}
+            onClick={event => openMenu(event.currentTarget, commands, more, args)}
+          >
+            {trans.__('More')} ▾
+          </button>
         ) : null}
-      </span>
-      <Chip state={status.status} label={label} />
-      <span className="jp-HpcEnvs-build-detail" title={detail}>
-        {detail}
-      </span>
-      <span className="jp-HpcEnvs-build-actions">
-        {task ? (
-          <IconButton
-            icon={listIcon}
-            label={trans.__('Show the log of %1', task.title)}
-            onClick={() => run(commands, CommandIDs.showLog, { task: task.id })}
-          />
-        ) : null}
-        {status.status === 'ready' ? (
-          <>
-            <IconButton
-              icon={terminalIcon}
-              label={trans.__('Open a terminal with %1 activated on %2', env.name, partition.name)}
-              onClick={() => run(commands, CommandIDs.openTerminal, args)}
-            />
-            <IconButton
-              icon={hpcEnvsIcon}
-              label={trans.__('Show the packages of %1 on %2', env.name, partition.name)}
-              onClick={() => run(commands, CommandIDs.showPackages, args)}
-            />
-          </>
-        ) : null}
-        {kernel ? (
-          <IconButton
-            icon={settingsIcon}
-            className="jp-HpcEnvs-resourcesButton"
-            label={trans.__('Kernel resources of %1 on %2…', env.name, partition.name)}
-            onClick={() => run(commands, CommandIDs.kernelResources, { kernel: kernel.name })}
-          />
-        ) : null}
-        {status.status === 'ready' || status.status === 'unregistered' ? (
-          <IconButton
-            icon={kernelIcon}
-            label={trans.__('Register the kernel of %1 on %2 again', env.name, partition.name)}
-            onClick={() => run(commands, CommandIDs.registerKernel, args)}
-          />
-        ) : null}
-        {status.status !== 'building' && !task && env.mine ? (
-          <IconButton
-            icon={buildIcon}
-            label={
-              status.status === 'none' || status.status === 'failed'
-                ? trans.__('Build %1 for %2', env.name, partition.name)
-                : trans.__('Rebuild %1 for %2', env.name, partition.name)
-            }
-            onClick={() =>
-              run(commands, CommandIDs.rebuildEnvironment, {
-                ...args,
-                force: status.status === 'ready' || status.status === 'stale'
-              })
-            }
-          />
-        ) : null}
-        {status.kernel && !task ? (
-          <IconButton
-            icon={deleteIcon}
-            label={trans.__('Remove the kernel of %1 on %2', env.name, partition.name)}
-            onClick={() => run(commands, CommandIDs.removeEnvironment, args)}
-          />
-        ) : null}
-      </span>
+      </div>
     </li>
   );
+}
+
+/**
+ * An action of a build row: a command with the row's arguments (or its own).
+ */
+interface IBuildAction {
+  key: string;
+  label: string;
+  title: string;
+  command: string;
+  args?: ReadonlyJSONObject;
+  accent?: boolean;
+}
+
+/**
+ * The one-line detail of a build: its Python, the step of its build, or why it has no kernel.
+ */
+function buildDetail(status: IPartitionStatus, trans: TranslationBundle): string {
+  const { build, task } = status;
+  if (status.status === 'none') {
+    return trans.__('not built for this partition');
+  }
+  if (status.status === 'unregistered') {
+    return trans.__('built for %1; its kernel is not registered here', build?.arch ?? '');
+  }
+  if (status.status === 'building') {
+    return task?.step ?? '';
+  }
+  if (status.status === 'failed') {
+    return '';
+  }
+  return build?.python ? `Python ${build.python}` : '';
+}
+
+/**
+ * Why a build failed: the server's summary (naming what pip could not find) and the entries of
+ * the spec to correct; the older servers' one-line error otherwise.
+ */
+function FailureView(props: {
+  build: IPartitionStatus['build'];
+  trans: TranslationBundle;
+}): React.ReactElement | null {
+  const { build, trans } = props;
+  const summary = build?.failure?.summary || build?.error || '';
+  if (!summary) {
+    return null;
+  }
+  const entries = build?.failure?.entries ?? [];
+  return (
+    <div className="jp-HpcEnvs-build-failure" role="note">
+      <div className="jp-HpcEnvs-build-failureSummary">{summary}</div>
+      {entries.length ? (
+        <div className="jp-HpcEnvs-build-failureEntries">
+          {trans.__('To correct:')}{' '}
+          {entries.map(e => (
+            <code key={e} className="jp-HpcEnvs-build-entry">
+              {e}
+            </code>
+          ))}
+        </div>
+      ) : null}
+    </div>
+  );
+}
+
+/**
+ * The main actions of a build row, shown as buttons with words.
+ */
+function buildActions(
+  env: Environment,
+  status: IPartitionStatus,
+  trans: TranslationBundle
+): IBuildAction[] {
+  const { partition, build, task, kernel } = status;
+  const where = partition.name;
+  const actions: IBuildAction[] = [];
+  const logTask = task?.id || (status.status === 'failed' ? build?.task : '');
+  if (logTask) {
+    actions.push({
+      key: 'log',
+      label: trans.__('Log'),
+      title: task
+        ? trans.__('Show the log of %1', task.title)
+        : trans.__('Show the log of the failed build of %1 on %2', env.name, where),
+      command: CommandIDs.showLog,
+      args: { task: logTask }
+    });
+  }
+  if (task) {
+    return actions;
+  }
+  const mine = env.mine;
+  switch (status.status) {
+    case 'ready':
+      actions.push(
+        {
+          key: 'terminal',
+          label: trans.__('Terminal'),
+          title: trans.__('Open a terminal with %1 activated on %2', env.name, where),
+          command: CommandIDs.openTerminal
+        },
+        {
+          key: 'packages',
+          label: trans.__('Packages'),
+          title: trans.__('Show the packages of %1 on %2', env.name, where),
+          command: CommandIDs.showPackages
+        }
+      );
+      break;
+    case 'unregistered':
+      actions.push({
+        key: 'register',
+        label: trans.__('Register kernel'),
+        title: trans.__('Register the kernel of %1 on %2 again', env.name, where),
+        command: CommandIDs.registerKernel,
+        accent: true
+      });
+      break;
+    case 'failed':
+      if (mine) {
+        actions.push({
+          key: 'edit',
+          label: trans.__('Edit and retry'),
+          title: trans.__('Correct the spec of %1 in the form and build it again', env.name),
+          command: CommandIDs.editEnvironment,
+          accent: true
+        });
+      }
+      break;
+    case 'stale':
+      if (mine) {
+        const behind = build?.problems.some(p => p.kind === 'out-of-date') ?? false;
+        actions.push({
+          key: 'catchup',
+          label: behind ? trans.__('Catch up') : trans.__('Rebuild'),
+          title: behind
+            ? trans.__('Apply the changes of %1 to its %2 build', env.name, where)
+            : trans.__('Rebuild %1 for %2', env.name, where),
+          command: CommandIDs.rebuildEnvironment,
+          args: { name: env.name, partition: where, force: true },
+          accent: true
+        });
+      }
+      break;
+    case 'none':
+      if (mine) {
+        actions.push({
+          key: 'build',
+          label: trans.__('Build for %1', where),
+          title: trans.__('Build %1 for %2', env.name, where),
+          command: CommandIDs.rebuildEnvironment,
+          args: { name: env.name, partition: where, force: false }
+        });
+      }
+      break;
+  }
+  if (kernel) {
+    actions.push({
+      key: 'resources',
+      label: trans.__('Resources…'),
+      title: trans.__('Kernel resources of %1 on %2…', env.name, where),
+      command: CommandIDs.kernelResources,
+      args: { kernel: kernel.name }
+    });
+  }
+  return actions;
+}
+
+/**
+ * The other actions of a build row, in its "More" menu.
+ */
+function moreActions(
+  env: Environment,
+  status: IPartitionStatus,
+  trans: TranslationBundle
+): IBuildAction[] {
+  const where = status.partition.name;
+  const more: IBuildAction[] = [];
+  if (status.status === 'ready') {
+    more.push({
+      key: 'register',
+      label: trans.__('Register the kernel again'),
+      title: '',
+      command: CommandIDs.registerKernel
+    });
+  }
+  if (env.mine && status.status !== 'none' && status.status !== 'building') {
+    more.push({
+      key: 'rebuild',
+      label:
+        status.status === 'failed'
+          ? trans.__('Build for %1 again, unchanged', where)
+          : trans.__('Rebuild for %1', where),
+      title: '',
+      command: CommandIDs.rebuildEnvironment,
+      args: { name: env.name, partition: where, force: status.status !== 'failed' }
+    });
+  }
+  if (status.kernel || (env.mine && status.build)) {
+    more.push({
+      key: 'remove',
+      label: '',
+      title: '',
+      command: CommandIDs.removeEnvironment
+    });
+  }
+  return more;
+}
+
+/**
+ * Open the "More" menu of a build row below its button: a Lumino menu of the commands (their
+ * labels and captions come from the commands, given the arguments).
+ */
+function openMenu(
+  anchor: HTMLElement,
+  commands: CommandRegistry,
+  actions: readonly IBuildAction[],
+  args: ReadonlyJSONObject
+): void {
+  const menu = new Menu({ commands });
+  menu.addClass('jp-HpcEnvs-buildMenu');
+  for (const action of actions) {
+    menu.addItem({ command: action.command, args: action.args ?? args });
+  }
+  menu.aboutToClose.connect(() => requestAnimationFrame(() => menu.dispose()));
+  const box = anchor.getBoundingClientRect();
+  menu.open(box.left, box.bottom);
 }

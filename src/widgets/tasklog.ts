@@ -127,7 +127,7 @@ export class TaskLogView extends Widget {
   /**
    * Append text to the output, line by line: the build's progress markers
    * (`::hpc-envs::step modules`) and the task's own (`==> pip install`) are shown as headings,
-   * the other markers dimmed; a line not complete yet waits at the end.
+   * error lines (pip's `ERROR:`) highlighted, the other markers dimmed; a line not complete yet waits at the end.
    */
   private _append(text: string): void {
     const lines = (this._pending.data + text).split('\n');
@@ -136,6 +136,14 @@ export class TaskLogView extends Widget {
     for (const raw of lines) {
       const line = plain(raw);
       const marker = MARKER.exec(line);
+      if (!marker && ERROR_LINE.test(line)) {
+        // pip's and the build's own errors: what the user has to read first.
+        const error = document.createElement('span');
+        error.className = 'jp-HpcEnvs-taskLog-errorLine';
+        error.textContent = `${line}\n`;
+        fragment.append(error);
+        continue;
+      }
       if (!marker && !line.startsWith('==> ')) {
         fragment.append(`${line}\n`);
         continue;
@@ -221,6 +229,11 @@ export function taskWarnings(task: Task): string[] {
  * A progress marker of the build script: `::hpc-envs::<kind> <text>`.
  */
 const MARKER = /^::hpc-envs::(\w+) ?(.*)$/;
+
+/**
+ * The lines of an error: pip's (`ERROR: No matching distribution found for numpyy`) and conda's.
+ */
+const ERROR_LINE = /^\s*(ERROR|error|CondaError|PackagesNotFoundError):/;
 
 /**
  * The namespace of {@link TaskLogView}'s types.

@@ -70,8 +70,10 @@ export function ModulesFields(
           ))}
         </select>
         {model.catalog === null ? (
-          <div className="jp-HpcEnvs-note" role="status">
-            {trans.__('Loading the modules of %1…', model.partition)}
+          <div className="jp-HpcEnvs-note jp-HpcEnvs-probing" role="status">
+            {model.probing
+              ? trans.__('Learning what partition %1 offers (a short Slurm job)…', model.partition)
+              : trans.__('Loading the modules of %1…', model.partition)}
           </div>
         ) : null}
         {model.catalog !== null && !model.pythonModules.length && !model.catalogError ? (
@@ -80,6 +82,15 @@ export function ModulesFields(
           </div>
         ) : null}
         <FieldError id={ids('catalog-error')} message={model.catalogError ?? undefined} />
+        {model.probeFailed ? (
+          <button
+            type="button"
+            className="jp-mod-styled jp-HpcEnvs-probeAgain"
+            onClick={() => void model.probeAgain()}
+          >
+            {trans.__('Probe again')}
+          </button>
+        ) : null}
         <FieldError id={ids('python-error')} message={errors.python} />
       </div>
 

@@ -42,7 +42,20 @@ export function PartitionField(props: IFieldProps): React.ReactElement | null {
           ? trans.__('Built here, on this node (same CPU architecture).')
           : trans.__('Built as a Slurm job on a node of %1.', model.partition)}
         {partition?.description ? ` ${partition.description}` : ''}
+        {partition?.origin?.kind === 'probe'
+          ? ` ${trans.__('Its CPU architecture and modules: %1.', partition.origin.text)}`
+          : ''}
       </div>
+      {partition?.origin?.kind === 'probe' && !model.probing && !model.probeFailed ? (
+        <button
+          type="button"
+          className="jp-mod-styled jp-HpcEnvs-probeAgain"
+          title={trans.__('Learn again what %1 offers (a short Slurm job)', model.partition)}
+          onClick={() => void model.probeAgain()}
+        >
+          {trans.__('Probe again')}
+        </button>
+      ) : null}
       <FieldError id={ids('partition-error')} message={errors.partition} />
     </div>
   );
