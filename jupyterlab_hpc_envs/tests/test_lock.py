@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import shutil
 import subprocess
 
@@ -17,7 +18,7 @@ import pytest
 from jupyterlab_hpc_envs import cli
 from jupyterlab_hpc_envs.envs import lock as locks
 
-from .helpers import call
+from .helpers import call, run_code
 from .test_cli import hpc
 from .test_envs_rest import PYTHON
 
@@ -162,3 +163,8 @@ async def test_a_pip_install_in_a_terminal_and_a_hidden_module_make_the_build_st
     code, out, _ = await hpc("doctor")
     assert code != 0
     assert f"lock-drift (zen4) is stale: Module {PYTHON} is gone" in out
+    # Its kernel is refused with that reason and the fix, not left to die on a missing module.
+    with pytest.raises(
+        Exception, match=f"cannot start: Module {re.escape(PYTHON)} is gone.*migrate"
+    ):
+        await run_code("hpcenv-lock-drift-zen4", "print(1)")
