@@ -80,6 +80,33 @@ async def _follow(core: Core, task_id: str, quiet: bool = False) -> int:
     return 0
 
 
+async def _follow_all(core: Core, task_ids: list[str], quiet: bool = False) -> int:
+    """:func:`_follow` of several tasks at once, each line of a log after its partition's name
+    (one task: its log as it is); 0 when all succeed, 1 otherwise."""
+    if len(task_ids) == 1:
+        return await _follow(core, task_ids[0], quiet)
+    offsets = dict.fromkeys(task_ids, 0)
+    done: dict[str, str] = {}
+    while len(done) < len(task_ids):
+        quiet_round = True
+        for task_id in [t for t in task_ids if t not in done]:
+            record = core.tasks.load(task_id)
+            text, offsets[task_id] = core.tasks.read_log(task_id, offsets[task_id])
+            if text and not quiet:
+                sys.stdout.write(
+                    "".join(f"[{record.partition}] {line}\n" for line in text.splitlines())
+                )
+                sys.stdout.flush()
+            quiet_round = quiet_round and not text
+            if record.state in FINAL and not text:
+                done[task_id] = record.state
+                if record.state != SUCCEEDED:
+                    print(f"hpc-envs: {record.partition}: {record.message}", file=sys.stderr)
+        if quiet_round:
+            await asyncio.sleep(0.2)
+    return 0 if all(state == SUCCEEDED for state in done.values()) else EXIT_TASK
+
+
 async def cmd_site(core: Core, args: argparse.Namespace) -> int:
     if args.probe is not None:  # probe again: all the partitions not described, or the one named
         only = names.partition(args.probe) if args.probe else ""
@@ -171,10 +198,12 @@ async def _create_from_lock(core: Core, args: argparse.Namespace) -> int:
         raise errors.InvalidInput(
             "from_lock", f"The lock {args.from_lock} is no JSON: {err}"
         ) from None
+    if args.partition and len(args.partition) > 1:
+        raise errors.InvalidInput("partition", "--from-lock builds on one partition: give one -p.")
     task = await core.envs.create_from_lock(
         data,
         name=args.name,
-        partition=args.partition,
+        partition=args.partition[0] if args.partition else None,
         root=_home(args.root),
         kind="conda" if args.conda else "venv",
         shared=args.shared,
@@ -190,16 +219,16 @@ async def cmd_create(core: Core, args: argparse.Namespace) -> int:
         return await _create_conda(core, args, requirements)
     if args.python or args.channel:
         raise errors.InvalidInput("kind", "--python and --channel are for --conda environments.")
-    task = await core.envs.create(
+    tasks = await core.envs.create_on(
         name=args.name,
         modules=args.module or [],
-        partition=args.partition,
+        partitions=args.partition or [None],
         root=_home(args.root),
         packages=args.package or [],
         requirements=requirements,
         shared=args.shared,
     )
-    return await _follow(core, task.id, args.quiet)
+    return await _follow_all(core, [t.id for t in tasks], args.quiet)
 
 
 async def _create_conda(core: Core, args: argparse.Namespace, requirements: str | None) -> int:
@@ -208,11 +237,11 @@ async def _create_conda(core: Core, args: argparse.Namespace, requirements: str 
     conda.require_allowed(core.config)
     for warning in core.envs.conda_warnings():
         print(f"Note: {warning}", file=sys.stderr)
-    task = await core.envs.create(
+    tasks = await core.envs.create_on(
         name=args.name,
         kind="conda",
         modules=args.module or [],
-        partition=args.partition,
+        partitions=args.partition or [None],
         root=_home(args.root),
         packages=args.package or [],
         requirements=requirements,
@@ -220,7 +249,7 @@ async def _create_conda(core: Core, args: argparse.Namespace, requirements: str 
         channels=args.channel or None,
         shared=args.shared,
     )
-    return await _follow(core, task.id, args.quiet)
+    return await _follow_all(core, [t.id for t in tasks], args.quiet)
 
 
 async def cmd_conda(core: Core, args: argparse.Namespace) -> int:
@@ -263,6 +292,19 @@ async def cmd_update(core: Core, args: argparse.Namespace) -> int:
 
 
 async def cmd_rebuild(core: Core, args: argparse.Namespace) -> int:
+    if args.all_partitions or len(args.partition or []) > 1:
+        if args.all_partitions and args.partition:
+            raise errors.InvalidInput("partition", "Give partitions or --all-partitions, not both.")
+        started = await core.envs.rebuild_on(
+            args.name, None if args.all_partitions else args.partition, force=args.force
+        )
+        for partition, task in started:
+            if task is None:
+                print(f"{partition}: a build for its architecture was ready: kernel registered.")
+        return await _follow_all(core, [t.id for _, t in started if t], args.quiet)
+    if not args.partition:
+        raise errors.InvalidInput("partition", "Give --partition (repeat it), or --all-partitions.")
+    args.partition = args.partition[0]
     task = await core.envs.rebuild(args.name, args.partition, force=args.force)
     if task is None:
         print(f"A build for {args.partition}'s architecture was ready: its kernel is registered.")
@@ -492,7 +534,9 @@ def _add_create_command(commands: _Subcommands) -> None:
     )
     c.add_argument("--module", "-m", action="append", help="module to load (Python first); repeat")
     c.add_argument("--from-lock", help="a lock file (jupyter hpc-envs lock): the same environment")
-    c.add_argument("--partition", "-p")
+    c.add_argument(
+        "--partition", "-p", action="append", help="partition to build on; repeat: all at once"
+    )
     c.add_argument("--root", help="storage root (path or label such as $VSC_DATA)")
     c.add_argument("--package", action="append", help="pip requirement (conda spec); repeat")
     c.add_argument("--requirements", "-r", help="requirements file")
@@ -517,7 +561,12 @@ def _add_environment_commands(commands: _Subcommands) -> None:
     _add_create_command(commands)
     c = commands.add("rebuild", cmd_rebuild, "Build an environment for (another) partition.")
     c.add_argument("name", help=ENV_NAME_HELP)
-    c.add_argument("--partition", "-p", required=True)
+    c.add_argument(
+        "--partition", "-p", action="append", help="partition to build on; repeat: all at once"
+    )
+    c.add_argument(
+        "--all-partitions", action="store_true", help="build on every partition, all at once"
+    )
     c.add_argument("--force", action="store_true", help="rebuild even if a build is ready")
     c.add_argument("--quiet", "-q", action="store_true")
     c = commands.add(

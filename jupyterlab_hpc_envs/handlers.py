@@ -309,10 +309,11 @@ class EnvsHandler(BaseHandler):
             self.reply({"task": task.to_json()}, 202)
             return
         packages, requirements = self.specs(body)
-        task = await self.core.envs.create(
+        partition = body.get("partition")
+        tasks = await self.core.envs.create_on(
             name=body.get("name"),
             modules=body.get("modules", []),
-            partition=body.get("partition"),
+            partitions=partition if isinstance(partition, list) else [partition],
             root=body.get("root"),
             packages=packages,
             requirements=requirements,
@@ -322,7 +323,7 @@ class EnvsHandler(BaseHandler):
             channels=body.get("channels"),
             shared=body.get("shared", False),
         )
-        self.reply({"task": task.to_json()}, 202)
+        self.reply({"task": tasks[0].to_json(), "tasks": [t.to_json() for t in tasks]}, 202)
 
 
 class AdoptHandler(BaseHandler):
@@ -393,6 +394,11 @@ class RemovalPlanHandler(BaseHandler):
         self.reply({"plan": plan, "running": await self.running_kernels(name, partition)})
 
 
+READY_ELSEWHERE = (
+    "A build for that architecture was ready: its kernel was registered for the partition."
+)
+
+
 class BuildsHandler(BaseHandler):
     """``envs/<name>/builds``: POST builds the environment for a(nother) partition (a task)."""
 
@@ -404,13 +410,25 @@ class BuildsHandler(BaseHandler):
         force = body.get("force", False)
         if not isinstance(force, bool):
             raise errors.InvalidInput("force", "force must be true or false.")
-        task = await self.core.envs.rebuild(name, body.get("partition"), force=force)
+        partition, every = body.get("partition"), body.get("all_partitions", False)
+        if every is not False or isinstance(partition, list):
+            if every not in (False, True) or (every and partition not in (None, [])):
+                raise errors.InvalidInput(
+                    "all_partitions", "Give a list of partitions or all_partitions: true."
+                )
+            started = await self.core.envs.rebuild_on(name, None if every else partition, force)
+            tasks = [t.to_json() for _, t in started if t]
+            if tasks:
+                self.reply({"task": tasks[0], "tasks": tasks}, 202)
+            else:
+                self.reply({"task": None, "tasks": [], "message": READY_ELSEWHERE})
+            return
+        task = await self.core.envs.rebuild(name, partition, force=force)
         if task is None:
             self.reply(
                 {
                     "task": None,
-                    "message": "A build for that architecture was ready: "
-                    "its kernel was registered for the partition.",
+                    "message": READY_ELSEWHERE,
                 }
             )
         else:

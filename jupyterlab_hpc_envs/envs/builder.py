@@ -101,6 +101,11 @@ class Builder:
     ) -> dict[str, Any]:
         """Write the scripts, run the build, record the build ready and register its kernel."""
         env = manifest.read(home)
+        path = await self.kinds.of(env).module_path(env, part)
+        if path != env.builds[arch].module_path:
+            with manifest.updating(home) as m:
+                m.builds[arch].module_path = path
+                env = m
         build = env.builds[arch]
         script = await self._write_build_script(env, build)
         for warning in env.options.get("warnings") or []:
@@ -115,6 +120,7 @@ class Builder:
             b.built_on = info.get("host", "")
             b.python = info.get("python", "")
             b.loaded_modules = [x for x in info.get("loaded_modules", "").split(":") if x]
+            b.stack_arch = info.get("stack_arch", "")
             for key in encryption.FIELDS:
                 setattr(b, key, info.get(key, ""))
             b.error = ""

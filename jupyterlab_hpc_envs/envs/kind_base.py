@@ -95,6 +95,11 @@ class Kind:
         """The folder of the build of ``arch`` inside the environment's folder."""
         return os.path.join(home, f"{self.name}-{arch}")
 
+    async def module_path(self, env: Manifest, part: PartitionInfo) -> list[str]:
+        """The modules a build for ``part`` loads in order, where that is not ``env.modules``
+        as they are (a module hierarchy); empty otherwise."""
+        return []
+
     def build_params(self, env: Manifest) -> dict[str, Any]:
         """What the build task records besides home, arch and prefix."""
         return {}

@@ -8,7 +8,8 @@ import shutil
 from typing import Any
 
 from .. import errors, names
-from ..site import PartitionInfo, StorageRoot, toolchains
+from ..site import PartitionInfo, StorageRoot, hierarchy, toolchains
+from ..site.modules import ModuleInfo
 from ..tasks import TaskManager
 from . import scripts, uv_script
 from .kind_base import CreateRequest, Draft, Kind, KindTools, adopted_build, adopted_name, listed
@@ -68,7 +69,7 @@ class VenvKind(Kind):
                 "Choose a Python module first (for example 'Python/3.11.3-GCCcore-12.3.0'): the "
                 "environment is built on it.",
             )
-        await self._modules_found(partition, modules)
+        found = await self._modules_found(partition, modules)
         python = modules[0]
         if toolchains.python_version(python) is None:
             raise errors.InvalidInput(
@@ -76,28 +77,45 @@ class VenvKind(Kind):
                 f"The first module must be the Python module the venv is built on, not {python!r}.",
             )
         if not allow_incompatible:
-            for module in modules[1:]:
-                compat = toolchains.compatibility(module, python)
+            for module, info in zip(modules[1:], found[1:], strict=True):
+                compat = hierarchy.compatibility(module, info.parents, python, found[0].parents)
                 if not compat.compatible:
                     raise errors.InvalidInput("modules", f"{module}: {compat.reason}.")
 
-    async def _modules_found(self, partition: PartitionInfo, modules: list[str]) -> None:
-        """Every module is available on ``partition``; else NotFound naming each missing one."""
+    async def module_path(self, env: Manifest, part: PartitionInfo) -> list[str]:
+        """In a module hierarchy, the path to each module in order (``GCCcore/12.3.0`` before
+        ``Python/3.11.3``); empty on a flat tree, whose modules load as they are."""
+        return await self._load_path(part, env.modules)
+
+    async def _load_path(self, part: PartitionInfo, modules: list[str]) -> list[str]:
+        if self.tools.site.modules.kind == "none" or not modules:
+            return []
+        found = await self._modules_found(part, modules)
+        if not any(info.parents for info in found):
+            return []
+        return hierarchy.load_path([(m, i.parents) for m, i in zip(modules, found, strict=True)])
+
+    async def _modules_found(
+        self, partition: PartitionInfo, modules: list[str]
+    ) -> list[ModuleInfo]:
+        """Every module as ``partition``'s catalog has it; else NotFound naming each missing one."""
         missing = []
+        found = []
         for module in modules:
             try:
-                await self.tools.site.module_lookup(partition, module)
+                found.append(await self.tools.site.module_lookup(partition, module))
             except errors.NotFound as err:
                 missing.append(err)
+        if not missing:
+            return found
         if len(missing) == 1:
             raise missing[0]
-        if missing:
-            raise errors.NotFound(
-                f"These modules are not available on partition {partition.name!r}: "
-                + "; ".join(e.message for e in missing),
-                [s for e in missing for s in e.suggestions],
-                field="modules",
-            )
+        raise errors.NotFound(
+            f"These modules are not available on partition {partition.name!r}: "
+            + "; ".join(e.message for e in missing),
+            [s for e in missing for s in e.suggestions],
+            field="modules",
+        )
 
     def build_script(self, env: Manifest, build: Build, launch: str) -> str:
         """Load the modules, make the venv, pip install, smoke-test."""
@@ -107,7 +125,7 @@ class VenvKind(Kind):
             arch=build.arch,
             prefix=build.path,
             launch=launch,
-            modules=env.modules,
+            modules=build.module_path or env.modules,
             packages=env.packages,
             system_site_packages=env.options.get("system_site_packages", True),
             pip_options=env.options.get("pip_options") or [],
@@ -125,7 +143,8 @@ class VenvKind(Kind):
             arch=build.arch,
             prefix=build.path,
             launch=path,
-            modules=env.modules,
+            modules=build.module_path or env.modules,
+            stack_arch=build.stack_arch,
         )
 
     def can_adopt(self, path: str) -> bool:
@@ -148,6 +167,7 @@ class VenvKind(Kind):
         env_name = names.env_name(_adopted_venv_name(venv, arch) if name in (None, "") else name)
         module_list = await self._adopted_modules(venv, part, settings, modules)
         build = adopted_build(arch, venv, part, settings.get("version", ""))
+        build.module_path = await self._load_path(part, module_list)
         env, problem = await self._register_adopted(
             env_name, module_list, [], {"adopted": True}, build, part
         )

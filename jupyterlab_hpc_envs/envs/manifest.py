@@ -46,6 +46,10 @@ class Build:
     log: str = ""  # path of the build log kept beside the environment
     python: str = ""  # Python version inside the build
     loaded_modules: list[str] = field(default_factory=list)  # LOADEDMODULES after the load
+    # In a module hierarchy: the modules loaded in order (those above each requested one too);
+    # empty on a flat tree, where the requested modules are loaded as they are.
+    module_path: list[str] = field(default_factory=list)
+    stack_arch: str = ""  # the arch an EESSI-like stack module chose on the build node
     job_id: str = ""
     error: str = ""
     adopted: bool = False  # made by hand and registered: never deleted by remove
@@ -277,6 +281,8 @@ def validate(env: Manifest, path: str) -> None:
             (f"{where}.log", _path, build.log),
             (f"{where}.python", _printable_or_empty, build.python),
             (f"{where}.loaded_modules", _list_of(_printable_or_empty), build.loaded_modules),
+            (f"{where}.module_path", _plain(names.module_list), build.module_path),
+            (f"{where}.stack_arch", _printable_or_empty, build.stack_arch),
             (f"{where}.job_id", _printable_or_empty, build.job_id),
             (f"{where}.error", _string, build.error),
             (f"{where}.adopted", _flag, build.adopted),

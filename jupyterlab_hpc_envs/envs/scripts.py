@@ -43,6 +43,10 @@ for key, value in found:
 """
 
 
+# Where an EESSI-like stack module says which per-arch tree it chose (x86_64/amd/zen4).
+STACK_ARCH_VARIABLE = "EESSI_SOFTWARE_SUBDIR"
+
+
 @dataclass
 class ScriptContext:
     """What a script needs to know about the site; values come from validated input only."""
@@ -172,8 +176,10 @@ def launch_script(
     prefix: str,
     launch: str,
     modules: list[str],
+    stack_arch: str = "",
 ) -> str:
-    """The launch script of one build (kind ``venv``; conda scripts below)."""
+    """The launch script of one build (kind ``venv``; conda scripts below). ``stack_arch``: the
+    arch an EESSI-like stack module chose on the build node, which it must choose here too."""
     header = _header(
         name,
         f"Environment {c(name)} ({c(kind)}), built for the {c(arch)} microarchitecture",
@@ -189,6 +195,7 @@ hpc_envs_prefix={q(prefix)}
 hpc_envs_modules={_array(modules)}
 hpc_envs_base_modules={_array(ctx.base_modules)}
 hpc_envs_arch_variable={q(ctx.arch_variable)}
+hpc_envs_stack_arch={q(stack_arch)}
 
 {_module_functions(ctx)}
 
@@ -204,6 +211,11 @@ _hpc_envs_check_node() {{
 _hpc_envs_activate() {{
   _hpc_envs_check_node || return $?
   _hpc_envs_load_modules || return $?
+  if [ -n "$hpc_envs_stack_arch" ] && [ "${{{STACK_ARCH_VARIABLE}:-}}" != "$hpc_envs_stack_arch" ]; then
+    echo "hpc-envs: the software stack chose '${{{STACK_ARCH_VARIABLE}:-}}' on $(hostname), but this" \\
+      "environment was built with its '$hpc_envs_stack_arch' tree: rebuild it for this partition." >&2
+    return {EXIT_MODULE_LOAD}
+  fi
   export PYTHONNOUSERSITE=1  # never let ~/.local/lib/python*/site-packages leak in
   . "$hpc_envs_prefix/bin/activate" || return {EXIT_NO_ENV}
   export HPC_ENVS_ACTIVE="$hpc_envs_name:$hpc_envs_arch"
@@ -307,6 +319,7 @@ fi
 step modules
 _hpc_envs_load_modules || fail "loading the modules failed: see the module system's message above"
 info loaded_modules "${{LOADEDMODULES:-}}"
+info stack_arch "${{{STACK_ARCH_VARIABLE}:-}}"
 export PYTHONNOUSERSITE=1
 
 {uv_check}step venv

@@ -135,12 +135,17 @@ class Environments:
 
     # --- create and build ---------------------------------------------------------------------
 
-    async def create(
+    async def create(self, *, partition: object = None, **request: Any) -> TaskRecord:
+        """Validate everything, create the environment's folder and manifest, start its build
+        on ``partition`` (see :meth:`create_on`)."""
+        return (await self.create_on(partitions=[partition], **request))[0]
+
+    async def create_on(
         self,
         *,
+        partitions: object,
         name: object,
         modules: object = (),
-        partition: object = None,
         root: object = None,
         packages: object = (),
         requirements: object = None,
@@ -149,8 +154,10 @@ class Environments:
         python: object = None,
         channels: object = None,
         shared: object = False,
-    ) -> TaskRecord:
-        """Validate everything, create the environment's folder and manifest, start its build.
+    ) -> list[TaskRecord]:
+        """Validate everything (on every partition), create the environment's folder and
+        manifest, start one build per partition; they run at once (up to
+        ``max_concurrent_builds``), each usable when it is done, a failed one undoing no other.
         ``shared``: in the VO's folder, for every member to use and only its creator to change."""
         env_name = names.env_name(name)
         if shared not in (None, False, True):
@@ -159,12 +166,25 @@ class Environments:
             raise errors.InvalidInput(
                 "root", "A shared environment goes to the VO's folder: give no storage root."
             )
+        wanted = list(partitions) if isinstance(partitions, (list, tuple)) else [partitions]
+        if not wanted:
+            raise errors.InvalidInput("partition", "Give at least one partition.")
         chosen = self.kinds.named(kind)
         request = CreateRequest(modules, packages, requirements, options, python, channels)
         draft = chosen.draft(request)
-        part, storage = await self.storage.partition_and_root(partition, SHARED if shared else root)
-        await chosen.complete(draft, part, storage)
-        arch = await self.placement.resolve_arch(part)
+        part, storage = await self.storage.partition_and_root(wanted[0], SHARED if shared else root)
+        targets: dict[str, PartitionInfo] = {}  # arch -> the partition built on
+        for each in [part, *[await self.site.partition(p) for p in wanted[1:]]]:
+            await chosen.complete(draft, each, storage)
+            arch = await self.placement.resolve_arch(each)
+            if arch in targets:
+                raise errors.InvalidInput(
+                    "partition",
+                    f"{targets[arch].name} and {each.name} are both {arch}: one build serves "
+                    f"both. Create on {targets[arch].name}, then rebuild on {each.name} to "
+                    "register its kernel.",
+                )
+            targets[arch] = each
         env = await self.storage.new_home(
             storage.path,
             env_name,
@@ -174,7 +194,10 @@ class Environments:
             draft.options,
             shared=storage.shared,
         )
-        return self.builder.start_build(env, part, arch, title=f"Create {env_name} on {part.name}")
+        return [
+            self.builder.start_build(env, p, arch, title=f"Create {env_name} on {p.name}")
+            for arch, p in targets.items()
+        ]
 
     async def rebuild(
         self, name: object, partition: object, force: bool = False
@@ -205,6 +228,32 @@ class Environments:
             self.removal.remove_build(env, arch)
             env = manifest.read(env.home)
         return self.builder.start_build(env, part, arch, title=f"Build {env.name} on {part.name}")
+
+    async def rebuild_on(
+        self, name: object, partitions: list[object] | None, force: bool = False
+    ) -> list[tuple[str, TaskRecord | None]]:
+        """:meth:`rebuild` on several partitions at once (``None``: every partition of the site),
+        each (partition, its build task or ``None`` when its kernel was only registered); a second
+        partition of an arch being built is left for later (``rebuild`` it when that is done)."""
+        listed = (
+            await self.site.partitions()
+            if partitions is None
+            else [await self.site.partition(p) for p in partitions]
+        )
+        if not listed:
+            raise errors.InvalidInput("partition", "Give at least one partition.")
+        for part in listed:  # every check first: nothing started on bad input
+            await self.kinds.of(self.get(name)).check_rebuild(self.get(name), part)
+        started: dict[str, str] = {}
+        results: list[tuple[str, TaskRecord | None]] = []
+        for part in listed:
+            arch = await self.placement.resolve_arch(part)
+            if arch in started:
+                continue  # built by the build for started[arch]
+            task = await self.rebuild(name, part.name, force=force)
+            started[arch] = part.name
+            results.append((part.name, task))
+        return results
 
     def _keep_log(self, task: Task, home: str, arch: str) -> str:
         """A copy of the task's log beside the environment (see :meth:`Builder.keep_log`)."""

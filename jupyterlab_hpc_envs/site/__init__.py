@@ -17,7 +17,7 @@ from typing import Any
 
 from .. import errors, names
 from ..config import HpcEnvs
-from . import slurm, toolchains
+from . import hierarchy, slurm, toolchains
 from .modules import CatalogCache, ModuleInfo, ModuleSystem, detect
 from .probe import RUNNING, Probe, Probes, learning_message
 
@@ -318,13 +318,14 @@ class Site:
     async def module_lookup(self, partition: PartitionInfo, module: str) -> ModuleInfo:
         """The module as the partition's catalog has it; NotFound with close matches otherwise."""
         catalog = await self.catalog(partition)
-        for m in catalog:
-            if m.full == module:
-                return m
-        # `module load Python` loads the default version: accept a bare name that exists.
-        same = [m for m in catalog if m.name == module]
-        if same:
-            return same[-1]
+        found = _find_module(catalog, module)
+        if found is None:
+            # The first answer may be a scan of the folders, which does not see below the top
+            # of a hierarchy: the module system's own catalog decides.
+            catalog = await self.catalogs.get(partition.modulepath, complete=True)
+            found = _find_module(catalog, module)
+        if found is not None:
+            return found
         import difflib
 
         close = difflib.get_close_matches(module, [m.full for m in catalog], n=5, cutoff=0.5)
@@ -355,10 +356,12 @@ class Site:
         if cached is not None and cached[0] is modules:
             return cached[1]
         entries = []
+        python = _find_module(modules, python_module) if python_module else None
+        base_parents = python.parents if python else ()
         for m in modules:
             item = m.to_json()
             if python_module:
-                compat = toolchains.compatibility(m.full, python_module)
+                compat = hierarchy.compatibility(m.full, m.parents, python_module, base_parents)
                 item["compatible"], item["reason"] = compat.compatible, compat.reason
             item["python"] = toolchains.python_version(m.full)
             entries.append(item)
@@ -492,6 +495,16 @@ class Site:
                 "kept_packages": {k: list(v) for k, v in names.KEPT_PACKAGES.items()},
             },
         }
+
+
+def _find_module(catalog: list[ModuleInfo], module: str) -> ModuleInfo | None:
+    """``module`` in ``catalog``: its full name, or (as `module load Python` loads the default
+    version) a bare name that exists."""
+    for m in catalog:
+        if m.full == module:
+            return m
+    same = [m for m in catalog if m.name == module]
+    return same[-1] if same else None
 
 
 def _storage_root(path: str, home: bool = False, shared: bool = False) -> StorageRoot:

@@ -19,7 +19,7 @@ from typing import Any
 
 from .. import proc
 from ..errors import ModuleSystemError as ModuleSystemError  # re-exported
-from . import toolchains
+from . import hierarchy, toolchains
 
 log = logging.getLogger(__name__)
 
@@ -38,14 +38,18 @@ class ModuleInfo:
     description: str = ""
     toolchain: str | None = None
     generation: str | None = None
+    # In a hierarchy: the lists of modules (each in load order) that make this one visible.
+    parents: hierarchy.Parents = ()
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
 
-def _module_info(full: str, path: str, description: str) -> ModuleInfo:
+def _module_info(
+    full: str, path: str, description: str, parents: hierarchy.Parents = ()
+) -> ModuleInfo:
     name, _, version = full.rpartition("/") if "/" in full else (full, "", "")
-    tc = toolchains.generation_of(full)
+    tc = toolchains.generation_of(full) or hierarchy.generation(parents)
     return ModuleInfo(
         full=full,
         name=name or full,
@@ -54,7 +58,16 @@ def _module_info(full: str, path: str, description: str) -> ModuleInfo:
         description=description.strip(),
         toolchain=tc.label if tc else None,
         generation=tc.generation if tc else None,
+        parents=parents,
     )
+
+
+def _parents(value: object) -> hierarchy.Parents:
+    """Lmod spider's ``parent`` of a module: lists of module names (``[["GCCcore/12.3.0"]]``)."""
+    if not isinstance(value, list):
+        return ()
+    found = [tuple(str(m) for m in p) for p in value if isinstance(p, list) and p]
+    return tuple(p for p in found if all(m and m != "default" for m in p))
 
 
 @dataclass
@@ -98,6 +111,7 @@ class ModuleSystem:
                         full,
                         version.get("path", ""),
                         version.get("description") or package.get("description") or "",
+                        _parents(version.get("parent")),
                     )
                 )
         return found
@@ -237,12 +251,41 @@ def scan_tree(dirs: list[str]) -> list[ModuleInfo]:
     return list(found.values())
 
 
+# MPI libraries: in a hierarchy their modules open the MPI level, like compilers the compiler level.
+_MPI_NAMES = {"OpenMPI", "impi", "MPICH", "MVAPICH2", "psmpi", "ParaStationMPI"}
+_SMALL_TREE = 50  # up to this many modulefiles, every one is read for MODULEPATH changes
+
+
+def opens_a_hierarchy(modules: list[ModuleInfo]) -> bool:
+    """Whether a scanned tree has modules that extend MODULEPATH (a hierarchy, or a stack module
+    such as EESSI's), so the scan cannot see all it holds. A small tree is read whole; a big one
+    only in its compiler, toolchain and MPI modules, which open the levels of EasyBuild's
+    hierarchies."""
+    small = len(modules) <= _SMALL_TREE
+    for m in modules:
+        if not (small or m.name in _MPI_NAMES or toolchains.toolchain_module(m.full)):
+            continue
+        try:
+            with open(m.path, encoding="utf-8", errors="replace") as f:
+                text = f.read(65536)
+        except OSError:
+            continue
+        if "MODULEPATH" in text or "module use" in text:
+            return True
+    return False
+
+
 def _is_tcl_modulefile(path: str) -> bool:
     try:
         with open(path, "rb") as f:
             return f.read(8) == b"#%Module"
     except OSError:
         return False
+
+
+def _scan(dirs: list[str]) -> tuple[list[ModuleInfo], bool]:
+    modules = scan_tree(dirs)
+    return modules, opens_a_hierarchy(modules)
 
 
 @dataclass
@@ -295,12 +338,15 @@ class CatalogCache:
         entry = self._entries.get(key)
         if entry is None:
             stamp = self._stamp(key)
-            modules = await asyncio.get_running_loop().run_in_executor(None, scan_tree, list(key))
+            modules, hierarchical = await asyncio.get_running_loop().run_in_executor(
+                None, _scan, list(key)
+            )
             entry = _Entry(modules, stamp, time.monotonic(), complete=False)
             entry.checked = entry.fetched
             self._entries.setdefault(key, entry)
             refresh = self._refresh(key)
-            if complete:
+            if complete or hierarchical:
+                # Below the top of a hierarchy only the module system sees: wait for it.
                 return await refresh
             return self._entries[key].modules
         now = time.monotonic()

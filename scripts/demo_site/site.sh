@@ -47,6 +47,8 @@ export HOME=$SITE_DIR/home
 export MODULEPATH_ROOT=$SITE_DIR/modules
 export MODULEPATH=$(partition_modulepath "$DEMO_DEFAULT_ARCH")
 unset __LMOD_REF_COUNT_MODULEPATH
+# Not used unless asked for (tests write a site file of their own): the hierarchical tree EasyBuild
+# wrote, MODULEPATH=$SITE_DIR/modules-hmns/all/Core, and the EESSI-like stack, MODULEPATH=$SITE_DIR/modules-stacks.
 # Defines the \`module\` shell function (exported to child bash processes).
 . $lmod_pkg/init/bash
 export LMOD_DIR="\${LMOD_DIR:-$lmod_pkg/libexec}"

@@ -108,7 +108,8 @@ const catalogEntry = (full: string, generation: string, python: string | null = 
     description: `${name} (test)`,
     toolchain: version.replace(/^[^-]*-/, ''),
     generation,
-    python
+    python,
+    parents: []
   };
 };
 

@@ -167,7 +167,7 @@ describe('TaskNotifier', () => {
     Notification.dismiss();
   });
 
-  it('shows a task in progress with a "Show log" action, then its outcome', async () => {
+  it('shows a task in progress with a "Show log" action, then its outcome and "Edit and retry"', async () => {
     const fake = new RoutedServer({
       'GET info': json(INFO),
       'GET site': json(SITE),
@@ -179,10 +179,12 @@ describe('TaskNotifier', () => {
     });
     const model = new HpcEnvsModel({ serverSettings: fake.settings() });
     const shown: string[] = [];
+    const edited: string[] = [];
     const notifier = new TaskNotifier({
       model,
       trans: nullTranslator.load('jupyterlab_hpc_envs'),
-      showLog: id => shown.push(id)
+      showLog: id => shown.push(id),
+      editAndRetry: failed => edited.push(`${failed.env} on ${failed.partition}`)
     });
     const types: string[] = [];
     Notification.manager.changed.connect((_, change) => types.push(change.notification.type));
@@ -200,7 +202,9 @@ describe('TaskNotifier', () => {
     expect(shown).toEqual([ID]);
     expect(outcome?.type).toBe('error');
     expect(outcome?.message).toBe('Create science on zen4 failed: pip could not install x');
-    expect(outcome?.options.actions?.map(a => a.label)).toEqual(['Show log']);
+    expect(outcome?.options.actions?.map(a => a.label)).toEqual(['Show log', 'Edit and retry']);
+    outcome?.options.actions?.[1].callback(new MouseEvent('click'));
+    expect(edited).toEqual(['science on zen4']);
     notifier.dispose();
     model.dispose();
   });

@@ -197,6 +197,11 @@ export const ModuleSchema = z.object({
   toolchain: z.string().nullable().default(null),
   generation: z.string().nullable().default(null),
   python: z.string().nullable().default(null),
+  /**
+   * In a module hierarchy: the lists of modules (each in load order) that make this one visible,
+   * e.g. `[["GCCcore/12.3.0"]]`; empty at the top of a tree.
+   */
+  parents: z.array(z.array(z.string())).default([]),
   compatible: z.boolean().optional(),
   reason: z.string().optional()
 });

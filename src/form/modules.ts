@@ -290,3 +290,13 @@ export class ModulesFormPart {
   private _compatError: string | null = null;
   private _probe: Origin | null = null;
 }
+
+/**
+ * Where a module of a hierarchy becomes visible (`after GCCcore/12.3.0`), or `''` at the top.
+ *
+ * @param module - A module of the catalog.
+ */
+export function visibleAfter(module: Module): string {
+  const path = module.parents[0];
+  return path?.length ? path.join(' + ') : '';
+}

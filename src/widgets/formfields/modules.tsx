@@ -5,6 +5,7 @@
 import { closeIcon } from '@jupyterlab/ui-components';
 import React, { useMemo } from 'react';
 
+import { visibleAfter } from '../../form/modules';
 import { FieldError, IconButton, VirtualList } from '../common';
 import { IFieldProps } from './fields';
 
@@ -64,8 +65,8 @@ export function ModulesFields(
           onChange={event => model.setPython(event.target.value || null)}
         >
           {pythons.map(m => (
-            <option key={m.full} value={m.full} title={m.description}>
-              {m.full}
+            <option key={m.path || m.full} value={m.full} title={m.description}>
+              {visibleAfter(m) ? trans.__('%1 (after %2)', m.full, visibleAfter(m)) : m.full}
             </option>
           ))}
         </select>
@@ -140,7 +141,7 @@ export function ModulesFields(
               items={extras}
               rowHeight={MODULE_ROW_HEIGHT}
               initialHeight={8 * MODULE_ROW_HEIGHT}
-              rowKey={m => m.full}
+              rowKey={m => m.path || m.full}
               renderRow={m => {
                 const incompatible = m.compatible === false;
                 return (
@@ -156,6 +157,11 @@ export function ModulesFields(
                       onChange={event => model.toggleExtra(m.full, event.target.checked)}
                     />
                     <span className="jp-HpcEnvs-module-name">{m.full}</span>
+                    {visibleAfter(m) ? (
+                      <span className="jp-HpcEnvs-module-parent">
+                        {trans.__('after %1', visibleAfter(m))}
+                      </span>
+                    ) : null}
                     {incompatible ? (
                       <span className="jp-HpcEnvs-module-reason">{m.reason}</span>
                     ) : null}
