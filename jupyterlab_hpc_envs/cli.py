@@ -22,7 +22,10 @@ from traitlets.config.loader import ConfigFileNotFound, JSONFileConfigLoader, Py
 from . import __version__, errors, names
 from .config import HpcEnvs
 from .core import Core
-from .envs import conda, kernelspec
+from .envs import conda, kernelspec, scripts
+from .kernels import resources as kernel_resources
+from .runs import cli as runs_cli
+from .runs import records as run_records
 from .site import probe
 from .tasks import FINAL, SUCCEEDED
 
@@ -62,15 +65,19 @@ def _home(path: str | None) -> str | None:
 
 
 async def _follow(core: Core, task_id: str, quiet: bool = False) -> int:
-    """Print a task's log as it grows; return 0 when it succeeds, 1 otherwise."""
-    offset = 0
+    """Print a task's log as it grows, its progress lines as steps (:func:`scripts.readable_line`);
+    return 0 when it succeeds, 1 otherwise."""
+    offset, pending = 0, ""
     while True:
         text, offset = core.tasks.read_log(task_id, offset)
         if text and not quiet:
-            sys.stdout.write(text)
+            *lines, pending = (pending + text).split("\n")
+            sys.stdout.write("".join(scripts.readable_line(line) + "\n" for line in lines))
             sys.stdout.flush()
         record = core.tasks.load(task_id)
         if record.state in FINAL and not text:
+            if pending and not quiet:
+                print(scripts.readable_line(pending))
             break
         if not text:
             await asyncio.sleep(0.2)
@@ -151,7 +158,8 @@ async def cmd_modules(core: Core, args: argparse.Namespace) -> int:
         mark = ""
         if "compatible" in m:
             mark = "  ok " if m["compatible"] else "  -- "
-        lines.append(f"{mark}{m['full']}" + (f"   ({m['reason']})" if "reason" in m else ""))
+        after = f"   [after {' + '.join(m['parents'][0])}]" if m.get("parents") else ""
+        lines.append(f"{mark}{m['full']}{after}" + (f"   ({m['reason']})" if "reason" in m else ""))
     _print({"partition": part.name, "modules": modules}, args.json, "\n".join(lines))
     return 0
 
@@ -382,6 +390,49 @@ async def cmd_uninstall(core: Core, args: argparse.Namespace) -> int:
 
 async def cmd_export(core: Core, args: argparse.Namespace) -> int:
     sys.stdout.write(await core.packages.requirements(args.name, args.partition))
+    return 0
+
+
+async def cmd_resources(core: Core, args: argparse.Namespace) -> int:
+    """Show, or with options choose, what a kernel's Slurm job asks for: checked against the
+    site's limits and what the partition's nodes have, every refused value said at once."""
+    part = await core.site.partition_or_default(args.partition)
+    kernel = kernelspec.kernel_name(names.env_name(args.name), part.name)
+    capacities = await core.site.capacities()
+    fields = (*kernel_resources.FIELDS, "mode")
+    chosen = {k: getattr(args, k) for k in fields if getattr(args, k) is not None}
+    if args.reset:
+        chosen = dict.fromkeys(fields)
+    if chosen:
+        data = kernel_resources.choose(core.config, kernel, chosen, capacities)
+    else:
+        data = kernel_resources.describe(core.config, kernel, capacities)
+    job = data["effective"]
+    text = (
+        f"{kernel}: {job['time']}, {job['cpus']} CPU(s), {job['memory'] or 'default memory'}, "
+        f"{job['gpus']} GPU(s){', account ' + job['account'] if job['account'] else ''}"
+        f" on {job['partition']} (mode {data['mode']})"
+        if job
+        else f"{kernel}: the stored choice is refused: {data['problem']['message']}"
+    )
+    cap = data["capacity"]
+    if cap:
+        text += f"\nA node of {part.name} has: " + ", ".join(
+            f"{key} {cap[key]}" for key in ("cpus", "memory", "gpus", "time") if key in cap
+        )
+    _print(data, args.json, text)
+    return 0 if job else EXIT_INPUT
+
+
+async def cmd_submit(core: Core, args: argparse.Namespace) -> int:
+    code, view = await runs_cli.submit(core.config, args)
+    _print(view, args.json, runs_cli.line(view))
+    return code
+
+
+async def cmd_runs(core: Core, args: argparse.Namespace) -> int:
+    views = await run_records.states(core.config)
+    _print(views, args.json, "\n".join(runs_cli.line(v) for v in views) or "No runs.")
     return 0
 
 
@@ -624,11 +675,35 @@ def _add_package_commands(commands: _Subcommands) -> None:
     c.add_argument("--partition", "-p")
 
 
+def _add_kernel_commands(commands: _Subcommands) -> None:
+    c = commands.add(
+        "resources",
+        cmd_resources,
+        "A kernel's Slurm resources: show them, or choose them (checked against the partition).",
+        True,
+    )
+    c.add_argument("name", help=ENV_NAME_HELP)
+    c.add_argument("--partition", "-p", help="the kernel's partition (default: this node's)")
+    c.add_argument("--time", help="time limit: minutes, H:MM:SS or D-HH:MM:SS")
+    c.add_argument("--cpus", help="CPUs of the kernel's job")
+    c.add_argument("--memory", help="memory of the kernel's job, e.g. 4G")
+    c.add_argument("--gpus", help="GPUs of the kernel's job")
+    c.add_argument("--account", help="the Slurm account the job is charged to")
+    c.add_argument("--mode", choices=kernel_resources.MODES, help="where the kernel runs")
+    c.add_argument("--reset", action="store_true", help="back to the site's defaults")
+
+
 def _add_check_commands(commands: _Subcommands) -> None:
     commands.add("doctor", cmd_doctor, "Check the site, the environments and the kernels.", True)
     commands.add(
         "conda", cmd_conda, "Conda: the site's policy, the engine, environments to adopt.", True
     )
+
+
+def _add_run_commands(commands: _Subcommands) -> None:
+    c = commands.add("submit", cmd_submit, "Run a notebook as a Slurm batch job.", True)
+    runs_cli.add_arguments(c)
+    commands.add("runs", cmd_runs, "Notebooks run as Slurm jobs, and their states.", True)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -642,7 +717,9 @@ def parser() -> argparse.ArgumentParser:
     _add_site_commands(commands)
     _add_environment_commands(commands)
     _add_package_commands(commands)
+    _add_kernel_commands(commands)
     _add_check_commands(commands)
+    _add_run_commands(commands)
     return p
 
 

@@ -176,6 +176,20 @@ class HpcEnvs(Configurable):
         help="Extra srun options for kernel jobs (e.g. ['--qos=interactive']).",
     )
 
+    run_array_limit = Int(
+        1000,
+        config=True,
+        help="The most parameter sets one sweep (one Slurm job array) may have: keep it at or "
+        "below Slurm's MaxArraySize.",
+    )
+
+    run_array_throttle = Int(
+        0,
+        config=True,
+        help="How many tasks of a sweep's job array may run at once (sbatch --array=...%%N); "
+        "0: no throttle of ours.",
+    )
+
     kernel_queue_timeout = Float(
         300.0,
         config=True,

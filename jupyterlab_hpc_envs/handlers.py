@@ -85,7 +85,8 @@ def _errors(method: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[N
         except TooLarge as err:
             self._error(413, err.message, field=err.field)
         except errors.InvalidInput as err:
-            self._error(400, err.message, field=err.field)
+            several = err.fields if len(err.fields) > 1 else None
+            self._error(400, err.message, field=err.field, fields=several)
         except errors.NotFound as err:
             self._error(404, err.message, field=err.field, suggestions=err.suggestions)
         except errors.Conflict as err:
@@ -601,13 +602,16 @@ class KernelResourcesHandler(BaseHandler):
     @requires("read")
     @_errors
     async def get(self, kernel: str) -> None:
-        self.reply(kernel_resources.describe(self.core.config, kernel))
+        capacities = await self.core.site.capacities()
+        self.reply(kernel_resources.describe(self.core.config, kernel, capacities))
 
     @tornado.web.authenticated
     @requires("write")
     @_errors
     async def put(self, kernel: str) -> None:
-        self.reply(kernel_resources.choose(self.core.config, kernel, self.body()))
+        body = self.body()
+        capacities = await self.core.site.capacities()
+        self.reply(kernel_resources.choose(self.core.config, kernel, body, capacities))
 
 
 class KernelJobsHandler(BaseHandler):

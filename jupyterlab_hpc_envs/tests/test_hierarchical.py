@@ -17,6 +17,7 @@ import shlex
 import pytest
 
 from .helpers import call, run_code, task_log
+from .test_cli import hpc
 from .test_envs_rest import IPYTHON, PYTHON, create
 
 HMNS_PYTHON = "Python/3.11.3"
@@ -77,6 +78,14 @@ async def test_the_catalog_finds_python_below_its_compiler_and_pairs_modules_by_
     other = [m for m in modules.values() if m["name"] == "GCCcore" and m["generation"] != "2023a"]
     assert other, "the tree has a compiler of another generation"
     assert all(m["compatible"] is False for m in other)
+
+
+async def test_the_command_line_lists_python_with_the_modules_that_make_it_visible(hmns):
+    code, out, err = await hpc("modules", "--partition", "zen4", "--python", HMNS_PYTHON)
+    assert code == 0, err
+    line = next(x for x in out.splitlines() if x.split()[1:2] == [HMNS_PYTHON])
+    assert "[after GCCcore/" in line
+    assert "ok" in line.split()[0]
 
 
 async def test_a_venv_on_the_hierarchy_loads_the_path_to_each_module_as_by_hand(

@@ -173,6 +173,8 @@ async def test_a_removal_with_consent_stops_the_local_kernel_and_cancels_the_slu
     assert reply["stopped"] == [f"kernel {remote}"]
     assert job not in {j[0] for j in _queue()}
     assert await _kernel_ids(jp_fetch) == {local}
+    _, listing = await call(jp_fetch, "GET", "kernel-jobs")
+    assert all(j["ended"] for j in listing["jobs"] if j["kernel_id"] == remote), listing
 
     # When the user removes the environment, agreeing to stop the rest
     _, plan = await call(jp_fetch, "GET", "envs", ENV, "removal")

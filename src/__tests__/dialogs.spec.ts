@@ -5,7 +5,10 @@
 import { nullTranslator } from '@jupyterlab/translation';
 
 import { RemovalPlan } from '../api';
+import { ICommandContext } from '../commands/context';
+import { removalCaption } from '../commands/environments';
 import { RemovalBody } from '../widgets/dialogs';
+import { condaEnvironment, environment } from './fixtures';
 import { find } from './render';
 
 const trans = nullTranslator.load('jupyterlab_hpc_envs');
@@ -50,5 +53,31 @@ describe('RemovalBody', () => {
     expect(body.node.querySelector('.jp-HpcEnvs-removal-stop')).toBeNull();
     expect(body.getValue()).toEqual({ stop: false });
     body.dispose();
+  });
+});
+
+describe('removalCaption', () => {
+  /**
+   * The part of the commands' context the caption reads: the environments and the translation.
+   */
+  function context(...environments: ReturnType<typeof environment>[]): ICommandContext {
+    return { model: { environments }, trans } as unknown as ICommandContext;
+  }
+
+  it('says that a build row removes the build, its venv and its kernel', () => {
+    expect(removalCaption(context(environment('science')), 'science', 'zen2')).toBe(
+      'Remove the zen2 build of science (its venv and kernel)'
+    );
+    expect(removalCaption(context(condaEnvironment('forge')), 'forge', 'zen4')).toBe(
+      'Remove the zen4 build of forge (its conda environment and kernel)'
+    );
+  });
+
+  it("says that only one's own kernel goes from an environment shared by another", () => {
+    const shared = environment('team', { owner: 'alice', shared: true, mine: false });
+
+    expect(removalCaption(context(shared), 'team', 'zen4')).toBe(
+      'Remove your kernel of team on zen4'
+    );
   });
 });

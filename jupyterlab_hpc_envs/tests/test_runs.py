@@ -1,0 +1,176 @@
+"""Notebooks run as Slurm batch jobs (``jupyter hpc-envs submit``), on the demo site's real Slurm.
+
+An environment is built for zen2 (Python and IPython from modules); notebooks are submitted to it
+by the CLI and executed by nbclient inside the job, with the environment's kernel started on the
+job's node through its launch script. Nothing is mocked.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import pytest
+
+PYTHON = "Python/3.11.7-GCCcore-12.3.0"
+IPYTHON = "IPython/8.14.0-GCCcore-12.3.0"
+ENV = "runs-demo"
+KERNEL = f"hpcenv-{ENV}-zen2"
+
+
+@pytest.fixture(scope="module")
+def site(demo_site, tmp_path_factory) -> dict[str, Any]:
+    """The environment ``runs-demo`` built for zen2 only; the CLI's environment to use it."""
+    root = tmp_path_factory.mktemp("runs")
+    (root / "data").mkdir()
+    (root / "config").mkdir()
+    limits = {
+        "HpcEnvs": {
+            "kernel_limits": {"time": "2:00:00"},
+            "run_array_limit": 4,
+            "run_array_throttle": 2,
+        }
+    }
+    (root / "config" / "jupyter_server_config.json").write_text(json.dumps(limits))
+    env = dict(
+        demo_site.env,
+        VSC_DATA=str(root / "data"),
+        JUPYTER_DATA_DIR=str(root / "jupyter"),
+        JUPYTER_CONFIG_DIR=str(root / "config"),
+    )
+    created = cli(env, "create", ENV, "--module", PYTHON, "--module", IPYTHON,
+                  "--partition", "zen2", "--quiet")  # fmt: skip
+    assert created.returncode == 0, created.stdout + created.stderr
+    return {"env": env, "root": root}
+
+
+def cli(env: dict[str, str], *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "jupyterlab_hpc_envs.cli", *args],
+        env=env, capture_output=True, text=True, timeout=timeout, check=False,
+    )  # fmt: skip
+
+
+def notebook(path: Path, *sources: str, kernel: str = KERNEL, parameters: str = "") -> Path:
+    """A notebook of code cells; ``parameters`` becomes a first cell tagged ``parameters``."""
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": kernel, "display_name": kernel, "language": "python"}
+    if parameters:
+        nb.cells.append(nbformat.v4.new_code_cell(parameters, metadata={"tags": ["parameters"]}))
+    nb.cells += [nbformat.v4.new_code_cell(s) for s in sources]
+    nbformat.write(nb, path)
+    return path
+
+
+def text_of(path: str) -> str:
+    nb = nbformat.read(path, as_version=4)
+    return "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
+
+
+def runs_folder(site: dict[str, Any]) -> Path:
+    return site["root"] / "jupyter" / "hpc_envs" / "runs"
+
+
+def test_submit_runs_on_zen2_in_the_environment_with_parameters(site, tmp_path):
+    path = notebook(
+        tmp_path / "analysis.ipynb",
+        "import os\nprint('SLURM_JOB_PARTITION=' + os.environ['SLURM_JOB_PARTITION'])",
+        "import IPython\nprint('IPython from', IPython.__file__)",
+        "print(f'alpha={alpha!r} label={label!r}')",
+        parameters="alpha = 1.0\nlabel = 'default'",
+    )
+    done = cli(site["env"], "submit", str(path), "-p", "alpha=0.25", "-p", "label=run a",
+               "--wait", "--json")  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    run = json.loads(done.stdout)
+    assert run["state"] == "SUCCEEDED"
+    assert run["resources"]["partition"] == "zen2"
+    out = run["output"]
+    assert Path(out).parent == tmp_path
+    assert Path(out).name == f"analysis-run-{run['id']}.ipynb"
+    text = text_of(out)
+    assert "SLURM_JOB_PARTITION=zen2" in text
+    assert "alpha=0.25 label='run a'" in text
+    # IPython is the module's, from the zen2 software tree, not the server's own.
+    ipython = next(x for x in text.splitlines() if x.startswith("IPython from"))
+    assert "/software/zen2/" in ipython or "/zen2/" in ipython, ipython
+    assert "IPython/8.14.0" in ipython, ipython
+    # The script is kept beside the record, readable, and the injected cell follows the parameters.
+    script = Path(run["script"]).read_text()
+    assert "#SBATCH --partition=zen2" in script
+    assert "runs.execute" in script
+    cells = nbformat.read(out, as_version=4).cells
+    assert cells[1].metadata["tags"] == ["injected-parameters"]
+    assert "alpha = 0.25" in cells[1].source
+
+
+def test_failing_notebook_is_reported_with_its_cell_and_keeps_its_output(site, tmp_path):
+    path = notebook(tmp_path / "broken.ipynb", "print('before the failure')",
+                    "raise ValueError('boom at step 2')", "print('never')")  # fmt: skip
+    done = cli(site["env"], "submit", str(path), "--wait", "--json")
+    assert done.returncode == 1, done.stdout + done.stderr
+    run = json.loads(done.stdout)
+    assert run["state"] == "FAILED"
+    assert run["failure"]["cell"] == 1
+    assert run["failure"]["error"] == "ValueError: boom at step 2"
+    text = text_of(run["output"])
+    assert "before the failure" in text
+    assert "never" not in text
+    listed = cli(site["env"], "runs")
+    assert f"{run['id']}  job {run['job_id']}  FAILED" in listed.stdout
+    assert "cell 1: ValueError: boom at step 2" in listed.stdout
+
+
+def test_a_sweep_is_one_job_array_with_one_output_per_parameter_set(site, tmp_path):
+    path = notebook(
+        tmp_path / "sweep.ipynb",
+        "import os\nprint(f'task={os.environ[\"SLURM_ARRAY_TASK_ID\"]} alpha={alpha} n={n}')",
+        parameters="alpha = 0\nn = 0",
+    )
+    (tmp_path / "points.yaml").write_text("- {alpha: 0.1}\n- {alpha: 0.2}\n- {alpha: 0.3, n: 7}\n")
+    done = cli(site["env"], "submit", str(path), "--sweep", str(tmp_path / "points.yaml"),
+               "-p", "n=1", "--wait", "--json")  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    run = json.loads(done.stdout)
+    assert run["state"] == "SUCCEEDED"
+    assert "#SBATCH --array=0-2%2" in Path(run["script"]).read_text()
+    assert [t["state"] for t in run["tasks"]] == ["SUCCEEDED"] * 3
+    expected = ["task=0 alpha=0.1 n=1", "task=1 alpha=0.2 n=1", "task=2 alpha=0.3 n=7"]
+    for task, line in zip(run["tasks"], expected, strict=True):
+        assert task["output"].endswith(f"sweep-run-{run['id']}-{task['task']}.ipynb")
+        assert line in text_of(task["output"])
+
+
+def test_a_grid_over_the_array_limit_is_refused_before_submitting(site, tmp_path):
+    path = notebook(tmp_path / "grid.ipynb", "print(1)")
+    (tmp_path / "grid.json").write_text(json.dumps({"a": [1, 2, 3], "b": [1, 2]}))
+    done = cli(site["env"], "submit", str(path), "--sweep", str(tmp_path / "grid.json"),
+               timeout=60)  # fmt: skip
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "6 parameter sets; this site allows at most 4" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "kernel", "message"),
+    [
+        (["-p", "1x=3"], KERNEL, "not a parameter name"),
+        (["-p", "alpha"], KERNEL, "NAME=VALUE"),
+        (["-p", "when=2024-01-01"], KERNEL, "not a JSON/YAML literal"),
+        ([], "python3", "not a kernel of an HPC environment"),
+        (["--partition", "zen4"], KERNEL, "built for partition zen2, not zen4"),
+        (["--time", "5:00:00"], KERNEL, "at most 2:00:00"),
+        (["--cpus", "0"], KERNEL, "at least 1"),
+    ],
+)
+def test_bad_input_is_refused_before_anything_is_submitted(site, tmp_path, args, kernel, message):
+    path = notebook(tmp_path / "n.ipynb", "print(1)", kernel=kernel)
+    before = set(runs_folder(site).iterdir()) if runs_folder(site).exists() else set()
+    done = cli(site["env"], "submit", str(path), *args, timeout=60)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert message in done.stderr
+    after = set(runs_folder(site).iterdir()) if runs_folder(site).exists() else set()
+    assert after == before
