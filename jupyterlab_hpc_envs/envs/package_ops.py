@@ -14,7 +14,7 @@ from packaging.utils import canonicalize_name
 from .. import errors, proc
 from ..site import PartitionInfo, slurm
 from ..tasks import Task, TaskFailed, TaskManager, TaskRecord
-from . import manifest
+from . import lock, manifest
 from .manifest import READY, STALE, Build, Manifest
 from .placement import Placement
 from .storage import Storage
@@ -76,9 +76,18 @@ class PackageOps:
         :meth:`spread`)."""
         self.no_task_running(env)
 
+        async def run_and_lock(task: Task, part: PartitionInfo, build: Build) -> dict[str, Any]:
+            try:
+                return await run(task, part, build)
+            finally:  # the lock follows what is installed now, whether the change worked or not
+                try:
+                    await lock.refresh(self.listing, env.home, part, build.arch)
+                except Exception as err:  # noqa: BLE001 - the change itself is done
+                    task.log(f"Note: the lock could not be taken again: {err}")
+
         async def run_everywhere(task: Task) -> dict[str, Any]:
-            result = await run(task, part, build)
-            return await self.spread(task, env, build, title, run, result)
+            result = await run_and_lock(task, part, build)
+            return await self.spread(task, env, build, title, run_and_lock, result)
 
         return self.tasks.start(
             "packages",
