@@ -177,12 +177,51 @@ def _env_line(env: dict[str, Any]) -> str:
 
 
 async def cmd_list(core: Core, args: argparse.Namespace) -> int:
-    envs = core.envs.describe_all()
+    envs = await core.envs.describe_all_checked()
     _print(envs, args.json, "\n".join(_env_line(e) for e in envs) or "No environments yet.")
     return 0
 
 
+async def cmd_lock(core: Core, args: argparse.Namespace) -> int:
+    data = await core.envs.lock(args.name, args.partition)
+    _print(data, True, "")  # a lock is JSON, with or without --json
+    return 0
+
+
+async def _create_from_lock(core: Core, args: argparse.Namespace) -> int:
+    """``create --from-lock FILE``: the lock's modules and pinned packages; the name and
+    partition are the lock's unless given."""
+    if args.module or args.package or args.requirements or args.python or args.channel:
+        raise errors.InvalidInput(
+            "from_lock", "--from-lock takes the modules and packages from the lock: give no others."
+        )
+    try:
+        with open(_home(args.from_lock) or "", encoding="utf-8") as f:
+            data = json.load(f)
+    except OSError as err:
+        raise errors.InvalidInput(
+            "from_lock", f"Cannot read the lock {args.from_lock}: {err}"
+        ) from None
+    except ValueError as err:
+        raise errors.InvalidInput(
+            "from_lock", f"The lock {args.from_lock} is no JSON: {err}"
+        ) from None
+    if args.partition and len(args.partition) > 1:
+        raise errors.InvalidInput("partition", "--from-lock builds on one partition: give one -p.")
+    task = await core.envs.create_from_lock(
+        data,
+        name=args.name,
+        partition=args.partition[0] if args.partition else None,
+        root=_home(args.root),
+        kind="conda" if args.conda else "venv",
+        shared=args.shared,
+    )
+    return await _follow(core, task.id, args.quiet)
+
+
 async def cmd_create(core: Core, args: argparse.Namespace) -> int:
+    if args.from_lock:
+        return await _create_from_lock(core, args)
     requirements = _read_requirements(args.requirements)
     if args.conda:
         return await _create_conda(core, args, requirements)
@@ -440,6 +479,10 @@ def _environment_problems(described: list[dict[str, Any]]) -> list[Problem]:
             continue
         for warning in env["warnings"]:
             problems.append({"level": "warning", "code": "environment", "message": warning})
+        for arch, build in sorted(env["builds"].items()):
+            for drift in build.get("problems") or []:
+                message = f"{env['name']} ({arch}) is stale: {drift['message']}"
+                problems.append({"level": "error", "code": "stale", "message": message})
     return problems
 
 
@@ -484,7 +527,7 @@ def _kernel_problems(kernels_dir: str, described: list[dict[str, Any]]) -> list[
 async def cmd_doctor(core: Core, args: argparse.Namespace) -> int:
     """Report what would break a user's environments or kernels; exit 1 if any is an error."""
     site = await core.site.describe()
-    described = core.envs.describe_all()
+    described = await core.envs.describe_all_checked()
     problems = [
         *_site_problems(site),
         *_environment_problems(described),
@@ -537,8 +580,11 @@ def _add_site_commands(commands: _Subcommands) -> None:
 
 def _add_create_command(commands: _Subcommands) -> None:
     c = commands.add("create", cmd_create, "Create an environment and build it on a partition.")
-    c.add_argument("name", help="the new environment's name")
+    c.add_argument(
+        "name", nargs="?", help="the new environment's name (with --from-lock: the lock's)"
+    )
     c.add_argument("--module", "-m", action="append", help="module to load (Python first); repeat")
+    c.add_argument("--from-lock", help="a lock file (jupyter hpc-envs lock): the same environment")
     c.add_argument(
         "--partition", "-p", action="append", help="partition to build on; repeat: all at once"
     )
@@ -560,6 +606,9 @@ def _add_create_command(commands: _Subcommands) -> None:
 
 def _add_environment_commands(commands: _Subcommands) -> None:
     commands.add("list", cmd_list, "The environments and their builds.", True)
+    c = commands.add("lock", cmd_lock, "What a build really is: modules, Python, packages.", True)
+    c.add_argument("name", help=ENV_NAME_HELP)
+    c.add_argument("--partition", "-p")
     _add_create_command(commands)
     c = commands.add("rebuild", cmd_rebuild, "Build an environment for (another) partition.")
     c.add_argument("name", help=ENV_NAME_HELP)

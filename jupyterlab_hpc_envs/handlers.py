@@ -291,13 +291,24 @@ class EnvsHandler(BaseHandler):
     @_errors
     async def get(self) -> None:
         envs = self.core.envs
-        self.reply({"environments": envs.describe_all()})
+        self.reply({"environments": await envs.describe_all_checked()})
 
     @tornado.web.authenticated
     @requires("write", "execute")
     @_errors
     async def post(self) -> None:
         body = self.body()
+        if "lock" in body:  # the same environment again, from a lock (see envs/lock.py)
+            task = await self.core.envs.create_from_lock(
+                body["lock"],
+                name=body.get("name"),
+                partition=body.get("partition"),
+                root=body.get("root"),
+                kind=body.get("kind"),
+                shared=body.get("shared", False),
+            )
+            self.reply({"task": task.to_json()}, 202)
+            return
         packages, requirements = self.specs(body)
         partition = body.get("partition")
         tasks = await self.core.envs.create_on(
@@ -341,7 +352,7 @@ class EnvHandler(BaseHandler):
     @_errors
     async def get(self, name: str) -> None:
         envs = self.core.envs
-        self.reply(envs.describe(envs.get(name)))
+        self.reply(await envs.describe_checked(envs.get(name)))
 
     @tornado.web.authenticated
     @requires("write")
@@ -359,6 +370,17 @@ class EnvHandler(BaseHandler):
             None, self.core.envs.remove, name, partition
         )
         self.reply({**result, "stopped": stopped})
+
+
+class LockHandler(BaseHandler):
+    """``envs/<name>/lock``: GET the lock of a build (``?partition=``; read from its folder)."""
+
+    @tornado.web.authenticated
+    @requires("read")
+    @_errors
+    async def get(self, name: str) -> None:
+        partition = self.get_query_argument("partition", "") or None
+        self.reply(await self.core.envs.lock(name, partition))
 
 
 class RemovalPlanHandler(BaseHandler):
@@ -667,6 +689,7 @@ def routes(base_url: str) -> list[tuple[str, type[BaseHandler]]]:
         ("envs/adopt", AdoptHandler),
         (f"envs/{ENV}", EnvHandler),
         (f"envs/{ENV}/removal", RemovalPlanHandler),
+        (f"envs/{ENV}/lock", LockHandler),
         (f"envs/{ENV}/builds", BuildsHandler),
         (f"envs/{ENV}/kernels", KernelsHandler),
         (f"envs/{ENV}/activation", ActivationHandler),

@@ -82,6 +82,17 @@ describe('CreateEnvironmentForm', () => {
     expect(form.node.querySelector('.jp-HpcEnvs-fieldError')).toBeNull();
   });
 
+  it('offers the other partitions to build on at once, as checkboxes', async () => {
+    const also = find(form.node, '.jp-HpcEnvs-alsoPartitions');
+    const boxes = [...also.querySelectorAll<HTMLInputElement>('input[type="checkbox"]')];
+    expect(boxes.map(b => b.parentElement?.textContent)).toEqual(['zen2']);
+
+    await click(boxes[0]);
+
+    expect(boxes[0].checked).toBe(true);
+    expect(form.model.alsoPartitions).toEqual(['zen2']);
+  });
+
   it('offers conda disabled, with how to get an engine, where the server has none', () => {
     const conda = find<HTMLInputElement>(form.node, 'input[value="conda"]');
 

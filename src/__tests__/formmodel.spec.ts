@@ -273,6 +273,24 @@ describe('CreateFormModel', () => {
     });
   });
 
+  it('sends every partition chosen, the first one first, and drops the first from the others', async () => {
+    acceptCreate(fake, 'both');
+    form = new CreateFormModel({ model });
+    await until(form, () => form.catalog !== null);
+    form.setName('both');
+    form.setPython(PYTHON);
+    form.setAlsoPartition('zen4', true); // the first partition is not an "also"
+    expect(form.alsoPartitions).toEqual([]);
+    form.setAlsoPartition('zen2', true);
+    expect(form.alsoPartitions).toEqual(['zen2']);
+
+    await form.submit();
+
+    expect(JSON.parse(fake.calls('POST envs')[0].body).partition).toEqual(['zen4', 'zen2']);
+    form.setAlsoPartition('zen2', false);
+    expect(form.request().partition).toBe('zen4');
+  });
+
   it('is filled with the spec of a failed environment, the entry at fault marked, and replaces it', async () => {
     const failed = mendableEnvironment('science');
     fake.routes['GET envs'] = json({ environments: [failed] });
