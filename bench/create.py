@@ -13,7 +13,8 @@ that matters most on a cluster: with SciPy-bundle loaded, installing a package t
 keeps the module's copy (it sees what is on ``sys.path``, ``PYTHONPATH`` included); the result of
 both installers is recorded in ``module_numpy_kept``. uv's maintainers say why it differs: uv
 queries the interpreter with ``-I`` (no ``PYTHONPATH``) and does not support
-``--system-site-packages`` (astral-sh/uv issues 7358 and 4466).
+``--system-site-packages`` (astral-sh/uv issues 7358 and 4466). The "uv by hand" here is plain
+uv; ours uses uv only with the modules' versions pinned (``installer``; see create_uv.py).
 """
 
 from __future__ import annotations

@@ -13,7 +13,16 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ["kernel_start", "catalog", "packages", "create", "rest_load", "ui", "create_uv"]
+BENCHMARKS = [
+    "kernel_start",
+    "catalog",
+    "packages",
+    "create",
+    "rest_load",
+    "ui",
+    "create_uv",
+    "partitions",
+]
 TITLES = {
     "kernel_start": "1. Kernel start (start_kernel to the first kernel_info reply)",
     "module_catalog": "2. Module catalog, 5,000 modulefiles",
@@ -22,6 +31,7 @@ TITLES = {
     "ui": "5. UI in Chromium",
     "rest_under_load": "6. REST under load while a build runs",
     "creation_with_uv": "7. Creation with a realistic package set, installer=auto against pip",
+    "two_partitions": "8. Building for two partitions at once against one",
 }
 
 

@@ -22,7 +22,8 @@ from traitlets.config.loader import ConfigFileNotFound, JSONFileConfigLoader, Py
 from . import __version__, errors, names
 from .config import HpcEnvs
 from .core import Core
-from .envs import conda, kernelspec
+from .envs import conda, kernelspec, scripts
+from .kernels import resources as kernel_resources
 from .runs import cli as runs_cli
 from .runs import records as run_records
 from .site import probe
@@ -64,15 +65,19 @@ def _home(path: str | None) -> str | None:
 
 
 async def _follow(core: Core, task_id: str, quiet: bool = False) -> int:
-    """Print a task's log as it grows; return 0 when it succeeds, 1 otherwise."""
-    offset = 0
+    """Print a task's log as it grows, its progress lines as steps (:func:`scripts.readable_line`);
+    return 0 when it succeeds, 1 otherwise."""
+    offset, pending = 0, ""
     while True:
         text, offset = core.tasks.read_log(task_id, offset)
         if text and not quiet:
-            sys.stdout.write(text)
+            *lines, pending = (pending + text).split("\n")
+            sys.stdout.write("".join(scripts.readable_line(line) + "\n" for line in lines))
             sys.stdout.flush()
         record = core.tasks.load(task_id)
         if record.state in FINAL and not text:
+            if pending and not quiet:
+                print(scripts.readable_line(pending))
             break
         if not text:
             await asyncio.sleep(0.2)
@@ -172,12 +177,51 @@ def _env_line(env: dict[str, Any]) -> str:
 
 
 async def cmd_list(core: Core, args: argparse.Namespace) -> int:
-    envs = core.envs.describe_all()
+    envs = await core.envs.describe_all_checked()
     _print(envs, args.json, "\n".join(_env_line(e) for e in envs) or "No environments yet.")
     return 0
 
 
+async def cmd_lock(core: Core, args: argparse.Namespace) -> int:
+    data = await core.envs.lock(args.name, args.partition)
+    _print(data, True, "")  # a lock is JSON, with or without --json
+    return 0
+
+
+async def _create_from_lock(core: Core, args: argparse.Namespace) -> int:
+    """``create --from-lock FILE``: the lock's modules and pinned packages; the name and
+    partition are the lock's unless given."""
+    if args.module or args.package or args.requirements or args.python or args.channel:
+        raise errors.InvalidInput(
+            "from_lock", "--from-lock takes the modules and packages from the lock: give no others."
+        )
+    try:
+        with open(_home(args.from_lock) or "", encoding="utf-8") as f:
+            data = json.load(f)
+    except OSError as err:
+        raise errors.InvalidInput(
+            "from_lock", f"Cannot read the lock {args.from_lock}: {err}"
+        ) from None
+    except ValueError as err:
+        raise errors.InvalidInput(
+            "from_lock", f"The lock {args.from_lock} is no JSON: {err}"
+        ) from None
+    if args.partition and len(args.partition) > 1:
+        raise errors.InvalidInput("partition", "--from-lock builds on one partition: give one -p.")
+    task = await core.envs.create_from_lock(
+        data,
+        name=args.name,
+        partition=args.partition[0] if args.partition else None,
+        root=_home(args.root),
+        kind="conda" if args.conda else "venv",
+        shared=args.shared,
+    )
+    return await _follow(core, task.id, args.quiet)
+
+
 async def cmd_create(core: Core, args: argparse.Namespace) -> int:
+    if args.from_lock:
+        return await _create_from_lock(core, args)
     requirements = _read_requirements(args.requirements)
     if args.conda:
         return await _create_conda(core, args, requirements)
@@ -349,6 +393,37 @@ async def cmd_export(core: Core, args: argparse.Namespace) -> int:
     return 0
 
 
+async def cmd_resources(core: Core, args: argparse.Namespace) -> int:
+    """Show, or with options choose, what a kernel's Slurm job asks for: checked against the
+    site's limits and what the partition's nodes have, every refused value said at once."""
+    part = await core.site.partition_or_default(args.partition)
+    kernel = kernelspec.kernel_name(names.env_name(args.name), part.name)
+    capacities = await core.site.capacities()
+    fields = (*kernel_resources.FIELDS, "mode")
+    chosen = {k: getattr(args, k) for k in fields if getattr(args, k) is not None}
+    if args.reset:
+        chosen = dict.fromkeys(fields)
+    if chosen:
+        data = kernel_resources.choose(core.config, kernel, chosen, capacities)
+    else:
+        data = kernel_resources.describe(core.config, kernel, capacities)
+    job = data["effective"]
+    text = (
+        f"{kernel}: {job['time']}, {job['cpus']} CPU(s), {job['memory'] or 'default memory'}, "
+        f"{job['gpus']} GPU(s){', account ' + job['account'] if job['account'] else ''}"
+        f" on {job['partition']} (mode {data['mode']})"
+        if job
+        else f"{kernel}: the stored choice is refused: {data['problem']['message']}"
+    )
+    cap = data["capacity"]
+    if cap:
+        text += f"\nA node of {part.name} has: " + ", ".join(
+            f"{key} {cap[key]}" for key in ("cpus", "memory", "gpus", "time") if key in cap
+        )
+    _print(data, args.json, text)
+    return 0 if job else EXIT_INPUT
+
+
 async def cmd_submit(core: Core, args: argparse.Namespace) -> int:
     code, view = await runs_cli.submit(core.config, args)
     _print(view, args.json, runs_cli.line(view))
@@ -408,6 +483,10 @@ def _environment_problems(described: list[dict[str, Any]]) -> list[Problem]:
             continue
         for warning in env["warnings"]:
             problems.append({"level": "warning", "code": "environment", "message": warning})
+        for arch, build in sorted(env["builds"].items()):
+            for drift in build.get("problems") or []:
+                message = f"{env['name']} ({arch}) is stale: {drift['message']}"
+                problems.append({"level": "error", "code": "stale", "message": message})
     return problems
 
 
@@ -452,7 +531,7 @@ def _kernel_problems(kernels_dir: str, described: list[dict[str, Any]]) -> list[
 async def cmd_doctor(core: Core, args: argparse.Namespace) -> int:
     """Report what would break a user's environments or kernels; exit 1 if any is an error."""
     site = await core.site.describe()
-    described = core.envs.describe_all()
+    described = await core.envs.describe_all_checked()
     problems = [
         *_site_problems(site),
         *_environment_problems(described),
@@ -505,8 +584,11 @@ def _add_site_commands(commands: _Subcommands) -> None:
 
 def _add_create_command(commands: _Subcommands) -> None:
     c = commands.add("create", cmd_create, "Create an environment and build it on a partition.")
-    c.add_argument("name", help="the new environment's name")
+    c.add_argument(
+        "name", nargs="?", help="the new environment's name (with --from-lock: the lock's)"
+    )
     c.add_argument("--module", "-m", action="append", help="module to load (Python first); repeat")
+    c.add_argument("--from-lock", help="a lock file (jupyter hpc-envs lock): the same environment")
     c.add_argument(
         "--partition", "-p", action="append", help="partition to build on; repeat: all at once"
     )
@@ -528,6 +610,9 @@ def _add_create_command(commands: _Subcommands) -> None:
 
 def _add_environment_commands(commands: _Subcommands) -> None:
     commands.add("list", cmd_list, "The environments and their builds.", True)
+    c = commands.add("lock", cmd_lock, "What a build really is: modules, Python, packages.", True)
+    c.add_argument("name", help=ENV_NAME_HELP)
+    c.add_argument("--partition", "-p")
     _add_create_command(commands)
     c = commands.add("rebuild", cmd_rebuild, "Build an environment for (another) partition.")
     c.add_argument("name", help=ENV_NAME_HELP)
@@ -594,6 +679,24 @@ def _add_package_commands(commands: _Subcommands) -> None:
     c.add_argument("--partition", "-p")
 
 
+def _add_kernel_commands(commands: _Subcommands) -> None:
+    c = commands.add(
+        "resources",
+        cmd_resources,
+        "A kernel's Slurm resources: show them, or choose them (checked against the partition).",
+        True,
+    )
+    c.add_argument("name", help=ENV_NAME_HELP)
+    c.add_argument("--partition", "-p", help="the kernel's partition (default: this node's)")
+    c.add_argument("--time", help="time limit: minutes, H:MM:SS or D-HH:MM:SS")
+    c.add_argument("--cpus", help="CPUs of the kernel's job")
+    c.add_argument("--memory", help="memory of the kernel's job, e.g. 4G")
+    c.add_argument("--gpus", help="GPUs of the kernel's job")
+    c.add_argument("--account", help="the Slurm account the job is charged to")
+    c.add_argument("--mode", choices=kernel_resources.MODES, help="where the kernel runs")
+    c.add_argument("--reset", action="store_true", help="back to the site's defaults")
+
+
 def _add_check_commands(commands: _Subcommands) -> None:
     commands.add("doctor", cmd_doctor, "Check the site, the environments and the kernels.", True)
     commands.add(
@@ -620,6 +723,7 @@ def parser() -> argparse.ArgumentParser:
     _add_site_commands(commands)
     _add_environment_commands(commands)
     _add_package_commands(commands)
+    _add_kernel_commands(commands)
     _add_check_commands(commands)
     _add_run_commands(commands)
     return p

@@ -13,12 +13,24 @@ from collections.abc import Iterable
 
 
 class InvalidInput(ValueError):
-    """A value typed by a user was refused; the message says why and what to do instead."""
+    """A value typed by a user was refused; the message says why and what to do instead.
 
-    def __init__(self, field: str, message: str) -> None:
+    ``fields``: when several values of one form were refused at once, every field's message (a
+    form shows each beside its field); ``field`` and ``message`` are then the first, and
+    ``message`` says them all, for a reader of the message only.
+    """
+
+    def __init__(self, field: str, message: str, fields: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.field = field
         self.message = message
+        self.fields = dict(fields) if fields else {field: message}
+
+    @classmethod
+    def several(cls, problems: dict[str, str]) -> InvalidInput:
+        """One error for several refused fields (``problems``: message by field, in order)."""
+        field, _ = next(iter(problems.items()))
+        return cls(field, " ".join(problems.values()), problems)
 
 
 class NotFound(LookupError):

@@ -87,7 +87,8 @@ def _errors(method: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[N
         except TooLarge as err:
             self._error(413, err.message, field=err.field)
         except errors.InvalidInput as err:
-            self._error(400, err.message, field=err.field)
+            several = err.fields if len(err.fields) > 1 else None
+            self._error(400, err.message, field=err.field, fields=several)
         except errors.NotFound as err:
             self._error(404, err.message, field=err.field, suggestions=err.suggestions)
         except errors.Conflict as err:
@@ -292,13 +293,24 @@ class EnvsHandler(BaseHandler):
     @_errors
     async def get(self) -> None:
         envs = self.core.envs
-        self.reply({"environments": envs.describe_all()})
+        self.reply({"environments": await envs.describe_all_checked()})
 
     @tornado.web.authenticated
     @requires("write", "execute")
     @_errors
     async def post(self) -> None:
         body = self.body()
+        if "lock" in body:  # the same environment again, from a lock (see envs/lock.py)
+            task = await self.core.envs.create_from_lock(
+                body["lock"],
+                name=body.get("name"),
+                partition=body.get("partition"),
+                root=body.get("root"),
+                kind=body.get("kind"),
+                shared=body.get("shared", False),
+            )
+            self.reply({"task": task.to_json()}, 202)
+            return
         packages, requirements = self.specs(body)
         partition = body.get("partition")
         tasks = await self.core.envs.create_on(
@@ -342,7 +354,7 @@ class EnvHandler(BaseHandler):
     @_errors
     async def get(self, name: str) -> None:
         envs = self.core.envs
-        self.reply(envs.describe(envs.get(name)))
+        self.reply(await envs.describe_checked(envs.get(name)))
 
     @tornado.web.authenticated
     @requires("write")
@@ -360,6 +372,17 @@ class EnvHandler(BaseHandler):
             None, self.core.envs.remove, name, partition
         )
         self.reply({**result, "stopped": stopped})
+
+
+class LockHandler(BaseHandler):
+    """``envs/<name>/lock``: GET the lock of a build (``?partition=``; read from its folder)."""
+
+    @tornado.web.authenticated
+    @requires("read")
+    @_errors
+    async def get(self, name: str) -> None:
+        partition = self.get_query_argument("partition", "") or None
+        self.reply(await self.core.envs.lock(name, partition))
 
 
 class RemovalPlanHandler(BaseHandler):
@@ -581,13 +604,16 @@ class KernelResourcesHandler(BaseHandler):
     @requires("read")
     @_errors
     async def get(self, kernel: str) -> None:
-        self.reply(kernel_resources.describe(self.core.config, kernel))
+        capacities = await self.core.site.capacities()
+        self.reply(kernel_resources.describe(self.core.config, kernel, capacities))
 
     @tornado.web.authenticated
     @requires("write")
     @_errors
     async def put(self, kernel: str) -> None:
-        self.reply(kernel_resources.choose(self.core.config, kernel, self.body()))
+        body = self.body()
+        capacities = await self.core.site.capacities()
+        self.reply(kernel_resources.choose(self.core.config, kernel, body, capacities))
 
 
 class KernelJobsHandler(BaseHandler):
@@ -712,6 +738,7 @@ def routes(base_url: str) -> list[tuple[str, type[BaseHandler]]]:
         ("envs/adopt", AdoptHandler),
         (f"envs/{ENV}", EnvHandler),
         (f"envs/{ENV}/removal", RemovalPlanHandler),
+        (f"envs/{ENV}/lock", LockHandler),
         (f"envs/{ENV}/builds", BuildsHandler),
         (f"envs/{ENV}/kernels", KernelsHandler),
         (f"envs/{ENV}/activation", ActivationHandler),

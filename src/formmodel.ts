@@ -18,7 +18,7 @@ import {
 } from './api';
 import { CondaFormPart } from './form/conda';
 import { fieldOf } from './form/errors';
-import { ModulesFormPart } from './form/modules';
+import { IDroppedModule, ModulesFormPart } from './form/modules';
 import { StorageFormPart } from './form/storage';
 import { FormField, IChannelChoice, ICondaStatus, IFormHost } from './form/types';
 import { IHpcEnvsModel, ITaskLog } from './tokens';
@@ -224,6 +224,14 @@ export class CreateFormModel {
    */
   get extraModules(): readonly Module[] {
     return this._modules.extraModules;
+  }
+
+  /**
+   * The chosen modules the last change of the Python module or the partition took out of the
+   * choice, each with why.
+   */
+  get droppedModules(): readonly IDroppedModule[] {
+    return this._modules.dropped;
   }
 
   /**
@@ -468,10 +476,42 @@ export class CreateFormModel {
       return;
     }
     this._partition = partition;
+    this._alsoPartitions = this._alsoPartitions.filter(p => p !== partition);
     this._clearError('partition');
     this._modules.reset();
     this._emit();
     void this._modules.loadCatalog();
+  }
+
+  /**
+   * The other partitions the environment is also built on, at once (modules are chosen from the
+   * first partition's catalog; the server checks them on every partition).
+   */
+  get alsoPartitions(): string[] {
+    return this._alsoPartitions;
+  }
+
+  /**
+   * Build on another partition too, or not.
+   *
+   * @param partition - The partition's name (not the first one).
+   * @param selected - Whether it is built on.
+   */
+  setAlsoPartition(partition: string, selected: boolean): void {
+    const others = this._alsoPartitions.filter(p => p !== partition);
+    this._alsoPartitions =
+      selected && partition !== this._partition ? [...others, partition] : others;
+    this._clearError('partition');
+    this._emit();
+  }
+
+  /**
+   * The partition, or every partition chosen (the first one first), as the request sends it.
+   */
+  private get _partitions(): string | string[] {
+    return this._alsoPartitions.length
+      ? [this._partition, ...this._alsoPartitions]
+      : this._partition;
   }
 
   /**
@@ -562,7 +602,7 @@ export class CreateFormModel {
       name: this._name,
       kind: this._kind,
       modules,
-      partition: this._partition,
+      partition: this._partitions,
       packages: splitSpecs(this._packagesText),
       options: {
         system_site_packages: this._systemSitePackages,
@@ -581,7 +621,7 @@ export class CreateFormModel {
       name: this._name,
       kind: 'conda',
       modules: [],
-      partition: this._partition,
+      partition: this._partitions,
       packages: splitCondaSpecs(this._packagesText)
     };
     this._conda.addTo(request);
@@ -704,6 +744,7 @@ export class CreateFormModel {
   private _name = '';
   private _replacing: string | null = null;
   private _partition = '';
+  private _alsoPartitions: string[] = [];
   private _packagesText = '';
   private _requirements: { name: string; text: string } | null = null;
   private _systemSitePackages = true;

@@ -428,6 +428,25 @@ export class PackagesModel {
     return this._model.updateAll(this._name, this._partition);
   }
 
+  /**
+   * Follow the outcome of an install this view started: the install box keeps what was typed
+   * until it succeeded, and shows why it failed in full.
+   *
+   * @param taskId - The install's task.
+   */
+  expectInstall(taskId: string): void {
+    this._install = { taskId, state: 'running', message: '' };
+    this._emit();
+  }
+
+  /**
+   * The last install this view started: running, succeeded or failed with the task's message;
+   * `null` before any.
+   */
+  get installOutcome(): PackagesModel.IInstallOutcome | null {
+    return this._install;
+  }
+
   dispose(): void {
     if (this._isDisposed) {
       return;
@@ -439,6 +458,14 @@ export class PackagesModel {
   }
 
   private _onTaskFinished(_: IHpcEnvsModel, task: Task): void {
+    if (this._install?.taskId === task.id) {
+      this._install = {
+        taskId: task.id,
+        state: task.state === 'succeeded' ? 'succeeded' : 'failed',
+        message: task.message
+      };
+      this._emit();
+    }
     if (task.env === this._name && task.partition === this._partition) {
       void this.refresh();
     }
@@ -464,6 +491,7 @@ export class PackagesModel {
   private _query = '';
   private _source: SourceFilter = 'all';
   private _isDisposed = false;
+  private _install: PackagesModel.IInstallOutcome | null = null;
   private _stateChanged = new Signal<PackagesModel, void>(this);
 }
 
@@ -471,6 +499,26 @@ export class PackagesModel {
  * The namespace of {@link PackagesModel}'s types.
  */
 export namespace PackagesModel {
+  /**
+   * Where an install started from the view is.
+   */
+  export interface IInstallOutcome {
+    /**
+     * The install's task.
+     */
+    taskId: string;
+
+    /**
+     * Running, succeeded, or failed (also cancelled or interrupted).
+     */
+    state: 'running' | 'succeeded' | 'failed';
+
+    /**
+     * The task's final message (why it failed).
+     */
+    message: string;
+  }
+
   /**
    * The options of the constructor.
    */

@@ -296,22 +296,48 @@ export class KernelResourcesModel {
     this._fieldErrors = {};
     const problem = resources.problem;
     if (problem) {
-      const field = asField(problem.field);
-      if (field) {
-        this._fieldErrors = { [field]: problem.message };
-      } else {
-        this._formError = problem.message;
-      }
+      const problems = Object.keys(resources.problems).length
+        ? resources.problems
+        : { [problem.field]: problem.message };
+      this._showProblems(problems, problem.message);
     }
   }
 
+  /**
+   * Show the server's refusal: every refused field's message beside its field at once (a reply
+   * naming several), else the one field's, else the message above the form.
+   */
   private _showError(reason: unknown): void {
     const message = errorMessage(reason);
-    const field = reason instanceof ApiError ? asField(reason.field) : null;
-    if (field) {
-      this._fieldErrors = { [field]: message };
-    } else {
+    if (!(reason instanceof ApiError)) {
       this._formError = message;
+      return;
+    }
+    const fields = Object.keys(reason.fields).length
+      ? reason.fields
+      : reason.field
+        ? { [reason.field]: message }
+        : {};
+    this._showProblems(fields, message);
+  }
+
+  /**
+   * Messages by field: beside their fields; what is about no field of the dialog above it.
+   */
+  private _showProblems(problems: Readonly<Record<string, string>>, message: string): void {
+    const errors: Partial<Record<ResourcesFormField, string>> = {};
+    const elsewhere: string[] = [];
+    for (const [name, text] of Object.entries(problems)) {
+      const field = asField(name);
+      if (field) {
+        errors[field] = text;
+      } else {
+        elsewhere.push(text);
+      }
+    }
+    this._fieldErrors = errors;
+    if (elsewhere.length || !Object.keys(errors).length) {
+      this._formError = elsewhere.length ? elsewhere.join(' ') : message;
     }
   }
 

@@ -19,7 +19,7 @@ from .. import errors, files, ownership
 from ..config import HpcEnvs
 from ..site import PartitionInfo, Site, slurm
 from ..tasks import Task, TaskFailed, TaskManager, TaskRecord
-from . import encryption, kernelspec, manifest, scripts
+from . import encryption, kernelspec, lock, manifest, scripts
 from .kernels import KernelRegistry
 from .kinds import Kinds
 from .manifest import BUILDING, FAILED, READY, Build, Manifest
@@ -128,7 +128,19 @@ class Builder:
             env = m
         self.kernels.register_kernel(env, part)
         task.log(f"Kernel {kernelspec.kernel_name(env.name, part.name)} registered.")
+        await self._take_lock(task, home, part, arch)
         return {"home": home, "arch": arch, "seconds": round(time.time() - started, 1)}
+
+    async def _take_lock(self, task: Task, home: str, part: PartitionInfo, arch: str) -> None:
+        """Record what the build really is (:mod:`.lock`); a build without a lock still works
+        (only its drift cannot be told), so a failure is a note in the log."""
+        env = manifest.read(home)
+        try:
+            path = await lock.refresh(self.kinds.of(env).changes.listing, home, part, arch)
+        except Exception as err:  # noqa: BLE001 - whatever it was, the build itself is ready
+            task.log(f"Note: the lock of this build could not be taken: {err}")
+        else:
+            task.log(f"Lock written to {path}.")
 
     async def _write_build_script(self, env: Manifest, build: Build) -> str:
         """Clear what an earlier failed try left, write the launch and build scripts; the build

@@ -43,7 +43,7 @@ from typing import Any
 
 from .. import errors, names, proc
 from ..config import HpcEnvs
-from ..site import user_site_dirs
+from ..site import user_site_advice, user_site_dirs
 
 KINDS = ("conda", "mamba", "micromamba", "rattler")
 # Modules that provide a conda engine, as EasyBuild and sites name them.
@@ -240,16 +240,14 @@ def require_allowed(config: HpcEnvs) -> None:
 
 
 def user_lib_warning() -> str:
-    """The site documentation's note (Genius): a ``~/.local/lib`` with Python packages conflicts with conda (the
-    same folders the site's user-site warning names)."""
+    """The site's documentation warns that Python packages in ``~/.local/lib`` conflict with
+    conda; the same folders and the same advice as the site's user-site warning."""
     found = user_site_dirs()
     if not found:
         return ""
-    lib = os.path.join(os.path.expanduser("~"), ".local", "lib")
     return (
-        f"{lib} holds Python packages ({', '.join(found)}), which conflict with conda environments "
-        "(the site documentation's note). Kernels made here run with PYTHONNOUSERSITE=1, but conda used by hand "
-        f"does not: move it aside, e.g. 'mv {lib} {lib}.disabled'."
+        f"{', '.join(found)} {'hold' if len(found) > 1 else 'holds'} Python packages, which "
+        "conflict with conda environments. " + user_site_advice(found)
     )
 
 

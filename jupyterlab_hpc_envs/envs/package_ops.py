@@ -14,6 +14,7 @@ from packaging.utils import canonicalize_name
 from .. import errors, proc
 from ..site import PartitionInfo, slurm
 from ..tasks import Task, TaskManager, TaskRecord
+from . import lock
 from .manifest import Build, Manifest
 from .placement import Placement
 from .storage import Storage
@@ -68,10 +69,20 @@ class PackageOps:
         """Start a change as a task, after checking again that no other task works on the
         environment (with no await in between: the awaits before let another request in)."""
         self.no_task_running(env)
+
+        async def run_and_lock(task: Task) -> dict[str, Any]:
+            try:
+                return await run(task)
+            finally:  # the lock follows what is installed now, whether the change worked or not
+                try:
+                    await lock.refresh(self.listing, env.home, part, build.arch)
+                except Exception as err:  # noqa: BLE001 - the change itself is done
+                    task.log(f"Note: the lock could not be taken again: {err}")
+
         return self.tasks.start(
             "packages",
             title,
-            run,
+            run_and_lock,
             env=env.name,
             partition=part.name,
             params={"home": env.home, "arch": build.arch, **params},

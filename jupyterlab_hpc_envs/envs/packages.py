@@ -75,6 +75,7 @@ class Packages:
         data["partition"] = part.name
         data["arch"] = build.arch
         data["requested"] = list(env.packages)
+        _name_base_module(data["packages"], env.modules[0] if env.modules else None)
         data["warnings"] = shadow_warnings(data["packages"])
         data["kind"] = env.kind
         changes.annotate(data, env, build)
@@ -127,8 +128,19 @@ class Packages:
         return await self.kinds.of(env).changes.update_all(env, part, build)
 
 
+def _name_base_module(rows: list[dict[str, Any]], python_module: str | None) -> None:
+    """Say which module's interpreter a ``base`` distribution belongs to: the probe finds it
+    from the module's ``$EBROOT…``; a module without one is the environment's Python module
+    (loaded first)."""
+    for row in rows:
+        if row["source"] == "base" and not row.get("module") and python_module:
+            row["module"] = python_module
+
+
 def shadow_warnings(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Distributions seen twice; a warning when a module's copy outranks the venv's."""
+    """Distributions seen twice; a warning when a module's copy outranks the venv's. A copy of
+    the same version as the one Python imports (the same files reached twice, or installed again
+    as they were) changes nothing and is no conflict: it is not reported."""
     by_key: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
         by_key.setdefault(row["key"], []).append(row)
@@ -137,7 +149,9 @@ def shadow_warnings(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if len(copies) < 2:
             continue
         winner = min(copies, key=lambda r: r["order"])
-        losers = [r for r in copies if r is not winner]
+        losers = [r for r in copies if r is not winner and r["version"] != winner["version"]]
+        if not losers:
+            continue
         venv_losers = [r for r in losers if r["source"] == "venv"]
         if winner["source"] in ("module", "base") and venv_losers:
             lost = venv_losers[0]
@@ -149,8 +163,8 @@ def shadow_warnings(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             level = "warning"
         else:
             message = (
-                f"{winner['name']} {winner['version']} ({winner['source']}) hides "
-                + ", ".join(f"{r['version']} ({r['source']})" for r in losers)
+                f"{winner['name']} {winner['version']} ({_source(winner)}) hides "
+                + ", ".join(f"{r['version']} ({_source(r)})" for r in losers)
             )
             level = "info"
         warnings.append(
@@ -165,3 +179,8 @@ def shadow_warnings(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             }
         )
     return warnings
+
+
+def _source(row: dict[str, Any]) -> str:
+    """Where a copy comes from, as the listing says it: ``base: Python/3.11.7-GCCcore-12.3.0``."""
+    return f"{row['source']}: {row['module']}" if row.get("module") else str(row["source"])

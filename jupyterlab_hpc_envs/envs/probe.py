@@ -157,6 +157,14 @@ def _in_zip(entry: str) -> list[Distribution]:
     return found
 
 
+def _own_site() -> list[str]:
+    """The site-packages folders inside the environment itself (a venv's or a conda prefix's)."""
+    prefix = os.path.realpath(sys.prefix)
+    getsite = getattr(site, "getsitepackages", None)
+    found = getsite() if getsite is not None else []
+    return [p for p in found if _inside(os.path.realpath(p), prefix) and os.path.isdir(p)]
+
+
 def main() -> None:
     """Print the distributions of every sys.path entry, in import order, as one JSON document;
     a distribution that an earlier entry also has is marked ``shadowed_by`` that entry."""
@@ -205,6 +213,11 @@ def main() -> None:
                 "base_prefix": getattr(sys, "base_prefix", sys.prefix),
                 "user_site_enabled": bool(site.ENABLE_USER_SITE),
                 "loaded_modules": [m for m in os.environ.get("LOADEDMODULES", "").split(":") if m],
+                # for the lock (envs/lock.py): the modulefiles as loaded (Lmod's _LMFILES_, in
+                # LOADEDMODULES order), the real interpreter, the environment's own site folders
+                "module_files": [f for f in os.environ.get("_LMFILES_", "").split(":") if f],
+                "executable": os.path.realpath(sys.executable),
+                "own_site": _own_site(),
                 "packages": rows,
             }
         )

@@ -26,6 +26,24 @@ EXIT_NO_ENV = 67
 # "::hpc-envs::fail MESSAGE" (why the build stopped). Every other line is the tools' own output.
 PROGRESS_PREFIX = "::hpc-envs::"
 
+
+def readable_line(line: str) -> str:
+    """A line of a build log as people read it: a progress line as a step heading (``==> pip``),
+    a fact (``    host: node12``) or the failure (``failed: …``); any other line as it is. The
+    frontend's log view renders them the same way (``src/widgets/tasklog.ts``)."""
+    if not line.startswith(PROGRESS_PREFIX):
+        return line
+    what, _, rest = line[len(PROGRESS_PREFIX) :].partition(" ")
+    if what == "step":
+        return f"==> {rest}"
+    if what == "info":
+        key, _, value = rest.partition("=")
+        return f"    {key}: {value}"
+    if what == "fail":
+        return f"failed: {rest}"
+    return rest
+
+
 # The smoke test, run through the launch script by the build, and by the provisioner for a build
 # not checked yet (see envs.encryption). Python 3.7 syntax, whatever the environment's Python: it
 # imports the kernel and says which ipykernel, from where, and whether it can encrypt the kernel's

@@ -18,8 +18,9 @@ from .. import errors, names, ownership
 from ..config import HpcEnvs
 from ..site import PartitionInfo, Site
 from ..tasks import Task, TaskManager, TaskRecord
-from . import conda, manifest
+from . import conda, lock, manifest
 from .builder import BUILD_JOB, Builder
+from .drift import Drift
 from .kernels import KernelRegistry
 from .kind_base import CreateRequest, KindTools
 from .kinds import Kinds
@@ -49,6 +50,7 @@ class Environments:
             config, site, tasks, self.storage, self.placement, self.kinds, self.kernels
         )
         self.removal = Removal(self.storage)
+        self.drift = Drift(site)
 
     def _write_launch(self, env: Manifest, build: Build) -> str:
         return self.kinds.write_launch(env, build)
@@ -76,6 +78,60 @@ class Environments:
     ) -> dict[str, Any]:
         """An environment as the UI and ``list --json`` show it."""
         return self.storage.describe(env, kernels)
+
+    async def describe_all_checked(self) -> list[dict[str, Any]]:
+        """:meth:`describe_all` with each build's drift (``problems``; ready ones with problems
+        ``stale``), from file stats and the cached site facts."""
+        described = self.describe_all()
+        await self.drift.annotate(described)
+        return described
+
+    async def describe_checked(self, env: Manifest) -> dict[str, Any]:
+        """:meth:`describe` with each build's drift."""
+        described = self.describe(env)
+        await self.drift.annotate([described])
+        return described
+
+    async def lock(self, name: object, partition: object = None) -> dict[str, Any]:
+        """The lock of the environment's build for ``partition`` (the default one if none)."""
+        env = self.get(name)
+        part = await self.site.partition_or_default(partition)
+        build = env.builds.get(part.arch or "")
+        if build is None or build.state != READY:
+            raise errors.NotFound(
+                f"{env.name} has no ready build for partition {part.name}.", field="partition"
+            )
+        data = lock.read(build.path)
+        if data is None:
+            raise errors.NotFound(
+                f"The {build.arch} build of {env.name} has no lock (it was built before locks "
+                f"existed): rebuild it ('jupyter hpc-envs rebuild {env.name} -p {part.name} "
+                "--force')."
+            )
+        return data
+
+    async def create_from_lock(
+        self,
+        data: object,
+        *,
+        name: object = None,
+        partition: object = None,
+        root: object = None,
+        kind: object = None,
+        shared: object = False,
+    ) -> TaskRecord:
+        """Create an environment from a lock: the same modules, the venv's packages pinned to
+        the same versions (a conda one's from its explicit list); refused before anything is
+        made when the lock is malformed or of another ``kind``."""
+        request = lock.parse(data, kind)
+        assert isinstance(data, dict)  # parse refused anything else
+        return await self.create(
+            name=data.get("name") if name in (None, "") else name,
+            partition=data.get("partition") if partition in (None, "") else partition,
+            root=root,
+            shared=shared,
+            **request,
+        )
 
     # --- create and build ---------------------------------------------------------------------
 

@@ -36,7 +36,7 @@ from traitlets import Float, Int, Unicode, Union
 
 from .. import errors, ownership
 from ..config import HpcEnvs
-from ..envs import encryption, manifest
+from ..envs import drift, encryption, lock, manifest
 from ..site import host_arch, slurm
 from . import resources, slurm_kernel
 from .jobs import sweep_orphans
@@ -229,6 +229,7 @@ class HpcEnvsProvisioner(LocalProvisioner):
             )
         if not os.path.isdir(build.path):
             raise KernelStartError(f"The build folder {build.path} of {name} is gone: rebuild it.")
+        _check_drift(name, build)
         if not check_arch:
             return build
         config = config or HpcEnvs(parent=self)
@@ -481,3 +482,18 @@ class HpcEnvsProvisioner(LocalProvisioner):
         if restarter is not None and self._saved_restart_limit is not None:
             restarter.restart_limit = self._saved_restart_limit
         self._saved_restart_limit = None
+
+
+def _check_drift(name: str, build: manifest.Build) -> None:
+    """Refuse to start a build whose module or interpreter is gone or changed since its lock
+    (file stats only), saying which and the fix, instead of a kernel dying with a cryptic error."""
+    taken = lock.read(build.path)
+    if taken is None:
+        return
+    blocking = [*drift.module_problems(taken, [], {}), *drift.interpreter_problems(taken)]
+    if blocking:
+        raise KernelStartError(
+            f"The kernel of {name} cannot start: "
+            + " ".join(p["message"] for p in blocking)
+            + " Or start an environment built on another partition whose modules still exist."
+        )

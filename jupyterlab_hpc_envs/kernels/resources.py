@@ -169,68 +169,161 @@ def limits(config: HpcEnvs, partition: str) -> dict[str, Any]:
 
 
 def resolve(
-    config: HpcEnvs, partition: str, chosen: dict[str, Any] | None = None
+    config: HpcEnvs,
+    partition: str,
+    chosen: dict[str, Any] | None = None,
+    capacity: dict[str, Any] | None = None,
 ) -> KernelResources:
     """The resources of a kernel on ``partition``: the choice, else the defaults; checked against
-    the limits. Raises :class:`errors.InvalidInput` naming the field and the limit."""
+    the site's limits and against what the partition's nodes have (``capacity``, from Slurm; see
+    :meth:`..site.Site.capacities`). Raises :class:`errors.InvalidInput` naming every refused
+    field, each with the limit or the partition's numbers."""
     part = names.partition(partition)
     values = defaults(config, part)
     for key, value in (chosen or {}).items():
         if key in FIELDS and value not in (None, ""):
             values[key] = value
-    limit = limits(config, part)
-    where = f"on partition {part}"
+    check = _Checks(part, limits(config, part), capacity or {})
+    found = KernelResources(
+        partition=part,
+        time=check.field("time", lambda: format_time(check.time(values["time"]))),
+        cpus=check.field("cpus", lambda: check.cpus(values["cpus"]), 1),
+        memory=check.field("memory", lambda: check.memory(values.get("memory")), ""),
+        gpus=check.field("gpus", lambda: check.gpus(values.get("gpus") or 0), 0),
+        account=check.field("account", lambda: check.account(values.get("account") or ""), ""),
+    )
+    if check.problems:
+        raise errors.InvalidInput.several(check.problems)
+    return found
 
-    minutes = parse_minutes(values["time"])
-    if "time" in limit and minutes > parse_minutes(limit["time"]):
-        raise errors.InvalidInput(
-            "time",
-            f"A kernel may run at most {format_time(parse_minutes(limit['time']))} {where}; "
-            f"{format_time(minutes)} was asked.",
-        )
-    cpus = _count(values["cpus"], "cpus", "The number of CPUs", 1)
-    if "cpus" in limit and cpus > int(limit["cpus"]):
-        raise errors.InvalidInput(
-            "cpus", f"A kernel may use at most {_plural(limit['cpus'], 'CPU')} {where}."
-        )
-    memory = ""
-    if values.get("memory") not in (None, ""):
-        mb = parse_memory_mb(values["memory"])
-        if "memory" in limit and mb > parse_memory_mb(limit["memory"]):
+
+class _Checks:
+    """The checks of one kernel's values, each field's problem kept so that all are told."""
+
+    def __init__(self, part: str, limit: dict[str, Any], capacity: dict[str, Any]) -> None:
+        self.part = part
+        self.limit = limit
+        self.capacity = capacity
+        self.where = f"on partition {part}"
+        self.node = f"A node of partition {part} has"
+        self.problems: dict[str, str] = {}
+
+    def field(self, name: str, check: Any, fallback: Any = None) -> Any:
+        """The checked value of a field, or ``fallback`` with the field's problem kept."""
+        try:
+            return check()
+        except errors.InvalidInput as err:
+            self.problems[name] = err.message
+            return fallback
+
+    def time(self, value: object) -> int:
+        minutes = parse_minutes(value)
+        if "time" in self.limit and minutes > parse_minutes(self.limit["time"]):
             raise errors.InvalidInput(
-                "memory", f"A kernel may use at most {limit['memory']} of memory {where}."
+                "time",
+                f"A kernel may run at most {format_time(parse_minutes(self.limit['time']))} "
+                f"{self.where}; {format_time(minutes)} was asked.",
             )
-        memory = format_memory(mb)
-    gpus = _count(values.get("gpus") or 0, "gpus", "The number of GPUs", 0)
-    if gpus and "gpus" in limit and gpus > int(limit["gpus"]):
-        raise errors.InvalidInput(
-            "gpus", f"A kernel may use at most {_plural(limit['gpus'], 'GPU')} {where}."
-        )
-    account = values.get("account") or ""
-    if account:
+        most = _minutes_or_none(self.capacity.get("time"))
+        if most is not None and minutes > most:
+            raise errors.InvalidInput(
+                "time",
+                f"Partition {self.part}'s time limit is {format_time(most)}; "
+                f"{format_time(minutes)} was asked.",
+            )
+        return minutes
+
+    def cpus(self, value: object) -> int:
+        cpus = _count(value, "cpus", "The number of CPUs", 1)
+        if "cpus" in self.limit and cpus > int(self.limit["cpus"]):
+            raise errors.InvalidInput(
+                "cpus",
+                f"A kernel may use at most {_plural(self.limit['cpus'], 'CPU')} {self.where}.",
+            )
+        most = self.capacity.get("cpus")
+        if isinstance(most, int) and cpus > most:
+            raise errors.InvalidInput(
+                "cpus", f"{self.node} {_plural(most, 'CPU')}; {cpus} were asked."
+            )
+        return cpus
+
+    def memory(self, value: object) -> str:
+        if value in (None, ""):
+            return ""
+        mb = parse_memory_mb(value)
+        if "memory" in self.limit and mb > parse_memory_mb(self.limit["memory"]):
+            raise errors.InvalidInput(
+                "memory", f"A kernel may use at most {self.limit['memory']} of memory {self.where}."
+            )
+        most = self.capacity.get("memory_mb")
+        if isinstance(most, int) and mb > most:
+            raise errors.InvalidInput(
+                "memory",
+                f"{self.node} {format_memory(most)} of memory; {format_memory(mb)} was asked.",
+            )
+        return format_memory(mb)
+
+    def gpus(self, value: object) -> int:
+        gpus = _count(value, "gpus", "The number of GPUs", 0)
+        if gpus and "gpus" in self.limit and gpus > int(self.limit["gpus"]):
+            raise errors.InvalidInput(
+                "gpus",
+                f"A kernel may use at most {_plural(self.limit['gpus'], 'GPU')} {self.where}.",
+            )
+        most = self.capacity.get("gpus")
+        if gpus and isinstance(most, int) and gpus > most:
+            raise errors.InvalidInput(
+                "gpus",
+                f"Partition {self.part} has no GPUs (its nodes have no GPU in their GRES): "
+                "choose a partition with GPUs."
+                if most == 0
+                else f"{self.node} {_plural(most, 'GPU')} ({self.capacity.get('gres')}); "
+                f"{gpus} were asked.",
+            )
+        return gpus
+
+    def account(self, account: object) -> str:
+        if not account:
+            return ""
         if not isinstance(account, str) or not _ACCOUNT.match(account):
             raise errors.InvalidInput(
                 "account", f"{account!r} is not an account name (letters, digits, - _ .)."
             )
-        allowed = limit.get("accounts") or []
+        allowed = self.limit.get("accounts") or []
         if allowed and account not in allowed:
             raise errors.InvalidInput(
-                "account", f"Account {account} is not one of {', '.join(allowed)} {where}."
+                "account", f"Account {account} is not one of {', '.join(allowed)} {self.where}."
             )
-    return KernelResources(
-        partition=part,
-        time=format_time(minutes),
-        cpus=cpus,
-        memory=memory,
-        gpus=gpus,
-        account=account,
-    )
+        return account
 
 
-def describe_partition(config: HpcEnvs, partition: str) -> dict[str, Any]:
-    """What a resource form needs: the partition's defaults and limits (the REST reply)."""
+def _minutes_or_none(value: object) -> int | None:
+    """Minutes of a Slurm time limit, or None when there is none (or it cannot be read)."""
+    if value in (None, ""):
+        return None
+    try:
+        return parse_minutes(value)
+    except errors.InvalidInput:
+        return None
+
+
+def describe_partition(
+    config: HpcEnvs, partition: str, capacity: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """What a resource form needs: the partition's defaults and limits, and what its nodes have
+    (``capacity``: ``time``, ``cpus``, ``memory``, ``gpus``, ``gres``; a missing key is unknown
+    or unlimited) (the REST reply)."""
     part = names.partition(partition)
-    return {"partition": part, "defaults": defaults(config, part), "limits": limits(config, part)}
+    cap = dict(capacity or {})
+    shown: dict[str, Any] = {k: cap[k] for k in ("time", "cpus", "gpus", "gres") if k in cap}
+    if isinstance(cap.get("memory_mb"), int):
+        shown["memory"] = format_memory(cap["memory_mb"])
+    return {
+        "partition": part,
+        "defaults": defaults(config, part),
+        "limits": limits(config, part),
+        "capacity": shown,
+    }
 
 
 def _plural(number: object, noun: str) -> str:
@@ -255,11 +348,14 @@ def _read(kernels_dir: str, kernel: object) -> tuple[str, dict[str, Any]]:
     return name, spec
 
 
-def _view(config: HpcEnvs, name: str, spec: dict[str, Any]) -> dict[str, Any]:
+def _view(
+    config: HpcEnvs, name: str, spec: dict[str, Any], capacities: dict[str, dict[str, Any]]
+) -> dict[str, Any]:
     meta = spec["metadata"]["hpc_envs"]
     chosen = dict(spec["metadata"].get("kernel_provisioner", {}).get("config") or {})
     partition = chosen.get("partition") or meta.get("partition", "")
-    view = describe_partition(config, partition)
+    capacity = capacities.get(partition)
+    view = describe_partition(config, partition, capacity)
     view.update(
         kernel=name,
         env=meta.get("name"),
@@ -268,22 +364,33 @@ def _view(config: HpcEnvs, name: str, spec: dict[str, Any]) -> dict[str, Any]:
         mode=chosen.get("mode") or config.kernel_mode,
     )
     try:
-        view["effective"] = resolve(config, partition, chosen).to_json()
+        view["effective"] = resolve(config, partition, chosen, capacity).to_json()
         view["problem"] = None
+        view["problems"] = {}
     except errors.InvalidInput as err:  # a limit lowered since the choice was made
         view["effective"] = None
         view["problem"] = {"field": err.field, "message": err.message}
+        view["problems"] = err.fields
     return view
 
 
-def describe(config: HpcEnvs, kernel: object) -> dict[str, Any]:
-    """The kernel's choice, its partition's defaults and limits, and what a start would ask for."""
+def describe(
+    config: HpcEnvs, kernel: object, capacities: dict[str, dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """The kernel's choice, its partition's defaults, limits and capacity (``capacities``: by
+    partition, from :meth:`..site.Site.capacities`), and what a start would ask for."""
     name, spec = _read(config.kernels_dir, kernel)
-    return _view(config, name, spec)
+    return _view(config, name, spec, capacities or {})
 
 
-def choose(config: HpcEnvs, kernel: object, values: object) -> dict[str, Any]:
-    """Validate and store a resource choice (a value of null or "" goes back to the default)."""
+def choose(
+    config: HpcEnvs,
+    kernel: object,
+    values: object,
+    capacities: dict[str, dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """Validate and store a resource choice (a value of null or "" goes back to the default):
+    against the site's limits and what the partition's nodes have; every refused field is told."""
     name, spec = _read(config.kernels_dir, kernel)
     if not isinstance(values, dict):
         raise errors.InvalidInput("body", "The resources must be an object.")
@@ -304,10 +411,11 @@ def choose(config: HpcEnvs, kernel: object, values: object) -> dict[str, Any]:
             current.pop(key, None)
         else:
             current[key] = value
-    checked = resolve(config, partition, current)  # raises InvalidInput
+    capacities = capacities or {}
+    checked = resolve(config, partition, current, capacities.get(partition))  # raises InvalidInput
     for key in FIELDS:  # store the normalised form of what was chosen
         if key in current:
             current[key] = getattr(checked, key)
     provisioner["config"] = {"partition": partition, **current}
     kernelspec.write(config.kernels_dir, name, spec)
-    return _view(config, name, spec)
+    return _view(config, name, spec, capacities)

@@ -146,8 +146,11 @@ class SlurmJob:
         return f"{self.job_id}.{self.step_id or 0}" if self.job_id else ""
 
     def tail(self, lines: int = 6) -> str:
+        """Slurm's last words, each on a line of its own: JupyterLab shows a failed start's
+        message (``str`` of the error) in a <pre> that does not wrap, where lines joined into
+        one were cut off at the dialog's edge."""
         text = [line for line in self.errors if line.strip()][-lines:]
-        return (" Last output: " + " | ".join(text)) if text else ""
+        return ("\nLast output:\n" + "\n".join(text)) if text else ""
 
     def follow(self, watch: JobWatch) -> None:
         """Follow the job's state in the shared, cached squeue view."""

@@ -50,6 +50,8 @@ class PartitionInfo:
     kernel: dict[str, Any] = field(default_factory=dict)
     limits: dict[str, Any] = field(default_factory=dict)
     slurm: bool = False
+    # What one node's job can get (slurm.Partition.capacity): checked before a kernel asks for it.
+    capacity: dict[str, Any] = field(default_factory=dict)
     # Where arch and modulepath come from: {"kind": "site" | "probe" | "node" | "none", "text": …},
     # and for a probe its state (ok, running, failed), node, date and error.
     origin: dict[str, Any] = field(default_factory=dict)
@@ -106,6 +108,16 @@ def user_site_dirs() -> list[str]:
         except OSError:
             continue
     return found
+
+
+def user_site_advice(paths: list[str]) -> str:
+    """What to do about stray user-site folders: the same advice wherever they are reported (the
+    site panel, the doctor, a conda environment's creation)."""
+    moves = "; ".join(f"'mv {p} {p}.disabled'" for p in paths)
+    return (
+        "Kernels of this extension run with PYTHONNOUSERSITE=1, but your own scripts, pip and "
+        f"conda used by hand do not: move it aside, as the site's documentation advises: {moves}."
+    )
 
 
 class Site:
@@ -182,6 +194,8 @@ class Site:
         """The partitions sinfo lists; the described ones (unavailable) when Slurm does not
         answer; none when it is installed without a cluster (no Slurm, said once as a warning)."""
         try:
+            seen_parts = await slurm.partitions()
+            caps = await slurm.partition_caps()
             return [
                 PartitionInfo(
                     name=seen.name,
@@ -191,8 +205,9 @@ class Site:
                     default=seen.default,
                     gpu=seen.gres,
                     slurm=True,
+                    capacity=seen.capacity(caps.get(seen.name)),
                 )
-                for seen in await slurm.partitions()
+                for seen in seen_parts
             ]
         except slurm.SlurmError as err:
             if self.config.use_slurm == "auto" and slurm.note_failure(str(err)):
@@ -292,6 +307,11 @@ class Site:
             [p.name for p in parts],
             field="partition",
         )
+
+    async def capacities(self) -> dict[str, dict[str, Any]]:
+        """What one node's job can get, by partition (cached with the partitions; empty for a
+        partition Slurm did not describe)."""
+        return {p.name: p.capacity for p in await self.partitions()}
 
     async def partition_or_default(self, name: object) -> PartitionInfo:
         """The partition named, or (no name) the one a request means by default."""
@@ -433,10 +453,8 @@ class Site:
             found.append(
                 SiteWarning(
                     "user-site",
-                    f"{path} holds packages that Python loads before any environment's (the "
-                    "'~/.local/lib' conflict). Kernels of this extension run with "
-                    "PYTHONNOUSERSITE=1, but your own scripts do not: move it aside, e.g. "
-                    f"'mv {path} {path}.disabled'.",
+                    f"{path} holds packages that Python loads before any environment's. "
+                    + user_site_advice([path]),
                     path,
                 )
             )

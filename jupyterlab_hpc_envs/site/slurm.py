@@ -68,9 +68,30 @@ class Partition:
     gres: str
     time_limit: str
     state: str
+    max_cpus: int | None = None  # of its biggest node
+    max_memory_mb: int | None = None
+    max_gpus: int = 0
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+    def capacity(self, caps: dict[str, str] | None = None) -> dict[str, Any]:
+        """What one job of one node can get on this partition (``time``, ``cpus``, ``memory``
+        in MiB, ``gpus``, the ``gres`` string): its biggest node, lowered by the partition's own
+        ``MaxCPUsPerNode``/``MaxMemPerNode`` (``caps``, from scontrol); a missing key: unlimited
+        or unknown."""
+        caps = caps or {}
+        found: dict[str, Any] = {"gpus": self.max_gpus, "gres": self.gres}
+        if self.time_limit and self.time_limit.lower() not in ("infinite", "unlimited", "n/a"):
+            found["time"] = self.time_limit
+        for key, own, cap in (
+            ("cpus", self.max_cpus, caps.get("MaxCPUsPerNode")),
+            ("memory_mb", self.max_memory_mb, caps.get("MaxMemPerNode")),
+        ):
+            values = [v for v in (own, _leading_int(cap or "")) if v]
+            if values:
+                found[key] = min(values)
+        return found
 
 
 def available() -> bool:
@@ -170,7 +191,8 @@ async def run(argv: list[str], timeout: float = 20.0) -> tuple[int, str, str]:
 
 async def partitions() -> list[Partition]:
     """The partitions of the cluster, one entry each (sinfo prints one line per node state)."""
-    code, out, err = await run(["sinfo", "-h", "-o", "%P|%a|%D|%c|%m|%G|%l|%T"])
+    # -e: nodes of different sizes on lines of their own, so that the biggest is seen.
+    code, out, err = await run(["sinfo", "-h", "-e", "-o", "%P|%a|%D|%c|%m|%G|%l|%T"])
     if code != 0:
         raise SlurmError(f"sinfo failed: {err.strip() or out.strip()}")
     found: dict[str, Partition] = {}
@@ -181,7 +203,13 @@ async def partitions() -> list[Partition]:
         raw, avail, nodes, cpus, mem, gres, limit, state = fields
         name = raw.rstrip("*")
         if name in found:
-            found[name].nodes += int(nodes) if nodes.isdigit() else 0
+            part = found[name]
+            part.nodes += int(nodes) if nodes.isdigit() else 0
+            part.max_cpus = _larger(part.max_cpus, _leading_int(cpus))
+            part.max_memory_mb = _larger(part.max_memory_mb, _leading_int(mem))
+            part.max_gpus = max(part.max_gpus, gpu_count(gres))
+            if gres != "(null)" and not part.gres:
+                part.gres = gres
             continue
         found[name] = Partition(
             name=name,
@@ -193,8 +221,54 @@ async def partitions() -> list[Partition]:
             gres="" if gres == "(null)" else gres,
             time_limit=limit,
             state=state,
+            max_cpus=_leading_int(cpus),
+            max_memory_mb=_leading_int(mem),
+            max_gpus=gpu_count(gres),
         )
     return list(found.values())
+
+
+async def partition_caps() -> dict[str, dict[str, str]]:
+    """Each partition's own per-node caps from ``scontrol show partition -o`` (``MaxCPUsPerNode``,
+    ``MaxMemPerNode``, ``MaxTime``: ``KEY=VALUE`` words, one partition a line); empty when
+    scontrol does not answer (sinfo's node sizes then stand alone)."""
+    try:
+        code, out, _ = await run(["scontrol", "show", "partition", "-o"])
+    except SlurmError:
+        return {}
+    if code != 0:
+        return {}
+    caps: dict[str, dict[str, str]] = {}
+    for line in out.splitlines():
+        words = dict(w.split("=", 1) for w in line.split() if "=" in w)
+        if words.get("PartitionName"):
+            caps[words["PartitionName"]] = words
+    return caps
+
+
+def gpu_count(gres: str) -> int:
+    """GPUs of one node from its GRES (``gpu:a100:4(S:0-1),mps:100`` is 4; ``(null)`` is 0)."""
+    total = 0
+    for item in gres.split(","):
+        item = item.split("(", 1)[0].strip()
+        if item == "gpu" or item.startswith("gpu:"):
+            count = item.rsplit(":", 1)[-1]
+            total += int(count) if count.isdigit() else 1
+    return total
+
+
+def _leading_int(text: str) -> int | None:
+    """The number a Slurm size starts with (``64``, ``64+``, ``UNLIMITED`` is None)."""
+    digits = ""
+    for char in text.strip():
+        if not char.isdigit():
+            break
+        digits += char
+    return int(digits) if digits and len(digits) < 13 else None
+
+
+def _larger(a: int | None, b: int | None) -> int | None:
+    return max(a, b) if a is not None and b is not None else a if b is None else b
 
 
 @dataclass

@@ -43,6 +43,7 @@ EXPECTED: dict[tuple[str, str], tuple[str, ...]] = {
     ("GET", "envs/{name}"): ("read",),
     ("DELETE", "envs/{name}"): ("write",),
     ("GET", "envs/{name}/removal"): ("read",),
+    ("GET", "envs/{name}/lock"): ("read",),
     ("POST", "envs/{name}/builds"): ("write", "execute"),
     ("POST", "envs/{name}/kernels"): ("write",),
     ("GET", "envs/{name}/activation"): ("read",),

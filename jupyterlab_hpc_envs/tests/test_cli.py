@@ -47,7 +47,9 @@ async def test_create_from_the_command_line_gives_a_kernel_that_reproduces_the_e
         "create", "clitool", "-m", PYTHON, "-m", SCIPY, "--package", "icecream", "-p", "zen4"
     )
     assert code == 0, out + err
-    assert "::hpc-envs::step smoke-test" in out, "the build log streams to the terminal"
+    assert "==> smoke-test" in out, "the build log streams to the terminal, its steps as steps"
+    assert "    python: 3.11" in out, "the facts the build found, readable"
+    assert "::hpc-envs::" not in out, "no raw progress line reaches the user"
     assert "Kernel hpcenv-clitool-zen4 registered." in out
 
     code, out, _ = await hpc("list", "--json")

@@ -6,6 +6,8 @@ import json
 
 import pytest
 
+from jupyterlab_hpc_envs.envs.packages import shadow_warnings
+
 from .helpers import call, task_log, wait_task
 from .test_envs_rest import IPYTHON, PYTHON, SCIPY, create
 
@@ -65,12 +67,19 @@ def _key(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-async def test_numpy_is_shown_as_coming_from_the_scipy_bundle_module(science, jp_fetch):
-    numpy = winners(await packages(jp_fetch))["numpy"]
+async def test_numpy_is_shown_as_coming_from_the_scipy_bundle_module_and_base_names_python(
+    science, jp_fetch
+):
+    data = await packages(jp_fetch)
+    numpy = winners(data)["numpy"]
     assert numpy["source"] == "module"
     assert numpy["module"] == SCIPY
-    icecream = winners(await packages(jp_fetch))["icecream"]
+    icecream = winners(data)["icecream"]
     assert icecream["source"] == "venv"
+    # The interpreter's own distributions say which module's interpreter they belong to.
+    base = [r for r in data["packages"] if r["source"] == "base"]
+    assert base, "the Python module's own site-packages is listed"
+    assert {r["module"] for r in base} == {PYTHON}
 
 
 async def test_a_newer_numpy_in_the_venv_is_shadowed_by_the_module_and_the_listing_says_so(
@@ -211,3 +220,42 @@ async def test_packages_that_come_from_modules_cannot_be_uninstalled(science, jp
     )
     assert code == 400
     assert "module" in data["message"]
+
+
+def _row(name, version, source, order, module=None):
+    """A row of the probe's listing, as :mod:`jupyterlab_hpc_envs.envs.probe` prints it."""
+    return {
+        "name": name,
+        "key": name.lower(),
+        "version": version,
+        "location": f"/{source}/{order}/site-packages",
+        "source": source,
+        "module": module,
+        "editable": None,
+        "order": order,
+        "shadowed_by": None,
+    }
+
+
+def test_a_copy_identical_to_the_one_imported_is_no_conflict():
+    # Given setuptools twice at the same version (the same files reached twice, or installed
+    # again as they were), and six twice at two versions
+    rows = [
+        _row("setuptools", "68.0.0", "base", 1, PYTHON),
+        _row("setuptools", "68.0.0", "venv", 3),
+        _row("six", "1.16.0", "module", 2, SCIPY),
+        _row("six", "1.17.0", "venv", 3),
+    ]
+
+    warnings = shadow_warnings(rows)
+
+    # Then only six is reported, the module's copy outranking the venv's
+    assert [w["name"] for w in warnings] == ["six"]
+    assert warnings[0]["level"] == "warning"
+
+
+def test_a_hidden_copy_names_the_module_of_base():
+    rows = [_row("pip", "24.0", "venv", 1), _row("pip", "23.1.2", "base", 3, PYTHON)]
+    (warning,) = shadow_warnings(rows)
+    assert warning["level"] == "info"
+    assert warning["message"] == f"pip 24.0 (venv) hides 23.1.2 (base: {PYTHON})"

@@ -240,3 +240,104 @@ async def test_the_kernel_jobs_list_is_the_users_record(site_env, jp_fetch):
     ]
     code, _ = await call(jp_fetch, "DELETE", "kernel-jobs", "unknown", ok=False)
     assert code == 404
+
+
+# --- what the partition has (sinfo, scontrol) ------------------------------------------------------
+
+
+def _sinfo_node(partition: str) -> tuple[int, int]:
+    """CPUs and MiB of memory of the partition's node, as sinfo says (the demo site: one node)."""
+    out = subprocess.run(
+        ["sinfo", "-h", "-p", partition, "-o", "%c|%m"], capture_output=True, text=True, check=True
+    ).stdout.split()[0]
+    cpus, memory = out.split("|")
+    return int(cpus.rstrip("+")), int(memory.rstrip("+"))
+
+
+def test_gpus_are_counted_from_a_nodes_gres():
+    from jupyterlab_hpc_envs.site import slurm
+
+    assert slurm.gpu_count("gpu:a100:4(S:0-1),mps:400") == 4
+    assert slurm.gpu_count("gpu:2,gpu:v100:1") == 3
+    assert slurm.gpu_count("(null)") == 0
+    assert slurm.gpu_count("mps:100") == 0
+
+
+def test_the_partitions_own_caps_lower_what_its_biggest_node_has():
+    from jupyterlab_hpc_envs.site import slurm
+
+    part = slurm.Partition(
+        "gpu", True, False, 2, "64", "256000", "gpu:a100:4", "2-00:00:00", "idle", 64, 256000, 4
+    )
+    assert part.capacity({"MaxCPUsPerNode": "32", "MaxMemPerNode": "UNLIMITED"}) == {
+        "time": "2-00:00:00",
+        "cpus": 32,
+        "memory_mb": 256000,
+        "gpus": 4,
+        "gres": "gpu:a100:4",
+    }
+
+
+async def test_a_gpu_on_a_partition_without_gpus_is_refused_with_the_partitions_numbers(
+    site_env, jp_fetch
+):
+    # Given a zen2 kernel, on the demo site whose nodes have no GPU
+    name = _install_kernel()
+    cpus, memory = _sinfo_node("zen2")
+    path = Path(jupyter_data_dir()) / "kernels" / name / "kernel.json"
+    before = path.read_text()
+
+    # Then the dialog is told what the partition's nodes have
+    _, data = await call(jp_fetch, "GET", "kernels", name, "resources")
+    assert data["capacity"] == {
+        "time": "1-00:00:00",
+        "cpus": cpus,
+        "memory": resources.format_memory(memory),
+        "gpus": 0,
+        "gres": "",
+    }
+
+    # When one GPU is chosen
+    code, data = await call(
+        jp_fetch, "PUT", "kernels", name, "resources", body={"gpus": 1}, ok=False
+    )
+
+    # Then it is refused beside the GPU field, saying the partition has none, and nothing changes
+    assert code == 400, data
+    assert data["field"] == "gpus"
+    assert data["message"].startswith("Partition zen2 has no GPUs")
+    assert path.read_text() == before
+
+
+async def test_every_value_the_partition_cannot_give_is_refused_at_once(site_env, jp_fetch):
+    name = _install_kernel()
+    cpus, memory = _sinfo_node("zen2")
+    body = {"cpus": cpus + 1, "memory": f"{memory + 1024}M", "gpus": 1, "time": "3-00:00:00"}
+
+    code, data = await call(jp_fetch, "PUT", "kernels", name, "resources", body=body, ok=False)
+
+    assert code == 400, data
+    assert set(data["fields"]) == {"cpus", "memory", "gpus", "time"}
+    assert (
+        data["fields"]["cpus"]
+        == f"A node of partition zen2 has {cpus} CPUs; {cpus + 1} were asked."
+    )
+    assert f"has {resources.format_memory(memory)} of memory" in data["fields"]["memory"]
+    assert data["fields"]["time"].startswith("Partition zen2's time limit is 1-00:00:00")
+    assert all(message in data["message"] for message in data["fields"].values())
+
+
+async def test_the_command_line_refuses_what_the_partition_cannot_give(site_env, jp_fetch):
+    # (jp_fetch: the kernelspec folder of the test's Jupyter, which the command line reads too)
+    from .test_cli import hpc
+
+    _install_kernel()
+    code, _, err = await hpc("resources", "science", "-p", "zen2", "--gpus", "1", "--cpus", "999")
+    assert code == 2, err
+    assert "Partition zen2 has no GPUs" in err
+    assert "999 were asked" in err
+
+    code, out, err = await hpc("resources", "science", "-p", "zen2", "--time", "90")
+    assert code == 0, out + err
+    assert "1:30:00" in out
+    assert "A node of zen2 has: cpus" in out

@@ -420,6 +420,21 @@ async def test_a_request_slurm_refuses_fails_at_once_with_slurms_reason_and_no_j
     assert our_jobs() == []
 
 
+async def test_a_refused_start_tells_jupyterlab_slurms_whole_message_in_readable_lines(kernel):
+    # Given a kernelspec asking for a GPU on zen2, whose node has none (chosen before the check
+    # of the resources existed, or by hand: the provisioner leaves the verdict to Slurm)
+    set_kernel_config(gpus=1)
+    km = manager()
+    with pytest.raises(KernelStartError) as caught:
+        await asyncio.wait_for(km.start_kernel(), 30)
+    # Then the message JupyterLab shows (jupyter_server sends str() of the error) carries
+    # Slurm's whole line, on a line of its own (a <pre> that does not wrap shows it whole)
+    shown = str(caught.value).splitlines()
+    assert "srun: error: Invalid generic resource (gres) specification" in shown
+    assert "ended before the kernel started" in shown[0]
+    assert our_jobs() == []
+
+
 async def test_a_job_that_does_not_report_the_kernel_in_time_is_cancelled_saying_so(
     kernel, tmp_path
 ):

@@ -274,7 +274,7 @@ export const PACKAGES: Packages = {
     {
       level: 'info',
       name: 'pip',
-      message: 'pip 26.3 (venv) hides 23.2.1 (base)'
+      message: 'pip 26.3 (venv) hides 23.2.1 (base: Python/3.11.7-GCCcore-12.3.0)'
     },
     {
       level: 'warning',
@@ -451,13 +451,15 @@ export const KERNEL_RESOURCES = {
   partition: 'zen2',
   defaults: DEFAULTS,
   limits: LIMITS,
+  capacity: { time: '1-00:00:00', cpus: 2, memory: '22899M', gpus: 0, gres: '' },
   kernel: 'hpcenv-science-zen2',
   env: 'science',
   arch: 'zen2',
   chosen: {},
   mode: 'auto',
   effective: { partition: 'zen2', time: '1:00:00', cpus: 1, memory: '', gpus: 0, account: '' },
-  problem: null
+  problem: null,
+  problems: {}
 };
 
 /**
@@ -484,6 +486,21 @@ export const KERNEL_RESOURCES_PROBLEM = {
   mode: 'slurm',
   effective: null,
   problem: { field: 'cpus', message: 'A kernel may use at most 1 CPUs on partition zen4.' }
+};
+
+/**
+ * The 400 reply of `PUT kernels/hpcenv-science-zen2/resources` with `{"cpus": 3, "memory":
+ * "30G", "gpus": 1}` on a site without kernel limits (`make demo`): what the partition's node has.
+ */
+export const OVER_CAPACITY = {
+  message:
+    'A node of partition zen2 has 2 CPUs; 3 were asked. A node of partition zen2 has 22899M of memory; 30G was asked. Partition zen2 has no GPUs (its nodes have no GPU in their GRES): choose a partition with GPUs.',
+  field: 'cpus',
+  fields: {
+    cpus: 'A node of partition zen2 has 2 CPUs; 3 were asked.',
+    memory: 'A node of partition zen2 has 22899M of memory; 30G was asked.',
+    gpus: 'Partition zen2 has no GPUs (its nodes have no GPU in their GRES): choose a partition with GPUs.'
+  }
 };
 
 /**

@@ -82,6 +82,17 @@ describe('CreateEnvironmentForm', () => {
     expect(form.node.querySelector('.jp-HpcEnvs-fieldError')).toBeNull();
   });
 
+  it('offers the other partitions to build on at once, as checkboxes', async () => {
+    const also = find(form.node, '.jp-HpcEnvs-alsoPartitions');
+    const boxes = [...also.querySelectorAll<HTMLInputElement>('input[type="checkbox"]')];
+    expect(boxes.map(b => b.parentElement?.textContent)).toEqual(['zen2']);
+
+    await click(boxes[0]);
+
+    expect(boxes[0].checked).toBe(true);
+    expect(form.model.alsoPartitions).toEqual(['zen2']);
+  });
+
   it('offers conda disabled, with how to get an engine, where the server has none', () => {
     const conda = find<HTMLInputElement>(form.node, 'input[value="conda"]');
 
@@ -197,7 +208,7 @@ describe('CreateEnvironmentForm', () => {
 
   it('filters the Python modules and lists compatible modules first, others disabled with the reason', async () => {
     await type(find<HTMLInputElement>(form.node, '.jp-HpcEnvs-pythonFilter'), '3.11');
-    const pythons = [...form.node.querySelectorAll('.jp-HpcEnvs-python option')].map(
+    const pythons = [...form.node.querySelectorAll('.jp-HpcEnvs-python option:not([hidden])')].map(
       o => o.textContent
     );
     await type(find<HTMLSelectElement>(form.node, '.jp-HpcEnvs-python'), PYTHON);
@@ -212,6 +223,37 @@ describe('CreateEnvironmentForm', () => {
     ]);
     expect(modules[3].textContent).toContain('SciPy-bundle/2022.05-foss-2022a');
     expect(modules[3].textContent).toContain('different generations');
+  });
+
+  it('says that no Python module is chosen until one is', async () => {
+    const none = (): Element | null => form.node.querySelector('.jp-HpcEnvs-python-none');
+    const before = none()?.textContent;
+    const select = find<HTMLSelectElement>(form.node, '.jp-HpcEnvs-python');
+    const selected = [...select.options].filter(o => o.selected).map(o => [o.value, o.hidden]);
+
+    await type(find<HTMLSelectElement>(form.node, '.jp-HpcEnvs-python'), PYTHON);
+
+    expect(before).toBe('No Python module chosen yet: click one.');
+    // (no module selected: only the hidden placeholder, which the user never sees)
+    expect(selected).toEqual([['', true]]);
+    expect(none()).toBeNull();
+  });
+
+  it('says which chosen modules a new Python module takes out, and why', async () => {
+    await type(find<HTMLSelectElement>(form.node, '.jp-HpcEnvs-python'), PYTHON);
+    await click(find(form.node, `.jp-HpcEnvs-module input[value="${SCIPY}"]`));
+
+    await type(
+      find<HTMLSelectElement>(form.node, '.jp-HpcEnvs-python'),
+      'Python/3.12.1-GCCcore-13.2.0'
+    );
+
+    const dropped = find(form.node, '.jp-HpcEnvs-droppedModules');
+    expect(dropped.getAttribute('role')).toBe('status');
+    expect(find(dropped, `li[data-module="${SCIPY}"]`).textContent).toContain(
+      'is generation 2023a but Python/3.12.1-GCCcore-13.2.0 is 2023b'
+    );
+    expect(form.node.querySelector('.jp-HpcEnvs-selectedModules')).toBeNull();
   });
 
   it('sends the form and hands over the build task', async () => {

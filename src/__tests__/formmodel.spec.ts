@@ -211,7 +211,7 @@ describe('CreateFormModel', () => {
     expect(fake.calls('GET modules')[1].query.get('python')).toBe(PYTHON);
   });
 
-  it('drops chosen modules that the new Python module cannot load', async () => {
+  it('drops chosen modules that the new Python module cannot load, saying which and why', async () => {
     form = new CreateFormModel({ model });
     await until(form, () => form.catalog !== null);
     form.setPython(PYTHON);
@@ -222,6 +222,25 @@ describe('CreateFormModel', () => {
     await until(form, () => !form.compatLoading);
 
     expect(form.extras).toEqual([]);
+    expect(form.droppedModules.map(d => d.module)).toEqual([SCIPY]);
+    expect(form.droppedModules[0].reason).toContain(
+      'but Python/3.10.13-GCCcore-11.3.0 is 2022a: modules of different generations'
+    );
+  });
+
+  it('forgets what it dropped once the user chooses again', async () => {
+    form = new CreateFormModel({ model });
+    await until(form, () => form.catalog !== null);
+    form.setPython(PYTHON);
+    await until(form, () => !form.compatLoading);
+    form.toggleExtra(SCIPY, true);
+    form.setPython('Python/3.10.13-GCCcore-11.3.0');
+    await until(form, () => !form.compatLoading);
+
+    form.setPython(PYTHON);
+    await until(form, () => !form.compatLoading);
+
+    expect(form.droppedModules).toEqual([]);
   });
 
   it('sends the Python module first, then the others in the order chosen', async () => {
@@ -252,6 +271,24 @@ describe('CreateFormModel', () => {
       requirements: 'tqdm\n',
       options: { system_site_packages: false, pip_options: ['--prefer-binary'] }
     });
+  });
+
+  it('sends every partition chosen, the first one first, and drops the first from the others', async () => {
+    acceptCreate(fake, 'both');
+    form = new CreateFormModel({ model });
+    await until(form, () => form.catalog !== null);
+    form.setName('both');
+    form.setPython(PYTHON);
+    form.setAlsoPartition('zen4', true); // the first partition is not an "also"
+    expect(form.alsoPartitions).toEqual([]);
+    form.setAlsoPartition('zen2', true);
+    expect(form.alsoPartitions).toEqual(['zen2']);
+
+    await form.submit();
+
+    expect(JSON.parse(fake.calls('POST envs')[0].body).partition).toEqual(['zen4', 'zen2']);
+    form.setAlsoPartition('zen2', false);
+    expect(form.request().partition).toBe('zen4');
   });
 
   it('is filled with the spec of a failed environment, the entry at fault marked, and replaces it', async () => {

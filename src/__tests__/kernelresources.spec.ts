@@ -22,6 +22,7 @@ import {
   KERNEL_RESOURCES,
   KERNEL_RESOURCES_PROBLEM,
   KERNEL_RESOURCES_TIME,
+  OVER_CAPACITY,
   SITE,
   twoPartitionEnvironment
 } from './fixtures';
@@ -202,6 +203,18 @@ describe('KernelResourcesModel', () => {
     expect(resources.formError).toBeNull();
   });
 
+  it("puts every refused field's message beside its field at once", async () => {
+    await open({ [`PUT ${ROUTE}`]: json(OVER_CAPACITY, 400) });
+    resources.setValue('cpus', '3');
+    resources.setValue('memory', '30G');
+    resources.setValue('gpus', '1');
+
+    expect(await resources.save()).toBe(false);
+
+    expect(resources.fieldErrors).toEqual(OVER_CAPACITY.fields);
+    expect(resources.formError).toBeNull();
+  });
+
   it('clears the error of a field when it is edited', async () => {
     await open({ [`PUT ${ROUTE}`]: json(CPUS_OVER_LIMIT, 400) });
     resources.setValue('cpus', '64');
@@ -301,6 +314,36 @@ describe('KernelResourcesDialog', () => {
     expect(hint('memory')).toContain('At most 4G');
     expect(hint('gpus')).toBe('No GPUs for kernels on zen2.');
     expect(input('gpus').disabled).toBe(true);
+  });
+
+  it("shows what a node of the partition has, from Slurm, beside the site's limits", async () => {
+    await open();
+    void launch();
+    await settle();
+
+    const capacity = (name: string): string =>
+      find(dialog.node, `[data-field="${name}"] .jp-HpcEnvs-resources-capacity`).textContent ?? '';
+    expect(capacity('time')).toBe('The time limit of zen2 is 1-00:00:00.');
+    expect(capacity('cpus')).toBe('A node of zen2 has 2 CPUs.');
+    expect(capacity('memory')).toBe('A node of zen2 has 22899M.');
+    expect(capacity('gpus')).toBe('The nodes of zen2 have no GPUs.');
+  });
+
+  it("shows every refused field's message at once, and stays open", async () => {
+    await open({ [`PUT ${ROUTE}`]: json(OVER_CAPACITY, 400) });
+    void launch();
+    await settle();
+    await type(input('cpus'), '3');
+    await type(input('memory'), '30G');
+
+    await click(find(dialog.node, '.jp-HpcEnvs-resources-save'));
+
+    for (const [name, message] of Object.entries(OVER_CAPACITY.fields)) {
+      const field = find(dialog.node, `[data-field="${name}"]`);
+      expect(find(field, '.jp-HpcEnvs-fieldError').textContent).toBe(message);
+    }
+    expect(input('memory').getAttribute('aria-invalid')).toBe('true');
+    expect(dialog.isAttached).toBe(true);
   });
 
   it("offers the site's accounts in a select", async () => {

@@ -21,6 +21,7 @@ import {
   CONDA_INFO,
   CONDA_PACKAGES,
   condaEnvironment,
+  CPUS_OVER_LIMIT,
   environment,
   INFO,
   KERNEL_JOB_CANCELLED,
@@ -33,6 +34,7 @@ import {
   KERNEL_RESOURCES_TIME,
   mendableEnvironment,
   MODULES,
+  OVER_CAPACITY,
   PACKAGES,
   SITE,
   SITE_WITH_VO
@@ -141,6 +143,15 @@ describe('the fixtures against openapi.yaml', () => {
 
   it.each(cases)('%s is a valid reply of %s %s', (_name, route, method, fixture) => {
     const validate = reply(route, method);
+    validate(fixture);
+    expect(validate.errors ?? []).toEqual([]);
+  });
+
+  it.each([
+    ['CPUS_OVER_LIMIT', CPUS_OVER_LIMIT],
+    ['OVER_CAPACITY', OVER_CAPACITY]
+  ])('%s is a valid error reply', (_name, fixture) => {
+    const validate = ajv.compile({ $ref: 'openapi.json#/components/schemas/Error' });
     validate(fixture);
     expect(validate.errors ?? []).toEqual([]);
   });

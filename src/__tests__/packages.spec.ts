@@ -5,6 +5,7 @@
  * The models are the real ones over a faked `fetch` (fake-server.ts) with the real server's
  * replies (fixtures.ts); the commands are recorded instead of run.
  */
+import { nullTranslator } from '@jupyterlab/translation';
 import { CommandRegistry } from '@lumino/commands';
 import { ReadonlyPartialJSONObject } from '@lumino/coreutils';
 
@@ -12,9 +13,17 @@ import { Package } from '../api';
 import { CommandIDs } from '../commands';
 import { HpcEnvsModel } from '../model';
 import { PackagesModel } from '../packagesmodel';
-import { PACKAGE_ROW_HEIGHT, PackagesView } from '../widgets/packages';
+import { PACKAGE_ROW_HEIGHT, PackagesView, sourceBadge } from '../widgets/packages';
 import { json, RoutedServer } from './fake-server';
-import { CONDA_PACKAGES, condaEnvironment, environment, INFO, PACKAGES, SITE } from './fixtures';
+import {
+  CONDA_PACKAGES,
+  condaEnvironment,
+  environment,
+  INFO,
+  PACKAGES,
+  SITE,
+  task
+} from './fixtures';
 import { click, dispose, find, settle, show, type } from './render';
 
 describe('PackagesView', () => {
@@ -39,9 +48,24 @@ describe('PackagesView', () => {
     runs = [];
     for (const id of Object.values(CommandIDs)) {
       commands.addCommand(id, {
-        execute: args => {
+        execute: async args => {
           runs.push([id, args]);
-          return true;
+          if (id !== CommandIDs.installPackages) {
+            return true;
+          }
+          // As the real command: the install runs as a task, whose id is returned (false when
+          // the server refuses; here, when the test gave it no reply).
+          try {
+            const log = await model.install(
+              String(args.name),
+              String(args.partition),
+              args.packages as string[],
+              args.upgrade === true
+            );
+            return log.task.id;
+          } catch {
+            return false;
+          }
         }
       });
     }
@@ -70,7 +94,7 @@ describe('PackagesView', () => {
       ['numpy', 'SciPy-bundle/2023.07-gfbf-2023a'],
       ['icecream', 'venv'],
       ['pip', 'venv'],
-      ['pipshadowed', 'base']
+      ['pipshadowed', 'base (Python/3.11.7-GCCcore-12.3.0)']
     ]);
     expect(view.title.label).toBe('Packages: science (zen4)');
   });
@@ -80,7 +104,7 @@ describe('PackagesView', () => {
 
     expect(find(view.node, '.jp-HpcEnvs-shadow').textContent).toContain('outranks 2.0.0');
     expect(find(view.node, '.jp-HpcEnvs-shadowInfo').textContent).toContain(
-      'pip 26.3 (venv) hides 23.2.1 (base)'
+      'pip 26.3 (venv) hides 23.2.1 (base: Python/3.11.7-GCCcore-12.3.0)'
     );
   });
 
@@ -98,12 +122,29 @@ describe('PackagesView', () => {
     ]);
   });
 
-  it('installs what is typed, as separate requirements, and clears the box', async () => {
+  /**
+   * The server's replies to an install that ends in `state` with `message`.
+   */
+  function installEnds(state: 'succeeded' | 'failed', message: string): void {
+    const install = task({
+      kind: 'install',
+      title: 'Install in science (zen4)',
+      step: '',
+      params: { arch: 'zen4' }
+    });
+    fake.routes['POST envs/science/packages'] = json({ task: install }, 202);
+    fake.routes[`GET tasks/${install.id}/log`] = json({ text: '', offset: 0, state, step: '' });
+    fake.routes[`GET tasks/${install.id}`] = json({ ...install, state, message });
+  }
+
+  it('installs what is typed, as separate requirements, and clears the box once installed', async () => {
     await open();
+    installEnds('succeeded', 'Installed.');
     const box = find<HTMLInputElement>(view.node, '.jp-HpcEnvs-install-specs');
 
     await type(box, 'six tqdm >= 4.66');
     await click(find(view.node, '.jp-HpcEnvs-install-button'));
+    await settle();
 
     expect(runs).toEqual([
       [
@@ -112,6 +153,24 @@ describe('PackagesView', () => {
       ]
     ]);
     expect(box.value).toBe('');
+    expect(view.node.querySelector('.jp-HpcEnvs-install-error')).toBeNull();
+  });
+
+  it('keeps what was typed after a failed install, with the whole reason', async () => {
+    await open();
+    const why =
+      'pip could not install nosuchpkg-hpc: ERROR: Could not find a version that satisfies the requirement nosuchpkg-hpc (from versions: none). ERROR: No matching distribution found for nosuchpkg-hpc. The environment is as it was.';
+    installEnds('failed', why);
+    const box = find<HTMLInputElement>(view.node, '.jp-HpcEnvs-install-specs');
+
+    await type(box, 'nosuchpkg-hpc');
+    await click(find(view.node, '.jp-HpcEnvs-install-button'));
+    await settle();
+
+    expect(box.value).toBe('nosuchpkg-hpc');
+    const error = find(view.node, '.jp-HpcEnvs-install-error');
+    expect(error.getAttribute('role')).toBe('alert');
+    expect(error.textContent).toContain(why);
   });
 
   it('filters the packages by name and by source', async () => {
@@ -230,5 +289,17 @@ describe('PackagesView', () => {
       expect(view.node.querySelector('.jp-HpcEnvs-updateAll')).toBeNull();
       expect(view.node.querySelector('.jp-HpcEnvs-packages-listing')).toBeNull();
     });
+  });
+});
+
+describe('sourceBadge', () => {
+  it('says which module the interpreter of a base package is, and tolerates an unknown one', () => {
+    const trans = nullTranslator.load('jupyterlab_hpc_envs');
+    const base = PACKAGES.packages[3];
+    expect(sourceBadge(base, trans)).toEqual({
+      text: 'base (Python/3.11.7-GCCcore-12.3.0)',
+      title: 'Part of the interpreter of the module Python/3.11.7-GCCcore-12.3.0'
+    });
+    expect(sourceBadge({ ...base, module: null }, trans).text).toBe('base');
   });
 });

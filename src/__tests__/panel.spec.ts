@@ -247,6 +247,25 @@ describe('HpcEnvsPanel', () => {
     expect(details.querySelectorAll('button')).toHaveLength(0);
   });
 
+  it('shows a stale build with the problems the server found', async () => {
+    const stale = environment('science');
+    const message = 'Module Python/3.11.7-GCCcore-12.3.0 is gone from the module tree: migrate.';
+    stale.builds.zen4 = {
+      ...stale.builds.zen4,
+      state: 'stale',
+      problems: [{ kind: 'module', subject: 'Python/3.11.7-GCCcore-12.3.0', message }]
+    };
+    await open({ 'GET envs': json({ environments: [stale] }) });
+
+    await click(find(panel.node, '.jp-HpcEnvs-envRow[data-env="science"]'));
+    const details = find(panel.node, '.jp-HpcEnvs-details[data-env="science"]');
+
+    expect(find(details, '.jp-HpcEnvs-problem[data-kind="module"]').textContent).toBe(
+      `The zen4 build is stale: ${message}`
+    );
+    expect(find(details, '.jp-HpcEnvs-build[data-partition="zen4"]').dataset.status).toBe('stale');
+  });
+
   it('shows a conda environment with its kind, no modules, its Python and channels', async () => {
     await open({
       'GET envs': json({ environments: [environment('science'), condaEnvironment('forge')] })

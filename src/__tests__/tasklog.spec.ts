@@ -8,7 +8,7 @@ import { nullTranslator } from '@jupyterlab/translation';
 
 import { HpcEnvsModel, TaskLog } from '../model';
 import { TaskNotifier } from '../notifications';
-import { plain, TaskLogView } from '../widgets/tasklog';
+import { plain, readableLine, TaskLogView } from '../widgets/tasklog';
 import { json, RoutedServer } from './fake-server';
 import { INFO, SITE, task } from './fixtures';
 import { click, dispose, find, settle, show } from './render';
@@ -66,8 +66,10 @@ describe('TaskLogView', () => {
     );
 
     const output = find(shown.node, '.jp-HpcEnvs-taskLog-output');
-    expect(output.textContent).toBe('Building science\n==> venv\n::hpc-envs::info host=vm\n');
+    expect(output.textContent).toBe('Building science\n==> venv\n    host: vm\n');
+    expect(output.textContent).not.toContain('::hpc-envs::');
     expect(find(output, '.jp-HpcEnvs-taskLog-step-marker').textContent).toBe('==> venv\n');
+    expect(find(output, '.jp-HpcEnvs-taskLog-marker').textContent).toBe('    host: vm\n');
     expect(find(shown.node, '.jp-HpcEnvs-chip').textContent).toBe('succeeded');
     expect(find(shown.node, '.jp-HpcEnvs-taskLog-message').textContent).toBe('Done.');
     expect(find(shown.node, '.jp-HpcEnvs-taskLog-cancel').hidden).toBe(true);
@@ -248,5 +250,34 @@ describe('plain', () => {
     );
     expect(plain('\x1b[?25l 10%\r 50%\r100% done\r')).toBe('100% done');
     expect(plain('plain text')).toBe('plain text');
+  });
+});
+
+describe('readableLine', () => {
+  it('shows the build script’s progress lines as steps, facts and the failure, as the CLI does', () => {
+    expect(readableLine('::hpc-envs::step smoke-test')).toEqual({
+      kind: 'step',
+      text: '==> smoke-test'
+    });
+    expect(readableLine('::hpc-envs::info prefix=/data/envs/a=b')).toEqual({
+      kind: 'info',
+      text: '    prefix: /data/envs/a=b'
+    });
+    expect(readableLine('::hpc-envs::fail pip could not install nosuchpkg')).toEqual({
+      kind: 'fail',
+      text: 'failed: pip could not install nosuchpkg'
+    });
+    expect(readableLine('==> pip install tabulate')).toEqual({
+      kind: 'step',
+      text: '==> pip install tabulate'
+    });
+  });
+
+  it('leaves the tools’ own output as it is', () => {
+    expect(readableLine('Collecting numpy')).toEqual({ kind: 'output', text: 'Collecting numpy' });
+    expect(readableLine('  ::hpc-envs::step indented')).toEqual({
+      kind: 'output',
+      text: '  ::hpc-envs::step indented'
+    });
   });
 });

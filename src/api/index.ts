@@ -173,7 +173,10 @@ export interface ICreateRequest {
    * conda is not mixed with modules).
    */
   modules: string[];
-  partition: string;
+  /**
+   * The partition to build on, or several: one build each, all at once.
+   */
+  partition: string | string[];
   /**
    * A storage root, by label (`$VSC_DATA`) or path; the server's first usable one when omitted.
    */

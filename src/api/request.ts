@@ -24,12 +24,14 @@ export class ApiError extends ServerConnection.ResponseError {
    * @param message - The server's message.
    * @param field - The field of the request the message is about, if the server said.
    * @param suggestions - Close matches of an unknown name, if any.
+   * @param fields - Every refused field's message, when the server refused several at once.
    */
   constructor(
     response: Response,
     message: string,
     readonly field: string | null = null,
-    readonly suggestions: string[] = []
+    readonly suggestions: string[] = [],
+    readonly fields: Readonly<Record<string, string>> = {}
   ) {
     super(response, message);
     this.name = 'ApiError';
@@ -138,7 +140,8 @@ async function errorOf(response: Response): Promise<ApiError> {
         response,
         body.data.message,
         body.data.field ?? null,
-        body.data.suggestions ?? []
+        body.data.suggestions ?? [],
+        body.data.fields ?? {}
       );
     }
   } catch {

@@ -28,6 +28,10 @@ export type Info = z.infer<typeof InfoSchema>;
 export const ErrorBodySchema = z.object({
   message: z.string(),
   field: z.string().optional(),
+  /**
+   * Every refused field's message, when several values of one request were refused at once.
+   */
+  fields: z.record(z.string(), z.string()).optional(),
   suggestions: z.array(z.string()).optional()
 });
 
@@ -815,6 +819,18 @@ export const KernelResourcesSchema = z.object({
     })
     .default({}),
   /**
+   * What a node of the partition has (from Slurm); a missing one is unknown or unlimited.
+   */
+  capacity: z
+    .object({
+      time: z.string().optional(),
+      cpus: z.number().optional(),
+      memory: z.string().optional(),
+      gpus: z.number().optional(),
+      gres: z.string().optional()
+    })
+    .default({}),
+  /**
    * What the user chose (the fields they set, and `mode`).
    */
   chosen: z
@@ -838,7 +854,11 @@ export const KernelResourcesSchema = z.object({
   /**
    * A stored choice that breaks a limit lowered since, or `null`.
    */
-  problem: z.object({ field: z.string(), message: z.string() }).nullable().default(null)
+  problem: z.object({ field: z.string(), message: z.string() }).nullable().default(null),
+  /**
+   * Every field of the stored choice that breaks a limit, and why.
+   */
+  problems: z.record(z.string(), z.string()).default({})
 });
 
 /**

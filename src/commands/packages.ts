@@ -45,13 +45,13 @@ export function addPackagesCommands(ctx: ICommandContext): void {
         ? args.packages.filter((p): p is string => typeof p === 'string')
         : [];
       try {
-        await model.install(
+        const log = await model.install(
           stringArg(args, 'name'),
           stringArg(args, 'partition'),
           packages,
           args.upgrade === true
         );
-        return true;
+        return log.task.id;
       } catch (reason) {
         report(reason);
         return false;

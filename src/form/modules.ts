@@ -53,6 +53,15 @@ export class ModulesFormPart {
   }
 
   /**
+   * The chosen modules taken out of the choice by the last change of the Python module or of
+   * the partition, each with why (they cannot be loaded with it, or the partition lacks them):
+   * the form says so rather than dropping them silently.
+   */
+  get dropped(): readonly IDroppedModule[] {
+    return this._dropped;
+  }
+
+  /**
    * The partition changed: its catalog is loaded (modules it lacks are dropped then).
    */
   reset(): void {
@@ -167,6 +176,7 @@ export class ModulesFormPart {
     this._python = python;
     this._compat = null;
     this._compatError = null;
+    this._dropped = [];
     this._host.clearError('python');
     this._host.clearError('modules');
     this._host.emit();
@@ -190,6 +200,7 @@ export class ModulesFormPart {
       return;
     }
     this._extras = want ? [...this._extras, module] : this._extras.filter(m => m !== module);
+    this._dropped = this._dropped.filter(d => d.module !== module);
     this._host.clearError('modules');
     this._host.emit();
   }
@@ -211,6 +222,11 @@ export class ModulesFormPart {
       }
       this._catalog = reply.modules;
       const names = new Set(reply.modules.map(m => m.full));
+      const lacking = [this._python ?? '', ...this._extras].filter(m => m && !names.has(m));
+      this._dropped = lacking.map(module => ({
+        module,
+        reason: `partition ${partition} does not have it`
+      }));
       if (this._python && !names.has(this._python)) {
         this._python = null;
       }
@@ -268,9 +284,17 @@ export class ModulesFormPart {
         return;
       }
       this._compat = reply.modules;
-      const incompatible = new Set(
-        reply.modules.filter(m => m.compatible === false).map(m => m.full)
+      const incompatible = new Map(
+        reply.modules
+          .filter(m => m.compatible === false)
+          .map(m => [m.full, m.reason || `it cannot be loaded with ${python}`])
       );
+      this._dropped = [
+        ...this._dropped,
+        ...this._extras
+          .filter(m => incompatible.has(m))
+          .map(module => ({ module, reason: incompatible.get(module) ?? '' }))
+      ];
       this._extras = this._extras.filter(m => !incompatible.has(m));
     } catch (reason) {
       if (this._host.isDisposed() || python !== this._python) {
@@ -288,7 +312,23 @@ export class ModulesFormPart {
   private _catalogError: string | null = null;
   private _compat: Module[] | null = null;
   private _compatError: string | null = null;
+  private _dropped: IDroppedModule[] = [];
   private _probe: Origin | null = null;
+}
+
+/**
+ * A chosen module a change of the Python module or of the partition took out of the choice.
+ */
+export interface IDroppedModule {
+  /**
+   * The module's full name.
+   */
+  module: string;
+
+  /**
+   * Why it no longer fits.
+   */
+  reason: string;
 }
 
 /**

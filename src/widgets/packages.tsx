@@ -6,7 +6,7 @@
 import { ITranslator, nullTranslator, TranslationBundle } from '@jupyterlab/translation';
 import { deleteIcon, ReactWidget, refreshIcon } from '@jupyterlab/ui-components';
 import { CommandRegistry } from '@lumino/commands';
-import React, { useId, useState } from 'react';
+import React, { useEffect, useId, useState } from 'react';
 
 import { Package, ShadowWarning } from '../api';
 import { hpcEnvsIcon } from '../icons';
@@ -116,9 +116,12 @@ export function sourceBadge(
         title: trans.__('From the module %1', row.module ?? '')
       };
     case 'base':
+      // Which module's interpreter, as the command line says it.
       return {
-        text: 'base',
-        title: trans.__('Part of the Python module %1', row.module ?? '')
+        text: row.module ? `base (${row.module})` : 'base',
+        title: row.module
+          ? trans.__('Part of the interpreter of the module %1', row.module)
+          : trans.__("Part of the environment's Python interpreter")
       };
     case 'conda':
       return { text: 'conda', title: trans.__('From the conda environment') };
@@ -361,19 +364,29 @@ function InstallForm(props: {
     }
     setInstalling(true);
     try {
+      // The task's id: what was typed stays until the install succeeded (a failed one is
+      // corrected, not typed again).
       const started = await commands.execute(CommandIDs.installPackages, {
         name,
         partition,
         packages,
         upgrade
       });
-      if (started) {
-        setSpecs('');
+      if (typeof started === 'string') {
+        model.expectInstall(started);
       }
     } finally {
       setInstalling(false);
     }
   };
+
+  const outcome = model.installOutcome;
+  const succeeded = outcome?.state === 'succeeded' ? outcome.taskId : null;
+  useEffect(() => {
+    if (succeeded) {
+      setSpecs('');
+    }
+  }, [succeeded]);
 
   return (
     <form className="jp-HpcEnvs-install" onSubmit={event => void install(event)}>
@@ -407,6 +420,14 @@ function InstallForm(props: {
       >
         {trans.__('Install')}
       </button>
+      {outcome?.state === 'failed' ? (
+        <div className="jp-HpcEnvs-error jp-HpcEnvs-install-error" role="alert">
+          {trans.__(
+            'The install failed, the packages typed are kept for correction: %1',
+            outcome.message
+          )}
+        </div>
+      ) : null}
     </form>
   );
 }

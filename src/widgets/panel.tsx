@@ -583,6 +583,18 @@ function EnvDetails(props: {
           {w}
         </div>
       ))}
+      {Object.values(env.builds).flatMap(b =>
+        b.problems.map(p => (
+          <div
+            key={`${b.arch} ${p.kind} ${p.subject}`}
+            className="jp-HpcEnvs-warning jp-HpcEnvs-problem"
+            role="note"
+            data-kind={p.kind}
+          >
+            {trans.__('The %1 build is stale: %2', b.arch, p.message)}
+          </div>
+        ))
+      )}
       <ul className="jp-HpcEnvs-builds" aria-label={trans.__('Builds per partition')}>
         {statuses.map(s => (
           <BuildRow key={s.partition.name} env={env} status={s} commands={commands} trans={trans} />

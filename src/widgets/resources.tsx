@@ -261,22 +261,31 @@ function fieldTexts(
   resources: KernelResources,
   trans: TranslationBundle
 ): Record<ResourceField, IFieldText> {
-  const { limits, defaults } = resources;
+  const { limits, defaults, capacity, partition } = resources;
+  const node = (what: string | undefined): string | undefined =>
+    what === undefined ? undefined : trans.__('A node of %1 has %2.', partition, what);
   return {
     time: {
       label: trans.__('Time limit'),
       placeholder: defaults.time,
-      hint: limitHint(limits.time, trans, trans.__('minutes, H:MM:SS or D-HH:MM:SS'))
+      hint: limitHint(limits.time, trans, trans.__('minutes, H:MM:SS or D-HH:MM:SS')),
+      capacity: capacity.time
+        ? trans.__('The time limit of %1 is %2.', partition, capacity.time)
+        : undefined
     },
     cpus: {
       label: trans.__('CPUs'),
       placeholder: defaults.cpus,
-      hint: limitHint(limits.cpus, trans)
+      hint: limitHint(limits.cpus, trans),
+      capacity: node(
+        capacity.cpus === undefined ? undefined : trans._n('%1 CPU', '%1 CPUs', capacity.cpus)
+      )
     },
     memory: {
       label: trans.__('Memory'),
       placeholder: defaults.memory || trans.__("the partition's default"),
-      hint: limitHint(limits.memory, trans, trans.__('e.g. 4G or 500M'))
+      hint: limitHint(limits.memory, trans, trans.__('e.g. 4G or 500M')),
+      capacity: node(capacity.memory)
     },
     gpus: {
       label: trans.__('GPUs'),
@@ -284,7 +293,13 @@ function fieldTexts(
       hint:
         limits.gpus === '0'
           ? trans.__('No GPUs for kernels on %1.', resources.partition)
-          : limitHint(limits.gpus, trans)
+          : limitHint(limits.gpus, trans),
+      capacity:
+        capacity.gpus === 0
+          ? trans.__('The nodes of %1 have no GPUs.', partition)
+          : node(
+              capacity.gpus === undefined ? undefined : trans._n('%1 GPU', '%1 GPUs', capacity.gpus)
+            )
     },
     account: {
       label: trans.__('Account'),
@@ -303,6 +318,10 @@ interface IFieldText {
   label: string;
   placeholder: string;
   hint: string;
+  /**
+   * What a node of the partition has (from Slurm), if known.
+   */
+  capacity?: string;
 }
 
 /**
@@ -369,6 +388,9 @@ function ResourceInput(props: {
       <div id={ids(`${name}-hint`)} className="jp-HpcEnvs-note jp-HpcEnvs-resources-hint">
         {text.hint}
       </div>
+      {text.capacity ? (
+        <div className="jp-HpcEnvs-note jp-HpcEnvs-resources-capacity">{text.capacity}</div>
+      ) : null}
       <FieldError id={ids(`${name}-error`)} message={errors[name]} />
     </div>
   );

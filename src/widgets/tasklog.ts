@@ -125,37 +125,23 @@ export class TaskLogView extends Widget {
   }
 
   /**
-   * Append text to the output, line by line: the build's progress markers
-   * (`::hpc-envs::step modules`) and the task's own (`==> pip install`) are shown as headings,
-   * error lines (pip's `ERROR:`) highlighted, the other markers dimmed; a line not complete yet waits at the end.
+   * Append text to the output, line by line: the build's progress lines and the task's own
+   * (`==> pip install`) as steps, error lines (pip's `ERROR:`) highlighted (see
+   * {@link readableLine}); a line not complete yet waits at the end.
    */
   private _append(text: string): void {
     const lines = (this._pending.data + text).split('\n');
     this._pending.data = lines.pop() ?? '';
     const fragment = document.createDocumentFragment();
     for (const raw of lines) {
-      const line = plain(raw);
-      const marker = MARKER.exec(line);
-      if (!marker && ERROR_LINE.test(line)) {
-        // pip's and the build's own errors: what the user has to read first.
-        const error = document.createElement('span');
-        error.className = 'jp-HpcEnvs-taskLog-errorLine';
-        error.textContent = `${line}\n`;
-        fragment.append(error);
-        continue;
-      }
-      if (!marker && !line.startsWith('==> ')) {
-        fragment.append(`${line}\n`);
+      const { kind, text: shown } = readableLine(plain(raw));
+      if (kind === 'output') {
+        fragment.append(`${shown}\n`);
         continue;
       }
       const span = document.createElement('span');
-      if (!marker || marker[1] === 'step') {
-        span.className = 'jp-HpcEnvs-taskLog-step-marker';
-        span.textContent = marker ? `==> ${marker[2]}\n` : `${line}\n`;
-      } else {
-        span.className = 'jp-HpcEnvs-taskLog-marker';
-        span.textContent = `${line}\n`;
-      }
+      span.className = LINE_CLASSES[kind];
+      span.textContent = `${shown}\n`;
       fragment.append(span);
     }
     this._output.insertBefore(fragment, this._pending);
@@ -231,9 +217,58 @@ export function taskWarnings(task: Task): string[] {
 const MARKER = /^::hpc-envs::(\w+) ?(.*)$/;
 
 /**
+/**
  * The lines of an error: pip's (`ERROR: No matching distribution found for numpyy`) and conda's.
  */
 const ERROR_LINE = /^\s*(ERROR|error|CondaError|PackagesNotFoundError):/;
+
+/**
+ * What a line of a task's log is, as shown.
+ */
+export type LogLineKind = 'output' | 'step' | 'info' | 'fail' | 'error';
+
+const LINE_CLASSES: Record<Exclude<LogLineKind, 'output'>, string> = {
+  step: 'jp-HpcEnvs-taskLog-step-marker',
+  info: 'jp-HpcEnvs-taskLog-marker',
+  fail: 'jp-HpcEnvs-taskLog-fail',
+  // pip's and the build's own errors: what the user has to read first.
+  error: 'jp-HpcEnvs-taskLog-errorLine'
+};
+
+/**
+ * A line of a task's log as people read it, as the command line prints it
+ * (`scripts.readable_line`): a step (`::hpc-envs::step pip` or the task's own `==> pip install`)
+ * as `==> pip`, a fact (`::hpc-envs::info host=node12`) as `    host: node12`, the build's
+ * failure as `failed: …`, an error line of the tools (pip's `ERROR:`) as it is, to highlight;
+ * any other line is the tools' own output, as it is.
+ *
+ * @param line - A line, without its line break.
+ * @returns Its kind and the text to show.
+ */
+export function readableLine(line: string): { kind: LogLineKind; text: string } {
+  const marker = MARKER.exec(line);
+  if (!marker) {
+    if (ERROR_LINE.test(line)) {
+      return { kind: 'error', text: line };
+    }
+    return { kind: line.startsWith('==> ') ? 'step' : 'output', text: line };
+  }
+  const [, what, rest] = marker;
+  if (what === 'step') {
+    return { kind: 'step', text: `==> ${rest}` };
+  }
+  if (what === 'info') {
+    const at = rest.indexOf('=');
+    return {
+      kind: 'info',
+      text: at < 0 ? `    ${rest}` : `    ${rest.slice(0, at)}: ${rest.slice(at + 1)}`
+    };
+  }
+  if (what === 'fail') {
+    return { kind: 'fail', text: `failed: ${rest}` };
+  }
+  return { kind: 'info', text: rest };
+}
 
 /**
  * The namespace of {@link TaskLogView}'s types.

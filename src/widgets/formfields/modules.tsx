@@ -64,6 +64,11 @@ export function ModulesFields(
           aria-describedby={describe('python')}
           onChange={event => model.setPython(event.target.value || null)}
         >
+          {/* What the select shows while nothing is chosen: without an option of its value,
+              React would mark the first module selected, which the model has not chosen. */}
+          <option value="" disabled hidden>
+            {trans.__('No Python module chosen')}
+          </option>
           {pythons.map(m => (
             <option key={m.path || m.full} value={m.full} title={m.description}>
               {visibleAfter(m) ? trans.__('%1 (after %2)', m.full, visibleAfter(m)) : m.full}
@@ -80,6 +85,11 @@ export function ModulesFields(
         {model.catalog !== null && !model.pythonModules.length && !model.catalogError ? (
           <div className="jp-HpcEnvs-note">
             {trans.__('Partition %1 offers no Python module.', model.partition)}
+          </div>
+        ) : null}
+        {model.catalog !== null && model.pythonModules.length && !model.python ? (
+          <div className="jp-HpcEnvs-note jp-HpcEnvs-python-none">
+            {trans.__('No Python module chosen yet: click one.')}
           </div>
         ) : null}
         <FieldError id={ids('catalog-error')} message={model.catalogError ?? undefined} />
@@ -105,6 +115,22 @@ export function ModulesFields(
               )
             : trans.__('Choose the Python module first: other modules must match it.')}
         </div>
+        {model.droppedModules.length ? (
+          <div className="jp-HpcEnvs-warning jp-HpcEnvs-droppedModules" role="status">
+            {trans._n(
+              'Taken out of your choice, as it no longer fits:',
+              'Taken out of your choice, as they no longer fit:',
+              model.droppedModules.length
+            )}
+            <ul>
+              {model.droppedModules.map(d => (
+                <li key={d.module} data-module={d.module}>
+                  <span className="jp-HpcEnvs-module-name">{d.module}</span>: {d.reason}
+                </li>
+              ))}
+            </ul>
+          </div>
+        ) : null}
         {model.extras.length ? (
           <ol className="jp-HpcEnvs-selectedModules" aria-label={trans.__('Load order')}>
             <li className="jp-HpcEnvs-moduleChip jp-mod-python">{model.python}</li>

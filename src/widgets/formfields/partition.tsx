@@ -37,6 +37,7 @@ export function PartitionField(props: IFieldProps): React.ReactElement | null {
           </option>
         ))}
       </select>
+      <AlsoPartitions {...props} />
       <div id={ids('partition-hint')} className="jp-HpcEnvs-note">
         {partition?.local
           ? trans.__('Built here, on this node (same CPU architecture).')
@@ -58,5 +59,35 @@ export function PartitionField(props: IFieldProps): React.ReactElement | null {
       ) : null}
       <FieldError id={ids('partition-error')} message={errors.partition} />
     </div>
+  );
+}
+
+/**
+ * The other partitions to build on at once: a multi-select as checkboxes, shown when the site has
+ * more than one partition.
+ */
+function AlsoPartitions(props: IFieldProps): React.ReactElement | null {
+  const { model, trans } = props;
+  const others = (model.site?.partitions ?? []).filter(
+    p => p.name !== model.partition && p.available
+  );
+  if (!others.length) {
+    return null;
+  }
+  return (
+    <fieldset className="jp-HpcEnvs-alsoPartitions">
+      <legend>{trans.__('Also build on, at once')}</legend>
+      {others.map(p => (
+        <label key={p.name}>
+          <input
+            type="checkbox"
+            checked={model.alsoPartitions.includes(p.name)}
+            onChange={event => model.setAlsoPartition(p.name, event.target.checked)}
+          />
+          {p.name}
+          {p.arch && p.arch !== p.name ? ` (${p.arch})` : ''}
+        </label>
+      ))}
+    </fieldset>
   );
 }
