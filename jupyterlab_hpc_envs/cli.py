@@ -470,6 +470,10 @@ async def cmd_submit(core: Core, args: argparse.Namespace) -> int:
 
 
 async def cmd_runs(core: Core, args: argparse.Namespace) -> int:
+    if args.cancel:
+        await run_records.cancel(core.config, args.cancel)
+    if args.again:
+        await asyncio.to_thread(run_records.again, core.config, args.again)
     views = await run_records.states(core.config)
     _print(views, args.json, "\n".join(runs_cli.line(v) for v in views) or "No runs.")
     return 0
@@ -755,7 +759,9 @@ def _add_check_commands(commands: _Subcommands) -> None:
 def _add_run_commands(commands: _Subcommands) -> None:
     c = commands.add("submit", cmd_submit, "Run a notebook as a Slurm batch job.", True)
     runs_cli.add_arguments(c)
-    commands.add("runs", cmd_runs, "Notebooks run as Slurm jobs, and their states.", True)
+    c = commands.add("runs", cmd_runs, "Notebooks run as Slurm jobs, and their states.", True)
+    c.add_argument("--cancel", metavar="RUN", help="cancel this run's job first")
+    c.add_argument("--again", metavar="RUN", help="submit this run again first")
 
 
 def parser() -> argparse.ArgumentParser:

@@ -36,6 +36,8 @@ from .kernels import jobs as kernel_jobs
 from .kernels import resources as kernel_resources
 from .kernels import running as running_kernels
 from .kernels import terminal
+from .runs import records as run_records
+from .runs import rest as run_rest
 from .site import slurm
 from .tasks import FINAL
 
@@ -645,6 +647,53 @@ class KernelJobHandler(BaseHandler):
         self.reply(await kernel_jobs.cancel_kernel_job(self.core.config, kernel_id))
 
 
+class RunsHandler(BaseHandler):
+    """``runs``: GET notebooks run as Slurm jobs with their states (from Slurm and the runs' own
+    status files, so they survive a restart); POST submits one (paths relative to the server's
+    folder)."""
+
+    @tornado.web.authenticated
+    @requires("read")
+    @_errors
+    async def get(self) -> None:
+        self.reply({"runs": await run_records.states(self.core.config)})
+
+    @tornado.web.authenticated
+    @requires("write", "execute")
+    @_errors
+    async def post(self) -> None:
+        root = self.settings.get("server_root_dir") or "."
+        self.reply(await run_rest.submit(self.core.config, root, self.body()), 201)
+
+
+class RunHandler(BaseHandler):
+    """``runs/<run id>``: GET one run's state; DELETE cancels its job (every task of a sweep)."""
+
+    @tornado.web.authenticated
+    @requires("read")
+    @_errors
+    async def get(self, run_id: str) -> None:
+        run_records.find(self.core.config, run_id)
+        self.reply(await run_records.state(self.core.config, run_id))
+
+    @tornado.web.authenticated
+    @requires("write")
+    @_errors
+    async def delete(self, run_id: str) -> None:
+        self.reply(await run_records.cancel(self.core.config, run_id))
+
+
+class RunAgainHandler(BaseHandler):
+    """``runs/<run id>/again``: POST submits the run again as it was asked (a new run)."""
+
+    @tornado.web.authenticated
+    @requires("write", "execute")
+    @_errors
+    async def post(self, run_id: str) -> None:
+        again = await asyncio.to_thread(run_records.again, self.core.config, run_id)
+        self.reply(again, 201)
+
+
 class CondaHandler(BaseHandler):
     """``conda``: the site's conda policy and message, the engine used (or how to get one), the
     default and known channels, and the warnings a user sees before creating a conda environment."""
@@ -700,6 +749,9 @@ def routes(base_url: str) -> list[tuple[str, type[BaseHandler]]]:
         (r"kernels/(?P<kernel>[^/]+)/resources", KernelResourcesHandler),
         ("kernel-jobs", KernelJobsHandler),
         (r"kernel-jobs/(?P<kernel_id>[^/]+)", KernelJobHandler),
+        ("runs", RunsHandler),
+        (r"runs/(?P<run_id>[^/]+)", RunHandler),
+        (r"runs/(?P<run_id>[^/]+)/again", RunAgainHandler),
         ("conda", CondaHandler),
         ("conda/environments", CondaEnvironmentsHandler),
         ("tasks", TasksHandler),

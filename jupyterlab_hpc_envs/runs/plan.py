@@ -47,7 +47,7 @@ def runs_dir(config: HpcEnvs) -> str:
 
 
 def _notebook(path: str) -> tuple[str, nbformat.NotebookNode]:
-    path = os.path.abspath(names.clean_path("notebook", path))
+    path = names.clean_path("notebook", os.path.abspath(path) if isinstance(path, str) else path)
     if not path.endswith(".ipynb") or not os.path.isfile(path):
         raise errors.InvalidInput("notebook", f"{path} is not a notebook (.ipynb) file.")
     try:

@@ -13,8 +13,11 @@ import re
 import time
 from typing import Any
 
+from .. import errors
 from ..config import HpcEnvs
+from ..kernels import resources
 from ..site import slurm
+from . import plan
 from .plan import runs_dir
 
 
@@ -129,3 +132,35 @@ async def state(config: HpcEnvs, run_id: str) -> dict[str, Any] | None:
         if view["id"] == run_id:
             return view
     return None
+
+
+def find(config: HpcEnvs, run_id: object) -> dict[str, Any]:
+    """The record of run ``run_id``, else :class:`errors.NotFound`."""
+    for record in load(config):
+        if record["id"] == run_id:
+            return record
+    raise errors.NotFound(f"There is no run {run_id!r} (see `jupyter hpc-envs runs`).")
+
+
+async def cancel(config: HpcEnvs, run_id: object) -> dict[str, Any]:
+    """Cancel a run's job (every task of a sweep); its view once Slurm has taken it back."""
+    record = find(config, run_id)
+    await slurm.cancel(str(record["job_id"]))
+    return await state(config, record["id"]) or record
+
+
+def again(config: HpcEnvs, run_id: object) -> dict[str, Any]:
+    """Submit a run again as it was asked (checked again against today's limits): a new run."""
+    record = find(config, run_id)
+    chosen = {k: v for k, v in record["resources"].items() if k in resources.FIELDS}
+    tasks = record.get("tasks") or []
+    request = plan.Request(
+        notebook=record["notebook"],
+        kernel=record["kernel"],
+        partition=record["resources"]["partition"],
+        resources=chosen,
+        parameters={} if tasks else record["parameters"],
+        output_dir=os.path.dirname(record["output"]),
+        sweep=[t["parameters"] for t in tasks] or None,
+    )
+    return plan.submit(config, plan.make(config, request))

@@ -56,6 +56,11 @@ EXPECTED: dict[tuple[str, str], tuple[str, ...]] = {
     ("PUT", "kernels/{kernel}/resources"): ("write",),
     ("GET", "kernel-jobs"): ("read",),
     ("DELETE", "kernel-jobs/{kernel_id}"): ("write",),
+    ("GET", "runs"): ("read",),
+    ("POST", "runs"): ("write", "execute"),
+    ("GET", "runs/{run_id}"): ("read",),
+    ("DELETE", "runs/{run_id}"): ("write",),
+    ("POST", "runs/{run_id}/again"): ("write", "execute"),
     ("GET", "conda"): ("read",),
     ("GET", "conda/environments"): ("read",),
     ("GET", "tasks"): ("read",),
@@ -249,9 +254,20 @@ async def test_a_read_only_guest_can_read_but_not_change_or_run_anything(
     build = core.envs.get("guarded").builds["zen4"].path
     # a kernel job the owner could clear from the list
     KernelJobs(core.config.data_dir).update("k-1", job_name="hpc-envs-kernel", ended=time.time())
+    # a run's record (its job long gone) the guest may read but not cancel or submit again
+    run_id, run_dir = (
+        "20990101-000000-abcd",
+        Path(core.config.data_dir) / "runs" / "20990101-000000-abcd",
+    )
+    run_dir.mkdir(parents=True)
+    run = {"id": run_id, "job_id": "999999999", "notebook": "/n.ipynb", "output": "/o.ipynb",
+              "kernel": kernel, "script": str(run_dir / "job.sbatch"), "log": str(run_dir / "job.log"),
+              "parameters": {}, "resources": {"partition": "zen4"}}  # fmt: skip
+    (run_dir / "run.json").write_text(json.dumps(run))
     data_dir = Path(core.config.data_dir)
     before = _snapshot(site_env["VSC_DATA"], site_env["VSC_SCRATCH"], kernels_dir, data_dir)
     values = {"name": "guarded", "task_id": record.id, "kernel": kernel, "kernel_id": "k-1"}
+    values["run_id"] = run_id
     # What each call would do if it were allowed
     bodies = {
         ("POST", "envs"): {"name": "intruder", "modules": [PYTHON, IPYTHON], "partition": "zen4"},

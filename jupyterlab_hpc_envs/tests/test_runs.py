@@ -7,14 +7,18 @@ job's node through its launch script. Nothing is mocked.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 import nbformat
 import pytest
+
+from .servers import ServerProcess
 
 PYTHON = "Python/3.11.7-GCCcore-12.3.0"
 IPYTHON = "IPython/8.14.0-GCCcore-12.3.0"
@@ -174,3 +178,84 @@ def test_bad_input_is_refused_before_anything_is_submitted(site, tmp_path, args,
     assert message in done.stderr
     after = set(runs_folder(site).iterdir()) if runs_folder(site).exists() else set()
     assert after == before
+
+
+def squeue_ids(env: dict[str, str], job_id: str) -> str:
+    return subprocess.run(
+        ["squeue", "-h", "-j", job_id, "-o", "%i"],
+        env=env, capture_output=True, text=True, check=False,
+    ).stdout.strip()  # fmt: skip
+
+
+def test_a_pending_run_is_listed_with_its_reason_cancelled_and_run_again(site, tmp_path):
+    # Our own job pends by its own means: sbatch --begin an hour from now (Slurm's reason BeginTime).
+    later = tmp_path / "config"
+    later.mkdir()
+    options = {"HpcEnvs": {"kernel_srun_options": ["--begin=now+1hour"]}}
+    (later / "jupyter_server_config.json").write_text(json.dumps(options))
+    env = dict(site["env"], JUPYTER_CONFIG_DIR=str(later))
+    path = notebook(tmp_path / "later.ipynb", "print(f'x={x}')", parameters="x = 0")
+    done = cli(env, "submit", str(path), "-p", "x=5", "--json", timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+    run = json.loads(done.stdout)
+    listed = json.loads(cli(env, "runs", "--json").stdout)
+    mine = next(v for v in listed if v["id"] == run["id"])
+    assert mine["state"] == "PENDING"
+    assert mine["reason"] == "BeginTime"
+    assert squeue_ids(env, run["job_id"]) == run["job_id"]
+
+    cancelled = cli(env, "runs", "--cancel", run["id"], "--json")
+    assert cancelled.returncode == 0, cancelled.stderr
+    assert squeue_ids(env, run["job_id"]) == ""
+    mine = next(v for v in json.loads(cancelled.stdout) if v["id"] == run["id"])
+    assert mine["state"] == "ENDED"
+    assert "ended before the notebook did" in mine["reason"]
+
+    # Run again (here, without the --begin of that configuration): a new run, same parameters.
+    again = cli(site["env"], "runs", "--again", run["id"], "--json")
+    assert again.returncode == 0, again.stderr
+    newer = json.loads(again.stdout)[0]
+    assert newer["id"] != run["id"]
+    assert newer["parameters"] == {"x": 5}
+    assert cli(site["env"], "runs", "--cancel", newer["id"]).returncode == 0
+
+
+def test_an_unknown_run_is_not_found(site):
+    done = cli(site["env"], "runs", "--cancel", "20990101-000000-abcd", timeout=60)
+    assert done.returncode == 3
+    assert "There is no run" in done.stderr
+
+
+async def test_rest_submits_refuses_bad_input_and_lists_runs_after_a_server_restart(site, tmp_path):
+    notebook(tmp_path / "rest.ipynb", "print(f'y={y}')", parameters="y = 0")
+    server = ServerProcess(site["env"], tmp_path)
+    server.start()
+    try:
+        await server.ready()
+        code, bad = await server.call("POST", "hpc-envs/api/runs", {"notebook": "../out.ipynb"})
+        assert (code, bad["field"]) == (400, "notebook")
+        body = {"notebook": "rest.ipynb", "parameters": {"import os": 1}}
+        code, bad = await server.call("POST", "hpc-envs/api/runs", body)
+        assert (code, bad["field"]) == (400, "parameters")
+        body = {"notebook": "rest.ipynb", "parameters": {"y": [1, "two"]}}
+        code, run = await server.call("POST", "hpc-envs/api/runs", body)
+        assert code == 201, run
+    finally:
+        server.stop()
+    again = ServerProcess(site["env"], tmp_path)  # a new server: the run is known from disk
+    again.start()
+    try:
+        await again.ready()
+        deadline = time.monotonic() + 300
+        while True:
+            code, view = await again.call("GET", f"hpc-envs/api/runs/{run['id']}")
+            assert code == 200, view
+            if view["state"] in ("SUCCEEDED", "FAILED", "ENDED") or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(2)
+        assert view["state"] == "SUCCEEDED", view
+        code, listed = await again.call("GET", "hpc-envs/api/runs")
+        assert run["id"] in [r["id"] for r in listed["runs"]]
+    finally:
+        again.stop()
+    assert "y=[1, 'two']" in text_of(run["output"])

@@ -12,12 +12,14 @@ from jupyterlab_hpc_envs.site import Site, user_site_advice
 PACKAGE = Path(__file__).resolve().parent.parent
 REPO = PACKAGE.parent
 # Everything a user can read comes from these: the server's and the command line's messages, the
-# REST description, the frontend's strings and the settings' schema.
+# REST description, the frontend's strings, the settings' schema and the documentation.
 USER_FACING = [
     *(p for p in PACKAGE.rglob("*.py") if "tests" not in p.parts),
     PACKAGE / "openapi.yaml",
     *(p for p in (REPO / "src").rglob("*.ts*") if "__tests__" not in p.parts),
     *(REPO / "schema").glob("*.json"),
+    REPO / "README.md",
+    *(REPO / "docs").glob("*.md"),
 ]
 
 

@@ -16,7 +16,6 @@ import {
   PYTHON,
   removeEnvironment,
   SCIPY,
-  screenshot,
   uniqueName
 } from './helpers';
 
@@ -76,7 +75,6 @@ test.describe('The form and its mistakes', () => {
     const overlap =
       a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
     expect(overlap, JSON.stringify({ create: a, toast: b })).toBe(false);
-    await screenshot(page, 'form-dropped-modules');
   });
 });
 
@@ -144,7 +142,6 @@ test.describe('A kernel whose Slurm job cannot start', () => {
         node.parentElement!.scrollWidth > node.parentElement!.clientWidth + 1
     );
     expect(cut).toBe(false);
-    await screenshot(page, 'kernel-start-refused');
     await dialog.getByRole('button', { name: 'Ok' }).click();
   });
 });
