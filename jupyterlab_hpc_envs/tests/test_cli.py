@@ -102,6 +102,12 @@ async def test_create_from_the_command_line_gives_a_kernel_that_reproduces_the_e
         (["packages", "../../etc"], cli.EXIT_INPUT, "not a valid environment name"),
         (["register", "--path", "/etc"], cli.EXIT_INPUT, "not a venv"),
         (["remove", "nosuch", "--yes"], cli.EXIT_NOT_FOUND, "no environment"),
+        (
+            ["modules", "SciPy", "--python", "Python/DOES-NOT-EXIST"],
+            cli.EXIT_INPUT,
+            "There is no module Python/DOES-NOT-EXIST on partition zen4. The Python modules: "
+            "`jupyter hpc-envs modules Python/`.",
+        ),
     ],
 )
 async def test_bad_input_on_the_command_line_says_why_with_its_exit_status_and_creates_nothing(
