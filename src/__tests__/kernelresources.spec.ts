@@ -426,13 +426,13 @@ describe('The side panel', () => {
 
     await click(find(panel.node, '.jp-HpcEnvs-envRow[data-env="science"]'));
     const zen2 = find(panel.node, '.jp-HpcEnvs-build[data-partition="zen2"]');
-    await click(find(zen2, '.jp-HpcEnvs-resourcesButton'));
+    await click(find(zen2, '.jp-HpcEnvs-build-resources'));
 
-    expect(find(zen2, '.jp-HpcEnvs-resourcesButton').getAttribute('aria-label')).toBe(
+    expect(find(zen2, '.jp-HpcEnvs-build-resources').getAttribute('aria-label')).toBe(
       'Kernel resources of science on zen2…'
     );
     expect(runs).toEqual([[CommandIDs.kernelResources, { kernel: KERNEL }]]);
-    expect(panel.node.querySelectorAll('.jp-HpcEnvs-resourcesButton')).toHaveLength(2);
+    expect(panel.node.querySelectorAll('.jp-HpcEnvs-build-resources')).toHaveLength(2);
     await dispose(panel);
     model.dispose();
   });
