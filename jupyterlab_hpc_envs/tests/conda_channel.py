@@ -61,7 +61,7 @@ from packaging.utils import canonicalize_name
 BUILDER_VERSION = "1"
 STAMP = "hpc-envs-channel.json"
 # The kernel's packages, pinned so that the channel is the same from one day to the next (their own
-# dependencies are whatever pip resolves for these); numpy is the seed's first package.
+# dependencies are whatever pip resolves for these); numpy is the first package of the site documentation's example.
 WHEELS = ("pip==24.3.1", "ipykernel==6.29.5", "numpy==1.26.4")
 HOOK_VARIABLE = "HPC_ENVS_CONDA_HOOK"
 # Left out of the python package: the test suite, static libraries, byte code, the install's own

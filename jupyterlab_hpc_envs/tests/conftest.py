@@ -196,7 +196,7 @@ def site_env(demo_site, jp_environ, monkeypatch, tmp_path):
     Storage roots ($VSC_DATA, $VSC_SCRATCH) are fresh folders of the test, so tests never see each
     other's environments; the module trees and Slurm are the demo site's. Jupyter's own folders stay
     pytest-jupyter's per-test ones (kernelspecs land in ``$JUPYTER_DATA_DIR/kernels``). HOME is the
-    site's home, which holds the stray ``~/.local`` user site of the seed's warning.
+    site's home, which holds the stray ``~/.local`` user site that the site documentation warns about.
     """
     keep = {k: os.environ[k] for k in os.environ if k.startswith("JUPYTER")}
     for key in list(os.environ):

@@ -374,7 +374,7 @@ async def test_the_engine_in_use_is_reported_with_the_channels(conda_site, jp_fe
     assert info["how_to_get"] == ""
     assert info["channels"] == [conda_site["channel"]]
     assert "intel" in [c["name"] for c in info["known_channels"]]
-    # The stray ~/.local/lib of the demo site is flagged, as the seed's Genius note asks.
+    # The stray ~/.local/lib of the demo site is flagged, as the site documentation's note on it asks.
     assert any(".local/lib" in w for w in info["warnings"])
 
 
