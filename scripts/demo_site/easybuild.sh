@@ -58,8 +58,8 @@ eb_run() {
 }
 
 # The Python prefix: a real folder (so that the interpreter's own site-packages is its, with pip and
-# setuptools only) whose executable is a copy of the interpreter's and whose standard library, headers and
-# shared library are symlinks to the interpreter's installation.
+# setuptools only, copied) whose executable is a copy of the interpreter's and whose standard library, headers
+# and shared library are symlinks to the interpreter's installation.
 hmns_python_prefix() {
     local prefix="$1" series="$HMNS_PY_SERIES"
     local real="${PY_REALPREFIX[$series]}" entry
@@ -78,7 +78,9 @@ hmns_python_prefix() {
     done
     [[ -d "$real/include/python$series" ]] && ln -sn -- "$real/include/python$series" "$prefix/include/python$series"
     for entry in "$real/lib/python$series/site-packages"/{pip,setuptools,_distutils_hack,distutils-precedence.pth}*; do
-        [[ -e "$entry" ]] && ln -sn -- "$entry" "$prefix/lib/python$series/site-packages/${entry##*/}"
+        # Copies, not symlinks: a change of the module's pip or setuptools (an uninstall, an upgrade) must
+        # never reach the interpreter's own installation through a link.
+        [[ -e "$entry" ]] && cp -R -- "$entry" "$prefix/lib/python$series/site-packages/${entry##*/}"
     done
     cat >"$prefix/bin/pip$series" <<EOF
 #!/bin/sh
