@@ -63,9 +63,13 @@ test.describe('Creating an environment', () => {
     await expect(
       panel.locator(`.jp-HpcEnvs-envRow[data-env="${name}"] .jp-mod-building`)
     ).toHaveText('zen4');
-    await expect(output).toContainText(/Collecting|Requirement already satisfied/, {
-      timeout: 60_000
-    });
+    // pip's or uv's words (installer=auto uses uv where it is installed)
+    await expect(output).toContainText(
+      /Collecting|Requirement already satisfied|Resolved \d+ packages/,
+      {
+        timeout: 60_000
+      }
+    );
     await screenshot(page, 'build-light');
     await expect
       .poll(async () => (await output.textContent())!.length, { timeout: 60_000 })
