@@ -626,7 +626,8 @@ class KernelJobsHandler(BaseHandler):
         record = kernel_jobs.KernelJobs(self.core.config.data_dir)
         jobs = record.list()
         config = self.core.config
-        if config.use_slurm == "yes" or (config.use_slurm == "auto" and slurm.available()):
+        # Slurm installed without a cluster is no Slurm: no terminal jobs, and no warning each time.
+        if config.use_slurm == "yes" or (config.use_slurm == "auto" and (await slurm.status())[0]):
             try:
                 jobs += await terminal.terminal_jobs()
             except slurm.SlurmError as err:
