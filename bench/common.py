@@ -14,6 +14,7 @@ import random
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -41,6 +42,17 @@ def site_environ() -> dict[str, str]:
     for key in ("PYTHONPATH", "VIRTUAL_ENV", "_"):
         env.pop(key, None)
     return env
+
+
+def enter_site(prefix: str) -> Path:
+    """Make this process a user of the demo site (its environment only) with a fresh scratch
+    folder of its own under $VSC_SCRATCH, which is also its Jupyter data folder's parent."""
+    environ = site_environ()
+    os.environ.clear()
+    os.environ.update(environ)
+    scratch = Path(tempfile.mkdtemp(prefix=prefix, dir=os.environ["VSC_SCRATCH"]))
+    os.environ["JUPYTER_DATA_DIR"] = str(scratch / "jupyter")
+    return scratch
 
 
 def machine() -> str:

@@ -25,11 +25,10 @@ import shlex
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-from common import interleave, print_table, record, site_environ, summary
+from common import enter_site, interleave, print_table, record, summary
 
 PYTHON = "Python/3.11.7-GCCcore-12.3.0"
 SCIPY = "SciPy-bundle/2023.07-gfbf-2023a"
@@ -47,11 +46,7 @@ ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
 
 
 def main() -> None:
-    environ = site_environ()
-    os.environ.clear()
-    os.environ.update(environ)
-    scratch = Path(tempfile.mkdtemp(prefix="bench-create-", dir=os.environ["VSC_SCRATCH"]))
-    os.environ["JUPYTER_DATA_DIR"] = str(scratch / "jupyter")
+    scratch = enter_site("bench-create-")
 
     from jupyterlab_hpc_envs.config import HpcEnvs
     from jupyterlab_hpc_envs.core import Core

@@ -25,11 +25,10 @@ import os
 import shlex
 import shutil
 import subprocess
-import tempfile
 import time
 from pathlib import Path
 
-from common import demo_dir, interleave, print_table, record, site_environ, summary
+from common import demo_dir, enter_site, interleave, print_table, record, summary
 
 PYTHON = "Python/3.11.7-GCCcore-12.3.0"
 SCIPY = "SciPy-bundle/2023.07-gfbf-2023a"
@@ -57,11 +56,7 @@ def venv_own(prefix: Path) -> dict[str, str]:
 
 
 def main() -> None:
-    environ = site_environ()
-    os.environ.clear()
-    os.environ.update(environ)
-    scratch = Path(tempfile.mkdtemp(prefix="bench-create-uv-", dir=os.environ["VSC_SCRATCH"]))
-    os.environ["JUPYTER_DATA_DIR"] = str(scratch / "jupyter")
+    scratch = enter_site("bench-create-uv-")
 
     from jupyterlab_hpc_envs.config import HpcEnvs
     from jupyterlab_hpc_envs.core import Core

@@ -11,11 +11,9 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import tempfile
 import time
-from pathlib import Path
 
-from common import interleave, print_table, record, site_environ, summary
+from common import enter_site, interleave, print_table, record, summary
 
 MODULES = ["Python/3.11.7-GCCcore-12.3.0", "IPython/8.14.0-GCCcore-12.3.0"]
 PACKAGES = ["icecream", "tabulate"]
@@ -23,11 +21,7 @@ ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
 
 
 def main() -> None:
-    environ = site_environ()
-    os.environ.clear()
-    os.environ.update(environ)
-    scratch = Path(tempfile.mkdtemp(prefix="bench-partitions-", dir=os.environ["VSC_SCRATCH"]))
-    os.environ["JUPYTER_DATA_DIR"] = str(scratch / "jupyter")
+    scratch = enter_site("bench-partitions-")
 
     from jupyterlab_hpc_envs.config import HpcEnvs
     from jupyterlab_hpc_envs.core import Core
