@@ -627,7 +627,7 @@ class KernelJobsHandler(BaseHandler):
         jobs = record.list()
         config = self.core.config
         # Slurm installed without a cluster is no Slurm: no terminal jobs, and no warning each time.
-        if config.use_slurm == "yes" or (config.use_slurm == "auto" and (await slurm.status())[0]):
+        if await slurm.used(config.use_slurm):
             try:
                 jobs += await terminal.terminal_jobs()
             except slurm.SlurmError as err:

@@ -302,7 +302,7 @@ async def sweep_orphans(config: HpcEnvs, logger: logging.Logger | None = None) -
     dropped, and those of ended jobs after a day.
     """
     logger = logger or log
-    if config.use_slurm == "no" or (config.use_slurm == "auto" and not (await slurm.status())[0]):
+    if not await slurm.used(config.use_slurm):
         return []  # no Slurm here (not installed, or installed without a cluster): nothing to sweep
     try:
         live = await slurm.jobs_with_prefix(JOB_NAME_PREFIX)

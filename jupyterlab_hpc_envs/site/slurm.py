@@ -111,6 +111,14 @@ RECHECK_UNREACHABLE = (
 _status: dict[str, tuple[bool, str, float]] = {}  # SLURM_CONF -> (usable, why not, when found)
 
 
+async def used(use_slurm: str) -> bool:
+    """Whether Slurm is used under the ``use_slurm`` setting: ``yes``, ``no``, or (``auto``) when
+    :func:`status` finds a cluster (installed without one is no Slurm)."""
+    if use_slurm != "auto":
+        return use_slurm == "yes"
+    return (await status())[0]
+
+
 async def status() -> tuple[bool, str]:
     """Whether this process can use Slurm, and why not: ``(False, why)`` when its commands are
     missing or installed without a reachable cluster (a workstation, a test machine).
