@@ -18,6 +18,7 @@ import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO_SITE = REPO / "scripts" / "demo-site"
@@ -94,6 +95,31 @@ async def ainterleave(
             if i >= warmup:
                 times[name].append(seconds)
     return times
+
+
+async def shutdown_now(km: Any) -> None:
+    await km.shutdown_kernel(now=True)
+
+
+async def start_kernel_once(
+    name: str, timeout: float = 60, shutdown: Callable[[Any], Awaitable[None]] = shutdown_now
+) -> float:
+    """Seconds from ``start_kernel`` (jupyter_client's AsyncKernelManager) to the first
+    ``kernel_info`` reply of kernelspec ``name``; the kernel is then shut down."""
+    from jupyter_client.manager import AsyncKernelManager
+
+    km = AsyncKernelManager(kernel_name=name)
+    start = time.perf_counter()
+    await km.start_kernel()
+    kc = km.client()
+    kc.start_channels()
+    try:
+        await kc.wait_for_ready(timeout=timeout)
+        elapsed = time.perf_counter() - start
+    finally:
+        kc.stop_channels()
+        await shutdown(km)
+    return elapsed
 
 
 def timed(func: Callable[[], object]) -> float:
