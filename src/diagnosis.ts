@@ -8,9 +8,10 @@
  * for people. JupyterLab shows a failed start (its session context's `_handleSessionError`, or a
  * kernel reported dead with a reason) in a `Dialog` it creates itself; every `Dialog` is in
  * `Dialog.tracker`, so the {@link KernelDiagnosisWatcher} sees it, and when its text carries our
- * line, closes it and shows ours. Nothing of JupyterLab is patched: another message is left alone.
+ * line, makes it ours in place (what failed, the text, the fixes). Nothing of JupyterLab is patched: another
+ * message is left alone.
  */
-import { Dialog, showDialog } from '@jupyterlab/apputils';
+import { Dialog } from '@jupyterlab/apputils';
 import { TranslationBundle } from '@jupyterlab/translation';
 import { CommandRegistry } from '@lumino/commands';
 import { IDisposable } from '@lumino/disposable';
@@ -165,42 +166,7 @@ export function textBody(text: string): Widget {
 }
 
 /**
- * Show our dialog for a failed start and run the fix the user chose.
- *
- * @param found - The text and the diagnosis.
- * @param commands - The application's commands.
- * @param trans - The translation bundle.
- * @returns The command run, or `null` when the user only closed the dialog.
- */
-export async function showDiagnosis(
-  found: { text: string; diagnosis: KernelDiagnosis },
-  commands: CommandRegistry,
-  trans: TranslationBundle
-): Promise<string | null> {
-  const fixes = diagnosisFixes(found.diagnosis, commands, trans);
-  const result = await showDialog({
-    title: diagnosisTitle(found.diagnosis, trans),
-    body: textBody(found.text),
-    buttons: [
-      Dialog.cancelButton({ label: trans.__('Close') }),
-      ...fixes.map((fix, i) =>
-        i === 0
-          ? Dialog.okButton({ label: fix.label, caption: fix.command })
-          : Dialog.createButton({ label: fix.label, caption: fix.command, accept: true })
-      )
-    ],
-    defaultButton: fixes.length ? 1 : 0
-  });
-  const chosen = fixes.find(fix => fix.label === result.button.label);
-  if (!result.button.accept || !chosen) {
-    return null;
-  }
-  await commands.execute(chosen.command, chosen.args);
-  return chosen.command;
-}
-
-/**
- * Replaces JupyterLab's dialog of a failed kernel start by ours when the message carries our
+ * Turns JupyterLab's dialog of a failed kernel start into ours when the message carries our
  * diagnosis.
  */
 export class KernelDiagnosisWatcher implements IDisposable {
@@ -228,7 +194,9 @@ export class KernelDiagnosisWatcher implements IDisposable {
   }
 
   private _onDialog(_: unknown, dialog: Dialog<unknown>): void {
-    void dialog.ready.then(() => {
+    // Ready: its body is rendered; a turn later, its header (React renders it apart).
+    void dialog.ready.then(async () => {
+      await new Promise(resolve => setTimeout(resolve, 0));
       if (this._isDisposed || dialog.isDisposed) {
         return;
       }
@@ -237,12 +205,66 @@ export class KernelDiagnosisWatcher implements IDisposable {
         pre => pre.textContent ?? ''
       );
       const found = shown.map(parseDiagnosis).find(f => f !== null);
-      if (!found) {
-        return;
+      if (found) {
+        this._takeOver(dialog, found);
       }
-      dialog.resolve();
-      void showDiagnosis(found, this._commands, this._trans);
     });
+  }
+
+  /**
+   * Make JupyterLab's open dialog ours, in place: a dialog launched now would wait behind the
+   * "Select Kernel" dialog that JupyterLab queues after a failed start. Its body shows our title
+   * and the text (the diagnosis line left out, wrapped), its footer the fixes' buttons; its own
+   * button closes it.
+   */
+  private _takeOver(
+    dialog: Dialog<unknown>,
+    found: { text: string; diagnosis: KernelDiagnosis }
+  ): void {
+    const node = dialog.node;
+    const body = node.querySelector('.jp-Dialog-body');
+    // React owns the body's nodes: hidden, not removed.
+    for (const child of body?.children ?? []) {
+      (child as HTMLElement).style.display = 'none';
+    }
+    const ours = textBody(found.text);
+    const title = document.createElement('p');
+    title.className = 'jp-HpcEnvs-diagnosis-title';
+    title.textContent = diagnosisTitle(found.diagnosis, this._trans);
+    ours.node.prepend(title);
+    body?.append(ours.node);
+    const footer = node.querySelector('.jp-Dialog-footer');
+    const close = footer?.querySelector('.jp-Dialog-button');
+    const label = close?.querySelector('.jp-Dialog-buttonLabel');
+    if (!close || !label) {
+      return;
+    }
+    const accept = close.className;
+    label.textContent = this._trans.__('Close');
+    close.setAttribute('aria-label', this._trans.__('Close'));
+    close.classList.replace('jp-mod-accept', 'jp-mod-reject');
+    for (const fix of diagnosisFixes(found.diagnosis, this._commands, this._trans)) {
+      const button = Dialog.defaultRenderer.createButtonNode(
+        Dialog.okButton({ label: fix.label, caption: fix.command })
+      );
+      button.className = accept; // styled as JupyterLab's own, beside it
+      button.addEventListener('click', () => {
+        dialog.resolve();
+        void this._run(fix);
+      });
+      close.parentElement?.append(button);
+    }
+  }
+
+  /**
+   * Run a fix; "Choose another kernel" only where JupyterLab does not ask already (after a
+   * failed start of a new session it opens its own "Select Kernel" dialog).
+   */
+  private async _run(fix: { command: string; args: Record<string, string | boolean> }) {
+    if (fix.command === CHANGE_KERNEL_COMMAND && Dialog.tracker.size > 0) {
+      return;
+    }
+    await this._commands.execute(fix.command, fix.args);
   }
 
   private _commands: CommandRegistry;

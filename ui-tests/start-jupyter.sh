@@ -27,6 +27,22 @@ export HPC_ENVS_UI_CONDA_CHANNEL="file://$channel"
 # shellcheck disable=SC1091
 source "$HPC_ENVS_DEMO_DIR/env.sh"
 mkdir -p "$HOME"
+# Partition zen4 on a copy of the site's zen4 module tree, private to this server (a few kB of
+# modulefiles): tests/diagnostics.spec.ts hides a module in it, never in the site's own trees.
+private="$(mktemp -d "${TMPDIR:-/tmp}/hpc-envs-ui.XXXXXX")"
+python3 - "$HPC_ENVS_SITE_FILE" "$private" <<'PY'
+import json, shutil, sys
+site_file, private = sys.argv[1], sys.argv[2]
+with open(site_file, encoding="utf-8") as f:
+    site = json.load(f)
+zen4 = site["partitions"]["zen4"]
+tree = f"{private}/modules-zen4"
+shutil.copytree(zen4["modulepath"][0], tree, symlinks=True)
+zen4["modulepath"] = [tree, *zen4["modulepath"][1:]]
+with open(f"{private}/site.json", "w", encoding="utf-8") as f:
+    json.dump(site, f)
+PY
+export HPC_ENVS_SITE_FILE="$private/site.json" MODULEPATH="$private/modules-zen4"
 # Limits of kernel resources, as a site would set them (the demo site's description sets none):
 # tests/kernels.spec.ts has a value over a limit refused beside its field.
 exec jupyter lab --config jupyter_server_test_config.py \

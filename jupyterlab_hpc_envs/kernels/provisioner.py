@@ -510,6 +510,7 @@ def _check_drift(name: str, partition: str, build: manifest.Build) -> None:
     if taken is None:
         return
     blocking = [*drift.module_problems(taken, [], {}), *drift.interpreter_problems(taken)]
+    gone = any(p["kind"] == "module" for p in blocking)
     if blocking:
         raise KernelStartError(
             f"The kernel of {name} cannot start: "
@@ -520,7 +521,8 @@ def _check_drift(name: str, partition: str, build: manifest.Build) -> None:
                 name,
                 partition,
                 [p["subject"] for p in blocking],
-                ("rebuild", "migrate", "choose"),
+                # A rebuild is refused while a module is gone: a newer toolchain's are the fix.
+                ("migrate", "choose") if gone else ("rebuild", "migrate", "choose"),
             ),
         )
 

@@ -1,7 +1,7 @@
 /**
  * A kernel that cannot start: the server's diagnosis line parsed (the message as the real
  * provisioner writes it, see kernels/diagnosis.py), JupyterLab's "Error Starting Kernel" dialog
- * replaced by ours, with the fixes whose commands exist, and the chosen fix run.
+ * made ours, with the fixes whose commands exist, and the chosen fix run.
  */
 import { Dialog } from '@jupyterlab/apputils';
 import { nullTranslator } from '@jupyterlab/translation';
@@ -21,16 +21,16 @@ import { settle } from './render';
 
 const trans = nullTranslator.load('jupyterlab_hpc_envs');
 
+const PYTHON = '/site/data/hpc-envs/science/conda-zen4/bin/python3.11';
 const TEXT =
-  'The kernel of science cannot start: Module Python/3.11.7-GCCcore-12.3.0 is gone from the ' +
-  'module tree (/site/modules/zen4/all/Python/3.11.7-GCCcore-12.3.0.lua is missing): migrate ' +
-  'the environment to a newer toolchain, or ask the site to restore the module. Or start an ' +
-  'environment built on another partition whose modules still exist.';
+  `The kernel of science cannot start: The interpreter ${PYTHON} is missing (an OS or module ` +
+  'upgrade?): rebuild. Or start an environment built on another partition whose modules still ' +
+  'exist.';
 // As json.dumps(..., sort_keys=True) writes it.
 const LINE =
   DIAGNOSIS_MARKER +
-  '{"env": "science", "fixes": ["rebuild", "migrate", "choose"], "kind": "module", ' +
-  '"partition": "zen4", "subjects": ["Python/3.11.7-GCCcore-12.3.0"]}';
+  '{"env": "science", "fixes": ["rebuild", "migrate", "choose"], "kind": "interpreter", ' +
+  `"partition": "zen4", "subjects": ["${PYTHON}"]}`;
 const MESSAGE = `${TEXT}\n${LINE}`;
 
 /**
@@ -50,10 +50,10 @@ describe('parseDiagnosis', () => {
     expect(parseDiagnosis(MESSAGE)).toEqual({
       text: TEXT,
       diagnosis: {
-        kind: 'module',
+        kind: 'interpreter',
         env: 'science',
         partition: 'zen4',
-        subjects: ['Python/3.11.7-GCCcore-12.3.0'],
+        subjects: [PYTHON],
         fixes: ['rebuild', 'migrate', 'choose']
       }
     });
@@ -62,7 +62,7 @@ describe('parseDiagnosis', () => {
   it('finds nothing in another message, a broken line or an unknown kind', () => {
     expect(parseDiagnosis('srun: error: Invalid generic resource (gres) specification')).toBe(null);
     expect(parseDiagnosis(`${TEXT}\n${DIAGNOSIS_MARKER}{"kind": "module"`)).toBe(null);
-    expect(parseDiagnosis(MESSAGE.replace('"module"', '"weather"'))).toBe(null);
+    expect(parseDiagnosis(MESSAGE.replace('"interpreter"', '"weather"'))).toBe(null);
     expect(parseDiagnosis(`${DIAGNOSIS_MARKER}{}`)).toBe(null);
   });
 });
@@ -114,25 +114,31 @@ describe('KernelDiagnosisWatcher', () => {
     return dialog;
   }
 
-  it('replaces JupyterLab’s dialog by ours, and "Rebuild" rebuilds that build', async () => {
+  it('makes JupyterLab’s dialog ours in place, and "Rebuild" rebuilds that build', async () => {
     const { registry, ran } = commands([CommandIDs.rebuildEnvironment, CHANGE_KERNEL_COMMAND]);
     watcher = new KernelDiagnosisWatcher(registry, trans);
 
     const theirs = await launchKernelError(MESSAGE);
-    await settle();
+    for (let i = 0; i < 50 && !theirs.node.querySelector('.jp-HpcEnvs-diagnosis-text'); i++) {
+      await settle(() => new Promise(resolve => setTimeout(resolve, 20)));
+    }
 
-    expect(theirs.isAttached).toBe(false);
-    const ours = Dialog.tracker.currentWidget!;
-    expect(ours).not.toBe(theirs);
-    expect(ours.node.querySelector('.jp-Dialog-header')?.textContent).toBe(
-      'The kernel of science (zen4) cannot start: a module is gone'
+    // Still the one dialog at the front (a new one would wait behind JupyterLab's next), ours now
+    expect(Dialog.tracker.currentWidget).toBe(theirs);
+    expect(theirs.node.querySelector('.jp-HpcEnvs-diagnosis-title')?.textContent).toBe(
+      'The kernel of science (zen4) cannot start: its Python is gone or changed'
     );
-    expect(ours.node.querySelector('.jp-HpcEnvs-diagnosis-text')?.textContent).toBe(TEXT);
-    const buttons = [...ours.node.querySelectorAll('.jp-Dialog-button')];
+    const text = theirs.node.querySelector('.jp-HpcEnvs-diagnosis-text');
+    expect(text?.textContent).toBe(TEXT);
+    expect(theirs.node.querySelector<HTMLElement>('.jp-Dialog-body > pre')?.style.display).toBe(
+      'none'
+    );
+    const buttons = [...theirs.node.querySelectorAll<HTMLElement>('.jp-Dialog-button')];
     expect(buttons.map(b => b.textContent)).toEqual(['Close', 'Rebuild', 'Choose another kernel']);
 
-    await settle(() => ours.resolve(1));
+    await settle(() => buttons[1].click());
 
+    expect(theirs.isDisposed).toBe(true);
     expect(ran).toEqual([
       [CommandIDs.rebuildEnvironment, { name: 'science', partition: 'zen4', force: true }]
     ]);

@@ -121,6 +121,43 @@ export async function removeEnvironment(request: APIRequestContext, name: string
 }
 
 /**
+ * Remove an environment after a test that started its kernel: the kernel is shut down first.
+ *
+ * @param request - Playwright's request context.
+ * @param name - The environment.
+ * @param kernel - The name of its kernel that the test started.
+ */
+export async function removeWithKernel(
+  request: APIRequestContext,
+  name: string,
+  kernel: string
+): Promise<void> {
+  const kernels: { id: string; name: string }[] = await (await request.get('/api/kernels')).json();
+  for (const k of kernels.filter(k => k.name === kernel)) {
+    await request.delete(`/api/kernels/${k.id}`);
+  }
+  await removeEnvironment(request, name);
+}
+
+/**
+ * Start a new notebook on an environment's kernel from the launcher.
+ *
+ * @param page - The JupyterLab page.
+ * @param name - The environment.
+ * @param partition - The partition of its kernel.
+ */
+export async function startNotebookOn(
+  page: IJupyterLabPageFixture,
+  name: string,
+  partition = 'zen4'
+): Promise<void> {
+  const launcher = await openLauncher(page);
+  await launcher
+    .locator('.jp-LauncherCard[data-category="Notebook"]', { hasText: `${name} (${partition})` })
+    .click();
+}
+
+/**
  * Open the side panel "HPC environments".
  *
  * @param page - The JupyterLab page.

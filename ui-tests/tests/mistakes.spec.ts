@@ -2,7 +2,7 @@
  * The mistakes a new user makes, and what JupyterLab then shows: a Python module changed after
  * other modules were chosen (the form says which no longer fit and why), a notification while the
  * form is open (it does not cover Create), and a kernel whose Slurm job cannot start (the whole
- * reason, readable, in JupyterLab's dialog).
+ * reason, readable, in the extension's dialog).
  */
 import { expect, test } from '@jupyterlab/galata';
 import * as fs from 'fs';
@@ -14,7 +14,7 @@ import {
   IPYTHON,
   openLauncher,
   PYTHON,
-  removeEnvironment,
+  removeWithKernel,
   SCIPY,
   uniqueName
 } from './helpers';
@@ -83,13 +83,7 @@ test.describe('A kernel whose Slurm job cannot start', () => {
   const kernel = `hpcenv-${name}-zen4`;
 
   test.afterEach(async ({ request }) => {
-    const kernels: { id: string; name: string }[] = await (
-      await request.get('/api/kernels')
-    ).json();
-    for (const k of kernels.filter(k => k.name === kernel)) {
-      await request.delete(`/api/kernels/${k.id}`);
-    }
-    await removeEnvironment(request, name);
+    await removeWithKernel(request, name, kernel);
   });
 
   test('shows Slurm’s whole reason in a readable dialog', async ({ page, request }) => {
@@ -126,10 +120,11 @@ test.describe('A kernel whose Slurm job cannot start', () => {
       .locator('.jp-LauncherCard[data-category="Notebook"]', { hasText: `${name} (zen4)` })
       .click();
 
-    // Then JupyterLab's dialog shows Slurm's own words whole, with nothing cut at its edge
-    const dialog = page.locator('.jp-Dialog', { hasText: 'Error Starting Kernel' });
+    // Then the extension's dialog (the start's diagnosis, src/diagnosis.ts) shows Slurm's own
+    // words whole, with nothing cut at its edge
+    const dialog = page.locator('.jp-Dialog', { hasText: 'ended before it started' });
     await expect(dialog).toBeVisible({ timeout: 60_000 });
-    const message = dialog.locator('.jp-Dialog-body pre').first();
+    const message = dialog.locator('.jp-HpcEnvs-diagnosis-text');
     await expect(message).toContainText('Invalid partition name specified');
     await expect(message).toContainText('ended before the kernel started');
     const lines = (await message.textContent())!.split('\n');
@@ -142,6 +137,7 @@ test.describe('A kernel whose Slurm job cannot start', () => {
         node.parentElement!.scrollWidth > node.parentElement!.clientWidth + 1
     );
     expect(cut).toBe(false);
-    await dialog.getByRole('button', { name: 'Ok' }).click();
+    await expect(dialog.getByRole('button', { name: 'Choose another kernel' })).toBeVisible();
+    await dialog.getByRole('button', { name: 'Close' }).click();
   });
 });
