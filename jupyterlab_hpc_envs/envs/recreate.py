@@ -3,7 +3,8 @@
 The plan (:func:`plan`, what a dry run shows): the name and partition the environment gets here
 (the notebook's unless given; its partition when this site has one of that name, else the
 default partition), each of its modules and the module it becomes on that partition
-(``{from, to, reason}``, ``to`` null where nothing here matches), the packages pinned to the
+(``{from, to, reason}``: the module itself where the partition has it, else the nearest, see
+:func:`.migrate.map_modules`; ``to`` null where nothing here matches), the packages pinned to the
 versions the notebook's build had, and the kernel the notebook is switched to. :func:`recreate`
 builds it through :meth:`.service.Environments.create_from_lock`, with the lock's modules
 replaced by the ones the plan found; it refuses, creating nothing, while a module has no match.
@@ -11,42 +12,18 @@ replaced by the ones the plan found; it refuses, creating nothing, while a modul
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .. import errors, names
 from ..site import PartitionInfo
-from ..site.modules import ModuleInfo
 from ..tasks import TaskRecord
 from . import lock as locks
 from .kernelspec import kernel_name
+from .migrate import map_modules
 from .notebook import carried
 
 if TYPE_CHECKING:
     from .service import Environments
-
-
-@dataclass(frozen=True)
-class Move:
-    """One module of the notebook's environment and the module it becomes here."""
-
-    from_: str
-    to: str | None
-    reason: str
-
-    def to_json(self) -> dict[str, str | None]:
-        return {"from": self.from_, "to": self.to, "reason": self.reason}
-
-
-def moves(modules: list[str], catalog: list[ModuleInfo], partition: str) -> list[Move]:
-    """Each module kept where the partition has it; ``to`` None where it has not."""
-    present = {m.full for m in catalog}
-    return [
-        Move(m, m, "present here")
-        if m in present
-        else Move(m, None, f"{m} is not a module of partition {partition} here")
-        for m in modules
-    ]
 
 
 async def _partition(envs: Environments, wanted: object, theirs: object) -> PartitionInfo:
@@ -83,7 +60,7 @@ async def plan(
     _free(envs, target)
     part = await _partition(envs, partition, lock.get("partition"))
     modules = lock["modules"]
-    found = moves(modules, await envs.site.catalog(part), part.name) if modules else []
+    found = map_modules(modules, await envs.site.catalog(part), None) if modules else []
     return {
         "name": target,
         "partition": part.name,

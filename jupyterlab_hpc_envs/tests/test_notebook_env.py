@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any
 
@@ -167,7 +168,9 @@ async def test_a_notebook_travels_to_a_colleague_and_comes_back_after_removal(
     assert status == 200
     assert plan["name"] == "nbenv-carried"
     assert plan["kernel"] == kernel
-    assert plan["modules"] == [{"from": PYTHON, "to": PYTHON, "reason": "present here"}]
+    assert plan["modules"] == [
+        {"from": PYTHON, "to": PYTHON, "reason": "present here, generation 2023a"}
+    ]
     assert PACKAGE in plan["packages"], "the venv's packages pinned to their versions"
     status, answer = await call(jp_fetch, "POST", "recreations", body={"path": "carried.ipynb"})
     assert status == 202
@@ -272,20 +275,29 @@ async def test_a_bad_recreation_request_is_a_400_naming_the_field(
     assert list(site_env["VSC_DATA"].iterdir()) == []
 
 
-async def test_a_module_missing_here_is_shown_in_the_plan_and_refused_by_recreate(
-    site_env, tmp_path
+@pytest.mark.parametrize(
+    ("module", "to", "reason"),
+    [
+        ("Python/3.11.3-GCCcore-12.3.0", PYTHON, "the newest Python of generation 2023a"),
+        # 2021a is not here: the newest generation with a Python module (2023b or newer)
+        ("Python/3.9.6-GCCcore-10.3.0", "Python/3.1[2-9].*", "the newest Python of generation"),
+        ("Nowhere/1.0-GCCcore-12.3.0", None, "no Nowhere of generation 2023a here"),
+    ],
+)
+async def test_a_module_missing_here_becomes_the_nearest_or_refuses_the_recreation(
+    site_env, tmp_path, module, to, reason
 ):
-    gone = "Python/3.9.99-GCCcore-10.2.0"
-    carried = {"version": 1, "lock": small_lock("nbenv-gone", [gone])}
+    carried = {"version": 1, "lock": small_lock("nbenv-gone", [module])}
     path = tmp_path / "gone.ipynb"
     path.write_text(json.dumps(notebook("hpcenv-nbenv-gone-zen4", hpc_envs=carried)))
     code, out, err = await hpc("recreate", str(path), "--dry-run", "--json")
     assert code == 0, err
-    plan = json.loads(out)
-    assert plan["modules"] == [
-        {"from": gone, "to": None, "reason": f"{gone} is not a module of partition zen4 here"}
-    ]
-    code, out, err = await hpc("recreate", str(path))
-    assert code == cli.EXIT_INPUT, out + err
-    assert f"Partition zen4 has no module for {gone}" in err
-    assert list(site_env["VSC_DATA"].iterdir()) == []
+    (move,) = json.loads(out)["modules"]
+    assert move["from"] == module
+    assert fnmatch(str(move["to"]), str(to)), move
+    assert reason in move["reason"]
+    if to is None:
+        code, out, err = await hpc("recreate", str(path))
+        assert code == cli.EXIT_INPUT, out + err
+        assert f"Partition zen4 has no module for {module}" in err
+        assert list(site_env["VSC_DATA"].iterdir()) == []
