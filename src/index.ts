@@ -16,6 +16,7 @@ import { Widget } from '@lumino/widgets';
 
 import { addCommands, CommandIDs, IHpcEnvsTrackers } from './commands';
 import { DEFAULT_REFRESH_INTERVAL, HpcEnvsModel } from './model';
+import { recreatePlugin } from './recreate';
 import { KernelJobNotifier, TaskNotifier } from './notifications';
 import { IHpcEnvsModel, PLUGIN_ID } from './tokens';
 import { CreateEnvironmentForm } from './widgets/form';
@@ -191,6 +192,6 @@ function followKernelStarts(app: JupyterFrontEnd, model: IHpcEnvsModel): void {
   app.serviceManager.sessions.runningChanged.connect(changed);
 }
 
-const plugins: JupyterFrontEndPlugin<unknown>[] = [modelPlugin, panelPlugin];
+const plugins: JupyterFrontEndPlugin<unknown>[] = [modelPlugin, panelPlugin, recreatePlugin];
 
 export default plugins;
