@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import errors, names
 from ..site import PartitionInfo
+from ..site.modules import ModuleInfo
 from ..tasks import TaskRecord
 from . import lock as locks
 from .kernelspec import kernel_name
@@ -34,6 +35,16 @@ async def _partition(envs: Environments, wanted: object, theirs: object) -> Part
         if part.name == theirs:
             return part
     return await envs.site.default_partition()
+
+
+async def _catalog(envs: Environments, part: PartitionInfo, modules: list[str]) -> list[ModuleInfo]:
+    """The partition's catalog; the module system's own when a module is not in the first answer
+    (which may be a scan of the folders, as :meth:`.site.Site.module_lookup` knows)."""
+    catalog = await envs.site.catalog(part)
+    present = {m.full for m in catalog}
+    if all(m in present for m in modules):
+        return catalog
+    return await envs.site.catalogs.get(part.modulepath, complete=True)
 
 
 def _free(envs: Environments, name: str) -> None:
@@ -60,7 +71,7 @@ async def plan(
     _free(envs, target)
     part = await _partition(envs, partition, lock.get("partition"))
     modules = lock["modules"]
-    found = map_modules(modules, await envs.site.catalog(part), None) if modules else []
+    found = map_modules(modules, await _catalog(envs, part, modules), None) if modules else []
     return {
         "name": target,
         "partition": part.name,
