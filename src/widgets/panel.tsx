@@ -24,6 +24,7 @@ import {
   useSignals,
   VirtualList
 } from './common';
+import { WalltimeLeft } from './walltime';
 
 export { PANEL_ID };
 
@@ -402,6 +403,7 @@ function KernelJobsView(props: {
                   ))}
                 </span>
               ) : null}
+              <WalltimeLeft job={job} trans={trans} />
               {message ? (
                 <span className="jp-HpcEnvs-kernelJob-message" title={message}>
                   {message}
