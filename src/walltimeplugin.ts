@@ -5,6 +5,7 @@
  */
 import { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { ISessionContext, Notification } from '@jupyterlab/apputils';
+import { PathExt } from '@jupyterlab/coreutils';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { IStatusBar } from '@jupyterlab/statusbar';
 import { ITranslator, nullTranslator, TranslationBundle } from '@jupyterlab/translation';
@@ -73,17 +74,15 @@ async function warn(
   secondsLeft: number
 ): Promise<void> {
   const saved = await saveDocumentsOf(app, job.kernel_id);
-  const when = new Date((job.end_time ?? 0) * 1000).toLocaleTimeString();
+  // A toast shows the first 140 characters: what matters comes first, the notebooks by name.
   const ends = trans.__(
-    "%1 (%2): the kernel's Slurm job %3 reaches its time limit in %4 (at %5): Slurm then ends the kernel.",
+    "%1 (%2): Slurm ends the kernel's job in %3 (its time limit).",
     job.env,
     job.partition,
-    job.job_id,
-    formatRemaining(secondsLeft),
-    when
+    formatRemaining(secondsLeft)
   );
   const what = saved.length
-    ? trans.__('Saved %1.', saved.join(', '))
+    ? trans.__('Saved %1.', saved.map(path => PathExt.basename(path)).join(', '))
     : trans.__('No open notebook uses it: nothing was saved.');
   Notification.warning(`${ends} ${what}`, { autoClose: false, data: { walltime: 'warning' } });
 }

@@ -98,8 +98,9 @@ def job_request(job_id: str) -> str:
 
 
 def our_jobs(*args: str) -> list[dict[str, str]]:
-    """Kernel jobs in the queue (pending or running, as plain squeue lists them)."""
-    return [j for j in squeue(*args) if j["name"].startswith(JOB_NAME_PREFIX)]
+    """This module's kernel jobs in the queue (pending or running, as plain squeue lists them);
+    those of other environments (other tests running beside these) are left alone."""
+    return [j for j in squeue(*args) if j["name"].startswith(f"{JOB_NAME_PREFIX}{ENV}:")]
 
 
 def job_of(kernel_id: str, *args: str) -> dict[str, str] | None:

@@ -68,10 +68,10 @@ test.describe('Walltime of a Slurm kernel', () => {
     // And 1.5 minutes before the end it warns, after saving the notebook
     await page.notebook.setCell(0, 'code', 'x = 1');
     const warning = page.locator('.jp-Notification-Toast-warning', {
-      hasText: "the kernel's Slurm job"
+      hasText: "Slurm ends the kernel's job in"
     });
-    await expect(warning).toContainText('reaches its time limit in', { timeout: 60_000 });
-    await expect(warning).toContainText(/Saved .*\.ipynb\./);
+    await expect(warning).toContainText(/in 0:01:[0-3]\d \(its time limit\)/, { timeout: 60_000 });
+    await expect(warning).toContainText(/Saved Untitled\d*\.ipynb\./);
     await expect(status).toHaveClass(/jp-mod-warn/);
     await expect(page.locator('.jp-mod-current .jp-mod-dirty')).toHaveCount(0);
     await screenshot(page, 'walltime-warning');
