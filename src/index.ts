@@ -15,6 +15,7 @@ import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 import { Widget } from '@lumino/widgets';
 
 import { addCommands, CommandIDs, IHpcEnvsTrackers } from './commands';
+import { KernelDiagnosisWatcher } from './diagnosis';
 import { DEFAULT_REFRESH_INTERVAL, HpcEnvsModel } from './model';
 import { KernelJobNotifier, TaskNotifier } from './notifications';
 import { IHpcEnvsModel, PLUGIN_ID } from './tokens';
@@ -121,6 +122,7 @@ const panelPlugin: JupyterFrontEndPlugin<void> = {
         void app.commands.execute(CommandIDs.cancelKernelJob, { kernel_id: kernelId })
     });
     followKernelStarts(app, model);
+    new KernelDiagnosisWatcher(app.commands, trans);
 
     if (restorer) {
       restorer.add(panel, 'hpc-envs-panel');

@@ -144,7 +144,9 @@ class SlurmKernel:
         except BaseException as err:
             # A failed, timed-out or cancelled start (the server stopping, a client giving up)
             # must leave no job behind.
-            why = str(err) if isinstance(err, KernelStartError) else f"start interrupted ({err!r})"
+            why = (
+                err.message if isinstance(err, KernelStartError) else f"start interrupted ({err!r})"
+            )
             await asyncio.shield(self.teardown(why))
             raise
         return await self._running(report)
