@@ -999,6 +999,15 @@ function moreActions(
       args: { name: env.name, partition: where, force: status.status !== 'failed' }
     });
   }
+  const built = status.status === 'ready' || status.status === 'stale';
+  if (env.mine && env.kind === 'venv' && built && env.modules.length) {
+    more.push({
+      key: 'migrate',
+      label: '',
+      title: '',
+      command: CommandIDs.migrateEnvironment
+    });
+  }
   if (status.kernel || (env.mine && status.build)) {
     more.push({
       key: 'remove',
