@@ -24,6 +24,7 @@ import { CreateEnvironmentForm } from './widgets/form';
 import { PackagesView } from './widgets/packages';
 import { HpcEnvsPanel } from './widgets/panel';
 import { TaskLogView } from './widgets/tasklog';
+import { walltimePlugin } from './walltimeplugin';
 
 export * from './tokens';
 export { CommandIDs } from './commands';
@@ -194,6 +195,11 @@ function followKernelStarts(app: JupyterFrontEnd, model: IHpcEnvsModel): void {
   app.serviceManager.sessions.runningChanged.connect(changed);
 }
 
-const plugins: JupyterFrontEndPlugin<unknown>[] = [modelPlugin, panelPlugin, recreatePlugin];
+const plugins: JupyterFrontEndPlugin<unknown>[] = [
+  modelPlugin,
+  panelPlugin,
+  recreatePlugin,
+  walltimePlugin
+];
 
 export default plugins;

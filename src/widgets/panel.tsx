@@ -24,6 +24,7 @@ import {
   useSignals,
   VirtualList
 } from './common';
+import { WalltimeLeft } from './walltime';
 
 export { PANEL_ID };
 
@@ -402,6 +403,7 @@ function KernelJobsView(props: {
                   ))}
                 </span>
               ) : null}
+              <WalltimeLeft job={job} trans={trans} />
               {message ? (
                 <span className="jp-HpcEnvs-kernelJob-message" title={message}>
                   {message}
@@ -995,6 +997,15 @@ function moreActions(
       title: '',
       command: CommandIDs.rebuildEnvironment,
       args: { name: env.name, partition: where, force: status.status !== 'failed' }
+    });
+  }
+  const built = status.status === 'ready' || status.status === 'stale';
+  if (env.mine && env.kind === 'venv' && built && env.modules.length) {
+    more.push({
+      key: 'migrate',
+      label: '',
+      title: '',
+      command: CommandIDs.migrateEnvironment
     });
   }
   if (status.kernel || (env.mine && status.build)) {
