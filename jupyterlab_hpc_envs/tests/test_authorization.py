@@ -61,6 +61,8 @@ EXPECTED: dict[tuple[str, str], tuple[str, ...]] = {
     ("GET", "runs/{run_id}"): ("read",),
     ("DELETE", "runs/{run_id}"): ("write",),
     ("POST", "runs/{run_id}/again"): ("write", "execute"),
+    ("GET", "runs/{run_id}/script"): ("read",),
+    ("GET", "runs/{run_id}/log"): ("read",),
     ("GET", "conda"): ("read",),
     ("GET", "conda/environments"): ("read",),
     ("GET", "tasks"): ("read",),

@@ -15,6 +15,7 @@ import React, { useMemo, useState } from 'react';
 import { Environment, isWaitingJob, JobResources, KernelJob, Site } from '../api';
 import { filterEnvironments, IPartitionStatus, partitionStatuses } from '../model';
 import { hpcEnvsIcon } from '../icons';
+import { RunsModel } from '../runsmodel';
 import { CommandIDs, IHpcEnvsModel, PANEL_ID } from '../tokens';
 import {
   buildStatusLabel,
@@ -24,6 +25,7 @@ import {
   useSignals,
   VirtualList
 } from './common';
+import { RunsView } from './runs';
 
 export { PANEL_ID };
 
@@ -46,6 +48,7 @@ export class HpcEnvsPanel extends ReactWidget {
     this._model = options.model;
     this._commands = options.commands;
     this._sessions = options.sessions ?? null;
+    this._runs = options.runs ?? null;
     this._trans = (options.translator ?? nullTranslator).load('jupyterlab_hpc_envs');
 
     this.id = PANEL_ID;
@@ -79,6 +82,7 @@ export class HpcEnvsPanel extends ReactWidget {
         model={this._model}
         commands={this._commands}
         sessions={this._sessions}
+        runs={this._runs}
         trans={this._trans}
       />
     );
@@ -92,6 +96,7 @@ export class HpcEnvsPanel extends ReactWidget {
   private _model: IHpcEnvsModel;
   private _commands: CommandRegistry;
   private _sessions: Session.IManager | null;
+  private _runs: RunsModel | null;
   private _trans: TranslationBundle;
 }
 
@@ -119,6 +124,11 @@ export namespace HpcEnvsPanel {
     sessions?: Session.IManager;
 
     /**
+     * The notebooks run as Slurm jobs: the "Runs" section renders them.
+     */
+    runs?: RunsModel;
+
+    /**
      * The translator of the UI strings.
      */
     translator?: ITranslator;
@@ -129,6 +139,7 @@ interface IViewProps {
   model: IHpcEnvsModel;
   commands: CommandRegistry;
   sessions: Session.IManager | null;
+  runs: RunsModel | null;
   trans: TranslationBundle;
 }
 
@@ -199,6 +210,7 @@ function PanelView(props: IViewProps): React.ReactElement {
         commands={commands}
         trans={trans}
       />
+      {props.runs ? <RunsView model={props.runs} commands={commands} trans={trans} /> : null}
       <input
         type="search"
         className="jp-HpcEnvs-filter jp-mod-styled"
