@@ -52,7 +52,8 @@ function ourKernels(model: IHpcEnvsModel): IRunKernel[] {
 
 /**
  * The notebook a submission is about and its kernel: the `path` argument, else the current
- * notebook (its session's kernel), else the file browser's selected notebook.
+ * notebook (its session's kernel), else the file browser's selected notebook (first when the
+ * command comes from the file browser's context menu: `{source: 'filebrowser'}`).
  */
 function target(
   app: JupyterFrontEnd,
@@ -77,7 +78,7 @@ function target(
       widget: same ? current : null
     };
   }
-  if (isCurrent && current?.context) {
+  if (isCurrent && current?.context && args.source !== 'filebrowser') {
     return { path: current.context.path, kernel: kernelOf(current), widget: current };
   }
   const selected = browser?.selectedItems().next();

@@ -107,7 +107,7 @@ function RunRow(props: {
     </button>
   );
   return (
-    <li className="jp-HpcEnvs-kernelJob jp-HpcEnvs-run" data-run-id={r.id} data-state={r.state}>
+    <li className="jp-HpcEnvs-run" data-run-id={r.id} data-state={r.state}>
       <span className="jp-HpcEnvs-run-name" title={r.notebook}>
         {name}
       </span>
