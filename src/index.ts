@@ -17,6 +17,7 @@ import { Widget } from '@lumino/widgets';
 
 import { addCommands, CommandIDs, IHpcEnvsTrackers } from './commands';
 import { addRunsCommands } from './commands/runs';
+import { KernelDiagnosisWatcher } from './diagnosis';
 import { DEFAULT_REFRESH_INTERVAL, HpcEnvsModel } from './model';
 import { KernelJobNotifier, TaskNotifier } from './notifications';
 import { RunsModel } from './runsmodel';
@@ -25,6 +26,7 @@ import { CreateEnvironmentForm } from './widgets/form';
 import { PackagesView } from './widgets/packages';
 import { HpcEnvsPanel } from './widgets/panel';
 import { TaskLogView } from './widgets/tasklog';
+import { walltimePlugin } from './walltimeplugin';
 
 export * from './tokens';
 export { CommandIDs } from './commands';
@@ -128,6 +130,7 @@ const panelPlugin: JupyterFrontEndPlugin<void> = {
         void app.commands.execute(CommandIDs.cancelKernelJob, { kernel_id: kernelId })
     });
     followKernelStarts(app, model);
+    new KernelDiagnosisWatcher(app.commands, trans);
 
     if (restorer) {
       restorer.add(panel, 'hpc-envs-panel');
@@ -198,6 +201,6 @@ function followKernelStarts(app: JupyterFrontEnd, model: IHpcEnvsModel): void {
   app.serviceManager.sessions.runningChanged.connect(changed);
 }
 
-const plugins: JupyterFrontEndPlugin<unknown>[] = [modelPlugin, panelPlugin];
+const plugins: JupyterFrontEndPlugin<unknown>[] = [modelPlugin, panelPlugin, walltimePlugin];
 
 export default plugins;

@@ -262,7 +262,8 @@ async def test_rest_submits_refuses_bad_input_and_lists_runs_after_a_server_rest
         # The generated script and the job's log, readable through the API.
         code, script = await again.call("GET", f"hpc-envs/api/runs/{run['id']}/script")
         assert code == 200, script
-        assert script["exists"] and "#SBATCH --partition=zen2" in script["text"]
+        assert script["exists"]
+        assert "#SBATCH --partition=zen2" in script["text"]
         assert script["path"] == run["script"]
         code, log = await again.call("GET", f"hpc-envs/api/runs/{run['id']}/log")
         assert (code, log["exists"], log["path"]) == (200, True, run["log"])

@@ -172,6 +172,7 @@ describe('HpcEnvsPanel', () => {
     await click(find(zen4, 'button[aria-label^="Show the packages"]'));
     await click(find(zen4, 'button[aria-label^="Kernel resources"]'));
     await chooseFromMenu(find(zen4, '.jp-HpcEnvs-build-more'), CommandIDs.rebuildEnvironment);
+    await chooseFromMenu(find(zen4, '.jp-HpcEnvs-build-more'), CommandIDs.migrateEnvironment);
     await chooseFromMenu(find(zen4, '.jp-HpcEnvs-build-more'), CommandIDs.removeEnvironment);
     await click(find(zen2, 'button[aria-label^="Build"]'));
     await click(find(details, '.jp-HpcEnvs-removeButton'));
@@ -189,6 +190,7 @@ describe('HpcEnvsPanel', () => {
       [CommandIDs.showPackages, { name: 'science', partition: 'zen4' }],
       [CommandIDs.kernelResources, { kernel: 'hpcenv-science-zen4' }],
       [CommandIDs.rebuildEnvironment, { name: 'science', partition: 'zen4', force: true }],
+      [CommandIDs.migrateEnvironment, { name: 'science', partition: 'zen4' }],
       [CommandIDs.removeEnvironment, { name: 'science', partition: 'zen4' }],
       [CommandIDs.rebuildEnvironment, { name: 'science', partition: 'zen2', force: false }],
       [CommandIDs.removeEnvironment, { name: 'science' }]

@@ -26,6 +26,7 @@ import {
   VirtualList
 } from './common';
 import { RunsView } from './runs';
+import { WalltimeLeft } from './walltime';
 
 export { PANEL_ID };
 
@@ -414,6 +415,7 @@ function KernelJobsView(props: {
                   ))}
                 </span>
               ) : null}
+              <WalltimeLeft job={job} trans={trans} />
               {message ? (
                 <span className="jp-HpcEnvs-kernelJob-message" title={message}>
                   {message}
@@ -1007,6 +1009,15 @@ function moreActions(
       title: '',
       command: CommandIDs.rebuildEnvironment,
       args: { name: env.name, partition: where, force: status.status !== 'failed' }
+    });
+  }
+  const built = status.status === 'ready' || status.status === 'stale';
+  if (env.mine && env.kind === 'venv' && built && env.modules.length) {
+    more.push({
+      key: 'migrate',
+      label: '',
+      title: '',
+      command: CommandIDs.migrateEnvironment
     });
   }
   if (status.kernel || (env.mine && status.build)) {
