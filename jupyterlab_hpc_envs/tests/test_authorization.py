@@ -44,6 +44,8 @@ EXPECTED: dict[tuple[str, str], tuple[str, ...]] = {
     ("DELETE", "envs/{name}"): ("write",),
     ("GET", "envs/{name}/removal"): ("read",),
     ("GET", "envs/{name}/lock"): ("read",),
+    ("GET", "envs/{name}/migration"): ("read",),
+    ("POST", "envs/{name}/migration"): ("write", "execute"),
     ("POST", "envs/{name}/builds"): ("write", "execute"),
     ("POST", "envs/{name}/kernels"): ("write",),
     ("GET", "envs/{name}/activation"): ("read",),
