@@ -23,6 +23,7 @@ import { CreateEnvironmentForm } from './widgets/form';
 import { PackagesView } from './widgets/packages';
 import { HpcEnvsPanel } from './widgets/panel';
 import { TaskLogView } from './widgets/tasklog';
+import { walltimePlugin } from './walltimeplugin';
 
 export * from './tokens';
 export { CommandIDs } from './commands';
@@ -193,6 +194,6 @@ function followKernelStarts(app: JupyterFrontEnd, model: IHpcEnvsModel): void {
   app.serviceManager.sessions.runningChanged.connect(changed);
 }
 
-const plugins: JupyterFrontEndPlugin<unknown>[] = [modelPlugin, panelPlugin];
+const plugins: JupyterFrontEndPlugin<unknown>[] = [modelPlugin, panelPlugin, walltimePlugin];
 
 export default plugins;

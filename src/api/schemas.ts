@@ -923,7 +923,23 @@ export const KernelJobSchema = z.object({
   resources: JobResourcesSchema.nullable().catch(null).default(null),
   submitted: z.number().nullable().default(null),
   started: z.number().nullable().default(null),
-  ended: z.number().nullable().default(null)
+  ended: z.number().nullable().default(null),
+  /**
+   * The job's time limit in seconds; `null` when unlimited or not known (yet).
+   */
+  time_limit: z.number().nullable().default(null),
+  /**
+   * When the job started, in seconds since the epoch (Slurm's).
+   */
+  start_time: z.number().nullable().default(null),
+  /**
+   * When Slurm ends the job at its time limit, in seconds since the epoch: the countdown's end.
+   */
+  end_time: z.number().nullable().default(null),
+  /**
+   * Why an ended job ended: `timeout` (its time limit), `cancelled`, `completed` or `failed`.
+   */
+  end_reason: z.string().default('')
 });
 
 /**

@@ -25,6 +25,7 @@ import {
   VirtualList
 } from './common';
 import { useNewerGenerations } from './migration';
+import { WalltimeLeft } from './walltime';
 
 export { PANEL_ID };
 
@@ -404,6 +405,7 @@ function KernelJobsView(props: {
                   ))}
                 </span>
               ) : null}
+              <WalltimeLeft job={job} trans={trans} />
               {message ? (
                 <span className="jp-HpcEnvs-kernelJob-message" title={message}>
                   {message}
