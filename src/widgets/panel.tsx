@@ -25,6 +25,7 @@ import {
   useSignals,
   VirtualList
 } from './common';
+import { useNewerGenerations } from './migration';
 import { RunsView } from './runs';
 import { WalltimeLeft } from './walltime';
 
@@ -258,6 +259,7 @@ function PanelView(props: IViewProps): React.ReactElement {
       {current ? (
         <EnvDetails
           env={current}
+          model={model}
           statuses={partitionStatuses(current, model.site?.partitions ?? [], model.tasks)}
           commands={commands}
           trans={trans}
@@ -558,12 +560,15 @@ const EnvRow = React.memo(
  */
 function EnvDetails(props: {
   env: Environment;
+  model: IHpcEnvsModel;
   statuses: IPartitionStatus[];
   commands: CommandRegistry;
   trans: TranslationBundle;
 }): React.ReactElement {
   const { env, statuses, commands, trans } = props;
   const name = env.name;
+  const readyOn = statuses.filter(s => s.status === 'ready').map(s => s.partition.name);
+  const newer = useNewerGenerations(props.model, env, readyOn);
   if (env.refused) {
     return <RefusedDetails env={env} trans={trans} />;
   }
@@ -611,7 +616,14 @@ function EnvDetails(props: {
       )}
       <ul className="jp-HpcEnvs-builds" aria-label={trans.__('Builds per partition')}>
         {statuses.map(s => (
-          <BuildRow key={s.partition.name} env={env} status={s} commands={commands} trans={trans} />
+          <BuildRow
+            key={s.partition.name}
+            env={env}
+            status={s}
+            commands={commands}
+            trans={trans}
+            newer={newer.has(s.partition.name)}
+          />
         ))}
       </ul>
       <div className="jp-HpcEnvs-details-actions">
@@ -746,6 +758,10 @@ function BuildRow(props: {
   status: IPartitionStatus;
   commands: CommandRegistry;
   trans: TranslationBundle;
+  /**
+   * Whether a newer toolchain generation than the environment's is on the partition.
+   */
+  newer?: boolean;
 }): React.ReactElement {
   const { env, status, commands, trans } = props;
   const { partition, build, task } = status;
@@ -754,7 +770,7 @@ function BuildRow(props: {
   const archNote =
     partition.arch && partition.arch !== partition.name ? ` (${partition.arch})` : '';
   const actions = buildActions(env, status, trans);
-  const more = moreActions(env, status, trans);
+  const more = moreActions(env, status, trans, props.newer ?? false);
   return (
     <li
       className={`jp-HpcEnvs-build jp-mod-${status.status}`}
@@ -987,7 +1003,8 @@ function buildActions(
 function moreActions(
   env: Environment,
   status: IPartitionStatus,
-  trans: TranslationBundle
+  trans: TranslationBundle,
+  newer: boolean
 ): IBuildAction[] {
   const where = status.partition.name;
   const more: IBuildAction[] = [];
@@ -1011,8 +1028,9 @@ function moreActions(
       args: { name: env.name, partition: where, force: status.status !== 'failed' }
     });
   }
-  const built = status.status === 'ready' || status.status === 'stale';
-  if (env.mine && env.kind === 'venv' && built && env.modules.length) {
+  // A stale build, or one a newer toolchain generation is installed for, may move to it.
+  const movable = status.status === 'stale' || (status.status === 'ready' && newer);
+  if (env.mine && env.kind === 'venv' && movable && env.modules.length) {
     more.push({
       key: 'migrate',
       label: '',
