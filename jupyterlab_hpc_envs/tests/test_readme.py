@@ -10,6 +10,8 @@ import shlex
 import sys
 from pathlib import Path
 
+import pytest
+
 README = Path(__file__).parents[2] / "README.md"
 
 
@@ -32,6 +34,7 @@ def test_the_readme_has_the_examples_this_test_runs():
     assert any(c.startswith("jupyter hpc-envs remove science --yes") for c in commands)
 
 
+@pytest.mark.timeout(900)  # five builds (two as Slurm jobs) and a dozen commands, on two cores
 async def test_the_readme_examples_run_as_written_on_the_demo_site(site_env, tmp_path):
     # Given the shell the README sets up, `source .venv/bin/activate && source .demo/env.sh`:
     # the real `jupyter` of this checkout's venv (the commands must work with it whatever they
