@@ -162,7 +162,7 @@ test: setup lint test-js test-py check-ext check-wheel test-ui
 ## benchmarks (not part of `make test`): ours against the peers, in the same run
 
 bench: setup
-	pip install -q envkernel==1.1.1 uv
+	pip install -q envkernel==1.1.1 uv jupyter-slurm-provisioner==0.6.0 slurm-jupyter-kernel==1.9
 	scripts/demo-site build "$(DEMO_DIR)"
 	HPC_ENVS_DEMO_DIR="$(DEMO_DIR)" python bench/run.py
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import queue
 import random
 import statistics
 import subprocess
@@ -18,6 +19,7 @@ import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO_SITE = REPO / "scripts" / "demo-site"
@@ -94,6 +96,45 @@ async def ainterleave(
             if i >= warmup:
                 times[name].append(seconds)
     return times
+
+
+async def shutdown_now(km: Any) -> None:
+    await km.shutdown_kernel(now=True)
+
+
+async def start_kernel_once(
+    name: str, timeout: float = 60, shutdown: Callable[[Any], Awaitable[None]] = shutdown_now
+) -> float:
+    """Seconds from ``start_kernel`` (jupyter_client's AsyncKernelManager) to the first
+    ``kernel_info`` reply of kernelspec ``name``; the kernel is then shut down.
+
+    The request is sent again every second until a reply comes, as ``wait_for_ready`` does; that
+    one is called after the reply, untimed: it ends by draining IOPub until 0.2 s pass without a
+    message, the same 0.2 s for every kernel, which is not part of the start."""
+    from jupyter_client.manager import AsyncKernelManager
+
+    km = AsyncKernelManager(kernel_name=name)
+    start = time.perf_counter()
+    await km.start_kernel()
+    kc = km.client()
+    kc.start_channels()
+    try:
+        while True:
+            if time.perf_counter() - start > timeout or not await km.is_alive():
+                raise RuntimeError(f"{name}: no kernel_info reply within {timeout} s")
+            kc.kernel_info()
+            try:
+                reply = await kc.get_shell_msg(timeout=1)
+            except queue.Empty:
+                continue
+            if reply["msg_type"] == "kernel_info_reply":
+                break
+        elapsed = time.perf_counter() - start
+        await kc.wait_for_ready(timeout=timeout)
+    finally:
+        kc.stop_channels()
+        await shutdown(km)
+    return elapsed
 
 
 def timed(func: Callable[[], object]) -> float:

@@ -20,10 +20,9 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-from common import ainterleave, print_table, record, site_environ, summary
+from common import ainterleave, print_table, record, site_environ, start_kernel_once, summary
 
 PYTHON = "Python/3.11.7-GCCcore-12.3.0"
 SCIPY = "SciPy-bundle/2023.07-gfbf-2023a"
@@ -60,23 +59,6 @@ async def build_env(data: Path) -> dict:
     else:
         await core.envs.register("benchkernel", "zen4")
     return {"home": env.home, "prefix": env.builds["zen4"].path}
-
-
-async def start_once(name: str) -> float:
-    from jupyter_client.manager import AsyncKernelManager
-
-    km = AsyncKernelManager(kernel_name=name)
-    start = time.perf_counter()
-    await km.start_kernel()
-    kc = km.client()
-    kc.start_channels()
-    try:
-        await kc.wait_for_ready(timeout=60)
-        elapsed = time.perf_counter() - start
-    finally:
-        kc.stop_channels()
-        await km.shutdown_kernel(now=True)
-    return elapsed
 
 
 def main() -> None:
@@ -128,10 +110,10 @@ def main() -> None:
         shutil.move(str(installed), kernels / "envkernel")
 
     candidates = {
-        "ours": lambda: start_once("hpcenv-benchkernel-zen4"),
-        "bare": lambda: start_once("bare"),
-        "nesi-wrapper": lambda: start_once("nesi-wrapper"),
-        "envkernel": lambda: start_once("envkernel"),
+        "ours": lambda: start_kernel_once("hpcenv-benchkernel-zen4"),
+        "bare": lambda: start_kernel_once("bare"),
+        "nesi-wrapper": lambda: start_kernel_once("nesi-wrapper"),
+        "envkernel": lambda: start_kernel_once("envkernel"),
     }
     times = asyncio.run(ainterleave(candidates, ROUNDS))
     table = summary(times, "ours")

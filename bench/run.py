@@ -22,6 +22,7 @@ BENCHMARKS = [
     "ui",
     "create_uv",
     "partitions",
+    "slurm_kernel_start",
 ]
 TITLES = {
     "kernel_start": "1. Kernel start (start_kernel to the first kernel_info reply)",
@@ -32,6 +33,7 @@ TITLES = {
     "rest_under_load": "6. REST under load while a build runs",
     "creation_with_uv": "7. Creation with a realistic package set, installer=auto against pip",
     "two_partitions": "8. Building for two partitions at once against one",
+    "slurm_kernel_start": "9. Kernel start on another partition through Slurm, against the peers",
 }
 
 

@@ -221,6 +221,35 @@ async def cmd_lock(core: Core, args: argparse.Namespace) -> int:
     return 0
 
 
+async def cmd_migrate(core: Core, args: argparse.Namespace) -> int:
+    if args.dry_run:
+        plan = await core.envs.migration_plan(args.name, args.to, args.as_, args.partition)
+        _print(plan.to_json(), args.json, _migration_text(plan.to_json()))
+        return 0
+    plan, task = await core.envs.migrate(args.name, args.to, args.as_, args.partition)
+    if not args.json:
+        print(_migration_text(plan.to_json()), flush=True)
+    code = await _follow(core, task.id, args.quiet or args.json)
+    if args.json:
+        _print({"plan": plan.to_json(), "task": core.tasks.load(task.id).to_json()}, True, "")
+    return code
+
+
+def _migration_text(plan: dict[str, Any]) -> str:
+    """A migration plan for a reader: each module before and after, what is left out and why."""
+    lines = [f"{plan['name']} ({plan['from']}) -> {plan['new_name']} ({plan['to']}) on "
+             f"{plan['partition']}:"]  # fmt: skip
+    for move in plan["modules"]:
+        lines.append(f"  {move['from']} -> {move['to'] or '(none: left out)'}   {move['reason']}")
+    for row in plan["provided"]:
+        lines.append(f"  {row['package']}: provided by {row['module']} ({row['version']}), "
+                     "not installed into the venv")  # fmt: skip
+    for row in plan["unavailable"]:
+        lines.append(f"  {row['package']}: {row['reason']}; installs {row['instead']}")
+    lines.append(f"  packages: {' '.join(plan['packages']) or '(none)'}")
+    return "\n".join(lines)
+
+
 async def _create_from_lock(core: Core, args: argparse.Namespace) -> int:
     """``create --from-lock FILE``: the lock's modules and pinned packages; the name and
     partition are the lock's unless given."""
@@ -694,6 +723,18 @@ def _add_environment_commands(commands: _Subcommands) -> None:
     c.add_argument("name", help=ENV_NAME_HELP)
     c.add_argument("--partition", "-p")
     _add_create_command(commands)
+    c = commands.add(
+        "migrate",
+        cmd_migrate,
+        "Rebuild as a new environment on a newer toolchain generation.",
+        True,
+    )
+    c.add_argument("name", help=ENV_NAME_HELP)
+    c.add_argument("--to", required=True, metavar="GENERATION", help="e.g. 2023b")
+    c.add_argument("--as", dest="as_", metavar="NEWNAME", help="default: NAME-GENERATION")
+    c.add_argument("--partition", "-p")
+    c.add_argument("--dry-run", action="store_true", help="only print the plan")
+    c.add_argument("--quiet", "-q", action="store_true", help="do not print the build log")
     c = commands.add("rebuild", cmd_rebuild, "Build an environment for (another) partition.")
     c.add_argument("name", help=ENV_NAME_HELP)
     c.add_argument(

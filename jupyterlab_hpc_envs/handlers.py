@@ -385,6 +385,32 @@ class LockHandler(BaseHandler):
         self.reply(await self.core.envs.lock(name, partition))
 
 
+class MigrationHandler(BaseHandler):
+    """``envs/<name>/migration``: GET the plan of a migration to another toolchain generation
+    (``?to=2023b&as=NEW&partition=P``); POST ``{to, as, partition}`` builds it as a new
+    environment (a task), leaving the old one as it is."""
+
+    @tornado.web.authenticated
+    @requires("read")
+    @_errors
+    async def get(self, name: str) -> None:
+        query = {k: self.get_query_argument(k, "") or None for k in ("to", "as", "partition")}
+        plan = await self.core.envs.migration_plan(
+            name, query["to"], query["as"], query["partition"]
+        )
+        self.reply(plan.to_json())
+
+    @tornado.web.authenticated
+    @requires("write", "execute")
+    @_errors
+    async def post(self, name: str) -> None:
+        body = self.body()
+        plan, task = await self.core.envs.migrate(
+            name, body.get("to"), body.get("as"), body.get("partition")
+        )
+        self.reply({"plan": plan.to_json(), "task": task.to_json()}, 202)
+
+
 class RemovalPlanHandler(BaseHandler):
     """``envs/<name>/removal``: GET what a removal would delete, for the confirmation dialog."""
 
@@ -740,6 +766,7 @@ def routes(base_url: str) -> list[tuple[str, type[BaseHandler]]]:
         (f"envs/{ENV}", EnvHandler),
         (f"envs/{ENV}/removal", RemovalPlanHandler),
         (f"envs/{ENV}/lock", LockHandler),
+        (f"envs/{ENV}/migration", MigrationHandler),
         (f"envs/{ENV}/builds", BuildsHandler),
         (f"envs/{ENV}/kernels", KernelsHandler),
         (f"envs/{ENV}/activation", ActivationHandler),

@@ -15,6 +15,7 @@ import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 import { Widget } from '@lumino/widgets';
 
 import { addCommands, CommandIDs, IHpcEnvsTrackers } from './commands';
+import { KernelDiagnosisWatcher } from './diagnosis';
 import { DEFAULT_REFRESH_INTERVAL, HpcEnvsModel } from './model';
 import { KernelJobNotifier, TaskNotifier } from './notifications';
 import { IHpcEnvsModel, PLUGIN_ID } from './tokens';
@@ -22,6 +23,7 @@ import { CreateEnvironmentForm } from './widgets/form';
 import { PackagesView } from './widgets/packages';
 import { HpcEnvsPanel } from './widgets/panel';
 import { TaskLogView } from './widgets/tasklog';
+import { walltimePlugin } from './walltimeplugin';
 
 export * from './tokens';
 export { CommandIDs } from './commands';
@@ -121,6 +123,7 @@ const panelPlugin: JupyterFrontEndPlugin<void> = {
         void app.commands.execute(CommandIDs.cancelKernelJob, { kernel_id: kernelId })
     });
     followKernelStarts(app, model);
+    new KernelDiagnosisWatcher(app.commands, trans);
 
     if (restorer) {
       restorer.add(panel, 'hpc-envs-panel');
@@ -191,6 +194,6 @@ function followKernelStarts(app: JupyterFrontEnd, model: IHpcEnvsModel): void {
   app.serviceManager.sessions.runningChanged.connect(changed);
 }
 
-const plugins: JupyterFrontEndPlugin<unknown>[] = [modelPlugin, panelPlugin];
+const plugins: JupyterFrontEndPlugin<unknown>[] = [modelPlugin, panelPlugin, walltimePlugin];
 
 export default plugins;

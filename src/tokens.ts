@@ -13,9 +13,11 @@ import {
   Environment,
   ICreateRequest,
   IKernelResourcesRequest,
+  IMigrationRequest,
   Info,
   KernelJob,
   KernelResources,
+  MigrationPlan,
   Modules,
   Packages,
   RemovalPlan,
@@ -205,6 +207,24 @@ export interface IHpcEnvsModel extends IDisposable {
    * @returns The kernels written.
    */
   registerKernels(name: string, partition: string | null): Promise<string[]>;
+
+  /**
+   * What a migration to another toolchain generation would build.
+   *
+   * @param name - The environment.
+   * @param request - The partition, the generation (`null`: the newest) and the new name.
+   * @returns The plan.
+   */
+  migrationPlan(name: string, request: IMigrationRequest): Promise<MigrationPlan>;
+
+  /**
+   * Build a migration as a new environment, leaving the old one as it is.
+   *
+   * @param name - The environment.
+   * @param request - The partition, the generation and the new name.
+   * @returns The followed build task of the new environment.
+   */
+  migrate(name: string, request: IMigrationRequest): Promise<ITaskLog>;
 
   /**
    * What a removal would delete.
@@ -426,6 +446,11 @@ export namespace CommandIDs {
    * `{name, partition?}`.
    */
   export const removeEnvironment = 'hpc-envs:remove-environment';
+  /**
+   * Rebuild a venv's modules in another toolchain generation as a new environment, after a
+   * dialog showing the plan: `{name, partition}`.
+   */
+  export const migrateEnvironment = 'hpc-envs:migrate-environment';
 
   /**
    * Open the live log of a task: `{task}`.

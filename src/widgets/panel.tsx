@@ -24,6 +24,8 @@ import {
   useSignals,
   VirtualList
 } from './common';
+import { useNewerGenerations } from './migration';
+import { WalltimeLeft } from './walltime';
 
 export { PANEL_ID };
 
@@ -245,6 +247,7 @@ function PanelView(props: IViewProps): React.ReactElement {
       {current ? (
         <EnvDetails
           env={current}
+          model={model}
           statuses={partitionStatuses(current, model.site?.partitions ?? [], model.tasks)}
           commands={commands}
           trans={trans}
@@ -402,6 +405,7 @@ function KernelJobsView(props: {
                   ))}
                 </span>
               ) : null}
+              <WalltimeLeft job={job} trans={trans} />
               {message ? (
                 <span className="jp-HpcEnvs-kernelJob-message" title={message}>
                   {message}
@@ -544,12 +548,15 @@ const EnvRow = React.memo(
  */
 function EnvDetails(props: {
   env: Environment;
+  model: IHpcEnvsModel;
   statuses: IPartitionStatus[];
   commands: CommandRegistry;
   trans: TranslationBundle;
 }): React.ReactElement {
   const { env, statuses, commands, trans } = props;
   const name = env.name;
+  const readyOn = statuses.filter(s => s.status === 'ready').map(s => s.partition.name);
+  const newer = useNewerGenerations(props.model, env, readyOn);
   if (env.refused) {
     return <RefusedDetails env={env} trans={trans} />;
   }
@@ -597,7 +604,14 @@ function EnvDetails(props: {
       )}
       <ul className="jp-HpcEnvs-builds" aria-label={trans.__('Builds per partition')}>
         {statuses.map(s => (
-          <BuildRow key={s.partition.name} env={env} status={s} commands={commands} trans={trans} />
+          <BuildRow
+            key={s.partition.name}
+            env={env}
+            status={s}
+            commands={commands}
+            trans={trans}
+            newer={newer.has(s.partition.name)}
+          />
         ))}
       </ul>
       <div className="jp-HpcEnvs-details-actions">
@@ -732,6 +746,10 @@ function BuildRow(props: {
   status: IPartitionStatus;
   commands: CommandRegistry;
   trans: TranslationBundle;
+  /**
+   * Whether a newer toolchain generation than the environment's is on the partition.
+   */
+  newer?: boolean;
 }): React.ReactElement {
   const { env, status, commands, trans } = props;
   const { partition, build, task } = status;
@@ -740,7 +758,7 @@ function BuildRow(props: {
   const archNote =
     partition.arch && partition.arch !== partition.name ? ` (${partition.arch})` : '';
   const actions = buildActions(env, status, trans);
-  const more = moreActions(env, status, trans);
+  const more = moreActions(env, status, trans, props.newer ?? false);
   return (
     <li
       className={`jp-HpcEnvs-build jp-mod-${status.status}`}
@@ -973,7 +991,8 @@ function buildActions(
 function moreActions(
   env: Environment,
   status: IPartitionStatus,
-  trans: TranslationBundle
+  trans: TranslationBundle,
+  newer: boolean
 ): IBuildAction[] {
   const where = status.partition.name;
   const more: IBuildAction[] = [];
@@ -995,6 +1014,16 @@ function moreActions(
       title: '',
       command: CommandIDs.rebuildEnvironment,
       args: { name: env.name, partition: where, force: status.status !== 'failed' }
+    });
+  }
+  // A stale build, or one a newer toolchain generation is installed for, may move to it.
+  const movable = status.status === 'stale' || (status.status === 'ready' && newer);
+  if (env.mine && env.kind === 'venv' && movable && env.modules.length) {
+    more.push({
+      key: 'migrate',
+      label: '',
+      title: '',
+      command: CommandIDs.migrateEnvironment
     });
   }
   if (status.kernel || (env.mine && status.build)) {
