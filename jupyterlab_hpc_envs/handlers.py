@@ -202,6 +202,10 @@ class BaseHandler(APIHandler):
         self.set_status(status)
         self.finish(json.dumps(data))
 
+    def root(self) -> str:
+        """The server's folder (``root_dir``): what paths in requests and replies are relative to."""
+        return str(self.settings.get("server_root_dir") or ".")
+
 
 class InfoHandler(BaseHandler):
     """``info``: GET the extension's name and version (the frontend checks it matches)."""
@@ -683,14 +687,18 @@ class RunsHandler(BaseHandler):
     @requires("read")
     @_errors
     async def get(self) -> None:
-        self.reply({"runs": await run_records.states(self.core.config)})
+        root = self.root()
+        runs = await run_records.states(self.core.config)
+        self.reply({"runs": [run_rest.view(root, r) for r in runs]})
 
     @tornado.web.authenticated
     @requires("write", "execute")
     @_errors
     async def post(self) -> None:
-        root = self.settings.get("server_root_dir") or "."
-        self.reply(await run_rest.submit(self.core.config, root, self.body()), 201)
+        root = self.root()
+        self.reply(
+            run_rest.view(root, await run_rest.submit(self.core.config, root, self.body())), 201
+        )
 
 
 class RunHandler(BaseHandler):
@@ -700,14 +708,15 @@ class RunHandler(BaseHandler):
     @requires("read")
     @_errors
     async def get(self, run_id: str) -> None:
-        run_records.find(self.core.config, run_id)
-        self.reply(await run_records.state(self.core.config, run_id))
+        record = run_records.find(self.core.config, run_id)
+        found = await run_records.state(self.core.config, run_id)
+        self.reply(run_rest.view(self.root(), found or record))
 
     @tornado.web.authenticated
     @requires("write")
     @_errors
     async def delete(self, run_id: str) -> None:
-        self.reply(await run_records.cancel(self.core.config, run_id))
+        self.reply(run_rest.view(self.root(), await run_records.cancel(self.core.config, run_id)))
 
 
 class RunAgainHandler(BaseHandler):
@@ -718,7 +727,28 @@ class RunAgainHandler(BaseHandler):
     @_errors
     async def post(self, run_id: str) -> None:
         again = await asyncio.to_thread(run_records.again, self.core.config, run_id)
-        self.reply(again, 201)
+        self.reply(run_rest.view(self.root(), again), 201)
+
+
+class RunScriptHandler(BaseHandler):
+    """``runs/<run id>/script``: GET the generated sbatch script, so JupyterLab can show it
+    (``/log``: :class:`RunLogHandler`)."""
+
+    which = "script"
+
+    @tornado.web.authenticated
+    @requires("read")
+    @_errors
+    async def get(self, run_id: str) -> None:
+        task = self.get_query_argument("task", None)
+        config = self.core.config
+        self.reply(await asyncio.to_thread(run_rest.read_file, config, run_id, self.which, task))
+
+
+class RunLogHandler(RunScriptHandler):
+    """``runs/<run id>/log``: GET the job's log (``?task=N``: a sweep's task; its end when long)."""
+
+    which = "log"
 
 
 class CondaHandler(BaseHandler):
@@ -780,6 +810,8 @@ def routes(base_url: str) -> list[tuple[str, type[BaseHandler]]]:
         ("runs", RunsHandler),
         (r"runs/(?P<run_id>[^/]+)", RunHandler),
         (r"runs/(?P<run_id>[^/]+)/again", RunAgainHandler),
+        (r"runs/(?P<run_id>[^/]+)/script", RunScriptHandler),
+        (r"runs/(?P<run_id>[^/]+)/log", RunLogHandler),
         ("conda", CondaHandler),
         ("conda/environments", CondaEnvironmentsHandler),
         ("tasks", TasksHandler),
