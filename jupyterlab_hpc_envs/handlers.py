@@ -202,6 +202,10 @@ class BaseHandler(APIHandler):
         self.set_status(status)
         self.finish(json.dumps(data))
 
+    def root(self) -> str:
+        """The server's folder (``root_dir``): what paths in requests and replies are relative to."""
+        return str(self.settings.get("server_root_dir") or ".")
+
 
 class InfoHandler(BaseHandler):
     """``info``: GET the extension's name and version (the frontend checks it matches)."""
@@ -383,6 +387,32 @@ class LockHandler(BaseHandler):
     async def get(self, name: str) -> None:
         partition = self.get_query_argument("partition", "") or None
         self.reply(await self.core.envs.lock(name, partition))
+
+
+class MigrationHandler(BaseHandler):
+    """``envs/<name>/migration``: GET the plan of a migration to another toolchain generation
+    (``?to=2023b&as=NEW&partition=P``); POST ``{to, as, partition}`` builds it as a new
+    environment (a task), leaving the old one as it is."""
+
+    @tornado.web.authenticated
+    @requires("read")
+    @_errors
+    async def get(self, name: str) -> None:
+        query = {k: self.get_query_argument(k, "") or None for k in ("to", "as", "partition")}
+        plan = await self.core.envs.migration_plan(
+            name, query["to"], query["as"], query["partition"]
+        )
+        self.reply(plan.to_json())
+
+    @tornado.web.authenticated
+    @requires("write", "execute")
+    @_errors
+    async def post(self, name: str) -> None:
+        body = self.body()
+        plan, task = await self.core.envs.migrate(
+            name, body.get("to"), body.get("as"), body.get("partition")
+        )
+        self.reply({"plan": plan.to_json(), "task": task.to_json()}, 202)
 
 
 class RemovalPlanHandler(BaseHandler):
@@ -657,14 +687,18 @@ class RunsHandler(BaseHandler):
     @requires("read")
     @_errors
     async def get(self) -> None:
-        self.reply({"runs": await run_records.states(self.core.config)})
+        root = self.root()
+        runs = await run_records.states(self.core.config)
+        self.reply({"runs": [run_rest.view(root, r) for r in runs]})
 
     @tornado.web.authenticated
     @requires("write", "execute")
     @_errors
     async def post(self) -> None:
-        root = self.settings.get("server_root_dir") or "."
-        self.reply(await run_rest.submit(self.core.config, root, self.body()), 201)
+        root = self.root()
+        self.reply(
+            run_rest.view(root, await run_rest.submit(self.core.config, root, self.body())), 201
+        )
 
 
 class RunHandler(BaseHandler):
@@ -674,14 +708,15 @@ class RunHandler(BaseHandler):
     @requires("read")
     @_errors
     async def get(self, run_id: str) -> None:
-        run_records.find(self.core.config, run_id)
-        self.reply(await run_records.state(self.core.config, run_id))
+        record = run_records.find(self.core.config, run_id)
+        found = await run_records.state(self.core.config, run_id)
+        self.reply(run_rest.view(self.root(), found or record))
 
     @tornado.web.authenticated
     @requires("write")
     @_errors
     async def delete(self, run_id: str) -> None:
-        self.reply(await run_records.cancel(self.core.config, run_id))
+        self.reply(run_rest.view(self.root(), await run_records.cancel(self.core.config, run_id)))
 
 
 class RunAgainHandler(BaseHandler):
@@ -692,7 +727,28 @@ class RunAgainHandler(BaseHandler):
     @_errors
     async def post(self, run_id: str) -> None:
         again = await asyncio.to_thread(run_records.again, self.core.config, run_id)
-        self.reply(again, 201)
+        self.reply(run_rest.view(self.root(), again), 201)
+
+
+class RunScriptHandler(BaseHandler):
+    """``runs/<run id>/script``: GET the generated sbatch script, so JupyterLab can show it
+    (``/log``: :class:`RunLogHandler`)."""
+
+    which = "script"
+
+    @tornado.web.authenticated
+    @requires("read")
+    @_errors
+    async def get(self, run_id: str) -> None:
+        task = self.get_query_argument("task", None)
+        config = self.core.config
+        self.reply(await asyncio.to_thread(run_rest.read_file, config, run_id, self.which, task))
+
+
+class RunLogHandler(RunScriptHandler):
+    """``runs/<run id>/log``: GET the job's log (``?task=N``: a sweep's task; its end when long)."""
+
+    which = "log"
 
 
 class CondaHandler(BaseHandler):
@@ -740,6 +796,7 @@ def routes(base_url: str) -> list[tuple[str, type[BaseHandler]]]:
         (f"envs/{ENV}", EnvHandler),
         (f"envs/{ENV}/removal", RemovalPlanHandler),
         (f"envs/{ENV}/lock", LockHandler),
+        (f"envs/{ENV}/migration", MigrationHandler),
         (f"envs/{ENV}/builds", BuildsHandler),
         (f"envs/{ENV}/kernels", KernelsHandler),
         (f"envs/{ENV}/activation", ActivationHandler),
@@ -753,6 +810,8 @@ def routes(base_url: str) -> list[tuple[str, type[BaseHandler]]]:
         ("runs", RunsHandler),
         (r"runs/(?P<run_id>[^/]+)", RunHandler),
         (r"runs/(?P<run_id>[^/]+)/again", RunAgainHandler),
+        (r"runs/(?P<run_id>[^/]+)/script", RunScriptHandler),
+        (r"runs/(?P<run_id>[^/]+)/log", RunLogHandler),
         ("conda", CondaHandler),
         ("conda/environments", CondaEnvironmentsHandler),
         ("tasks", TasksHandler),

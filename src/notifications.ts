@@ -3,11 +3,12 @@
  * "Show log" action, that ends with the task's outcome; one per kernel start waiting in the Slurm
  * queue, with its reason and estimated start, gone when the job runs or ends.
  */
-import { Notification } from '@jupyterlab/apputils';
+import { Dialog, Notification, showDialog } from '@jupyterlab/apputils';
 import { TranslationBundle } from '@jupyterlab/translation';
 import { IDisposable } from '@lumino/disposable';
 
 import { isFinal, KernelJob, Task } from './api';
+import { textBody } from './diagnosis';
 import { IHpcEnvsModel, ITaskLog } from './tokens';
 
 /**
@@ -101,6 +102,7 @@ export class TaskNotifier implements IDisposable {
         autoClose: succeeded ? 8000 : false,
         actions: [
           { ...showLog, callback: () => this._showLog(task.id) },
+          ...(succeeded ? [] : [this._details(record)]),
           ...(record.state === 'failed' && record.kind === 'build' && this._editAndRetry
             ? [
                 {
@@ -114,6 +116,21 @@ export class TaskNotifier implements IDisposable {
         ]
       });
     });
+  }
+
+  /**
+   * The "Details" action of a task that did not succeed: JupyterLab's toast shortens a long
+   * message, the dialog shows it whole.
+   */
+  private _details(task: Task): Notification.IAction {
+    return {
+      label: this._trans.__('Details'),
+      caption: this._trans.__('Show the whole message'),
+      callback: event => {
+        event.preventDefault(); // keep the notification and its other actions
+        void showDetails(task.title, this._outcome(task), this._trans);
+      }
+    };
   }
 
   private _running(task: Task): string {
@@ -172,6 +189,25 @@ export namespace TaskNotifier {
      */
     trans: TranslationBundle;
   }
+}
+
+/**
+ * A dialog with the whole text of a failure that a notification shortens.
+ *
+ * @param title - The dialog's title.
+ * @param text - The whole text.
+ * @param trans - The translation bundle.
+ */
+export async function showDetails(
+  title: string,
+  text: string,
+  trans: TranslationBundle
+): Promise<void> {
+  await showDialog({
+    title,
+    body: textBody(text),
+    buttons: [Dialog.okButton({ label: trans.__('Close') })]
+  });
 }
 
 /**

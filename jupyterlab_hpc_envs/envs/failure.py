@@ -17,9 +17,10 @@ _PIP = (
     re.compile(r"ERROR: Could not find a version that satisfies the requirement (\S+)"),
     re.compile(r"ERROR: No matching distribution found for (\S+)"),
 )
-# Lmod: 'The following module(s) are unknown: "Foo/1.0"' (several quoted names on the line);
+# Lmod: 'The following module(s) are unknown: "Foo/1.0"' (several quoted names on the line, or
+# on the next one where Lmod wrapped its message);
 # Environment Modules (Tcl): "ERROR: Unable to locate a modulefile for 'Foo/1.0'".
-_LMOD_UNKNOWN = re.compile(r"module\(s\) are unknown: (.*)")
+_LMOD_UNKNOWN = re.compile(r"module\(s\) are unknown:\s*(.*)")
 _TCL_UNKNOWN = re.compile(r"Unable to locate a modulefile for '([^']+)'")
 _QUOTED = re.compile(r"\"([^\"]+)\"|'([^']+)'")
 _LOG_READ_MAX = 256 * 1024  # the end of a very long log is enough
@@ -29,17 +30,24 @@ def responsible(log_text: str) -> tuple[list[str], list[str]]:
     """The package specs and the modules the log's error lines name, each once, in order."""
     packages: list[str] = []
     modules: list[str] = []
-    for line in log_text.splitlines():
+    lines = log_text.splitlines()
+    for i, line in enumerate(lines):
         for pattern in _PIP:
             match = pattern.search(line)
             if match and match.group(1) not in packages:
                 packages.append(match.group(1))
         match = _LMOD_UNKNOWN.search(line)
-        named = [a or b for a, b in _QUOTED.findall(match.group(1))] if match else []
+        # Lmod 8 wraps its message: the quoted names are then on the next line.
+        listed = (match.group(1).strip() or _next_line(lines, i)) if match else ""
+        named = [a or b for a, b in _QUOTED.findall(listed)]
         match = _TCL_UNKNOWN.search(line)
         named += [match.group(1)] if match else []
         modules += [m for m in named if m not in modules]
     return packages, modules
+
+
+def _next_line(lines: list[str], i: int) -> str:
+    return lines[i + 1] if i + 1 < len(lines) else ""
 
 
 def read_log(path: str) -> str:

@@ -242,14 +242,17 @@ def _conda_request(data: dict[str, Any], modules: list[str]) -> dict[str, Any]:
         if len(parts) != 3:
             raise errors.InvalidInput(f"lock.conda.explicit[{i}]", f"{stem!r} is no package.")
         try:
-            specs.append(conda.conda_spec(f"{parts[0]}=={parts[1]}={parts[2]}"))
+            # "name ==version build": the form strict match-spec parsers take.
+            specs.append(conda.conda_spec(f"{parts[0]} =={parts[1]} {parts[2]}"))
         except errors.InvalidInput as err:
             raise errors.InvalidInput(f"lock.conda.explicit[{i}]", err.message) from None
+    # The explicit list pins the python package itself: the Python version is given once.
+    pinned_python = any(conda.spec_name(s) == "python" for s in specs)
     return {
         "kind": "conda",
         "modules": modules,
         "packages": specs,
-        "python": section.get("python") or None,
+        "python": None if pinned_python else section.get("python") or None,
         "channels": channels or None,
         "options": {},
     }

@@ -40,7 +40,7 @@ from .. import errors, ownership
 from ..config import HpcEnvs
 from ..envs import drift, encryption, lock, manifest
 from ..site import host_arch, slurm
-from . import resources, slurm_kernel
+from . import diagnosis, resources, slurm_kernel
 from .jobs import sweep_orphans
 from .resources import MODES
 from .slurm_job import KernelStartError
@@ -213,6 +213,7 @@ class HpcEnvsProvisioner(LocalProvisioner):
         if meta is None:
             return None  # a plain kernelspec naming this provisioner: behave as the local one
         name, arch, home = meta.get("name", "?"), meta.get("arch", ""), meta.get("path", "")
+        partition = self.partition or str(meta.get("partition") or "")
         self.check_owner(meta)
         try:
             env = manifest.read(home)
@@ -228,11 +229,15 @@ class HpcEnvsProvisioner(LocalProvisioner):
             state = build.state if build else "missing"
             raise KernelStartError(
                 f"{name} has no ready build for {arch} (it is {state}): rebuild it from the "
-                "HPC environments panel."
+                "HPC environments panel.",
+                diagnosis=diagnosis.of("build", name, partition, [arch], ("rebuild", "choose")),
             )
         if not os.path.isdir(build.path):
-            raise KernelStartError(f"The build folder {build.path} of {name} is gone: rebuild it.")
-        _check_drift(name, build)
+            raise KernelStartError(
+                f"The build folder {build.path} of {name} is gone: rebuild it.",
+                diagnosis=diagnosis.of("build", name, partition, [build.path], _REBUILD),
+            )
+        _check_drift(name, partition, build)
         if not check_arch:
             return build
         config = config or HpcEnvs(parent=self)
@@ -240,7 +245,8 @@ class HpcEnvsProvisioner(LocalProvisioner):
         if node_arch != arch:
             raise KernelStartError(
                 f"{name} was built for {arch}, but this node is {node_arch} (from {source}). "
-                f"Start the kernel on a {arch} partition or rebuild the environment for {node_arch}."
+                f"Start the kernel on a {arch} partition or rebuild the environment for {node_arch}.",
+                diagnosis=diagnosis.of("arch", name, partition, [arch, node_arch]),
             )
         return build
 
@@ -493,9 +499,13 @@ class HpcEnvsProvisioner(LocalProvisioner):
         self._saved_restart_limit = None
 
 
-def _check_drift(name: str, build: manifest.Build) -> None:
+_REBUILD = ("rebuild", "choose")
+
+
+def _check_drift(name: str, partition: str, build: manifest.Build) -> None:
     """Refuse to start a build whose module or interpreter is gone or changed since its lock
-    (file stats only), saying which and the fix, instead of a kernel dying with a cryptic error."""
+    (file stats only), saying which and the fix, instead of a kernel dying with a cryptic error;
+    the diagnosis' kind is the first problem's (a module gone, else the interpreter)."""
     taken = lock.read(build.path)
     if taken is None:
         return
@@ -504,7 +514,14 @@ def _check_drift(name: str, build: manifest.Build) -> None:
         raise KernelStartError(
             f"The kernel of {name} cannot start: "
             + " ".join(p["message"] for p in blocking)
-            + " Or start an environment built on another partition whose modules still exist."
+            + " Or start an environment built on another partition whose modules still exist.",
+            diagnosis=diagnosis.of(
+                blocking[0]["kind"],
+                name,
+                partition,
+                [p["subject"] for p in blocking],
+                ("rebuild", "migrate", "choose"),
+            ),
         )
 
 

@@ -20,6 +20,7 @@ from typing import Any
 from tornado.web import HTTPError
 
 from ..site import slurm
+from .diagnosis import with_line
 from .jobs import JobWatch, KernelJobs
 from .resources import KernelResources
 
@@ -29,15 +30,22 @@ class KernelStartError(HTTPError, RuntimeError):
 
     An HTTPError, because jupyter_server passes only those on to JupyterLab with their message:
     any other exception of a kernel start reaches the user as "Unhandled error".
+
+    ``diagnosis`` (see :mod:`.diagnosis`): the kind of failure and its fixes, which the message
+    JupyterLab gets carries as its last line, after the sentence for people (``message``).
     """
 
-    def __init__(self, message: str, status: int = 500) -> None:
-        # tornado formats log_message with %: keep the text free of it.
-        super().__init__(status, message.replace("%", "\uff05"))
+    def __init__(
+        self, message: str, status: int = 500, diagnosis: dict[str, Any] | None = None
+    ) -> None:
         self.message = message
+        self.diagnosis = diagnosis
+        self.text = with_line(message, diagnosis)
+        # tornado formats log_message with %: keep the text free of it.
+        super().__init__(status, self.text.replace("%", "\uff05"))
 
     def __str__(self) -> str:
-        return self.message
+        return self.text
 
 
 class Phase(enum.Enum):
@@ -102,6 +110,7 @@ class SlurmJob:
     exited_at: float | None = None  # loop time srun ended
     returncode: int | None = None  # srun's
     final: slurm.JobState | None = None  # what Slurm said about the job's end
+    ends: str = ""  # the job's end as squeue said it last (recorded when it changes)
     watch: JobWatch | None = None
     watched: str = ""  # the job id this launch follows in `watch` ('' when it does not)
     launcher_report: asyncio.Future[dict[str, Any]] | None = None  # the launcher's ports line

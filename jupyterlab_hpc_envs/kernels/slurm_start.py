@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from ..site import slurm
-from . import jobs, launcher
+from . import diagnosis, jobs, launcher
 from .slurm_job import KernelStartError, Phase, SlurmJob, queue_message, seconds
 
 # srun's own lines on stderr (informational, printed at its default verbosity).
@@ -124,7 +124,7 @@ async def wait_for_kernel(job: SlurmJob) -> dict[str, Any]:
                 await asyncio.wait(job.tasks, timeout=2)
                 if report.done():
                     continue
-                raise KernelStartError(await _early_end_message(job))
+                raise await _early_end(job)
             now = loop.time()
             if now - last_query >= STATUS_INTERVAL:
                 last_query = now
@@ -133,7 +133,9 @@ async def wait_for_kernel(job: SlurmJob) -> dict[str, Any]:
                     _follow(job, state)
             _check_timeouts(job, now, submitted)
             if job.phase is Phase.PENDING and now - submitted > job.queue_timeout:
-                raise KernelStartError(await _queue_timeout_message(job))
+                raise KernelStartError(
+                    await _queue_timeout_message(job), diagnosis=_diagnosis(job, "queue-timeout")
+                )
     finally:
         exited.cancel()
 
@@ -149,7 +151,8 @@ def _check_timeouts(job: SlurmJob, now: float, submitted: float) -> None:
             f"{job.partition}, but the kernel did not report its ports within "
             f"{seconds(job.connect_timeout)} (loading modules and starting "
             f"Python took too long, or the node is unwell). The job was "
-            f"cancelled.{job.tail()}"
+            f"cancelled.{job.tail()}",
+            diagnosis=_diagnosis(job, "connect-timeout"),
         )
 
 
@@ -178,7 +181,9 @@ def _follow(job: SlurmJob, state: slurm.JobState) -> None:
             job.allocated_at = asyncio.get_running_loop().time()
         job.advance(Phase.STARTING)
     else:
-        raise KernelStartError(ended_while_starting(job, state))
+        raise KernelStartError(
+            ended_while_starting(job, state), diagnosis=_diagnosis(job, _end_kind(state))
+        )
     seen = (state.state, state.reason, state.start)
     if seen == job.reported:
         return
@@ -217,13 +222,26 @@ def ended_while_starting(job: SlurmJob, state: slurm.JobState) -> str:
     )
 
 
-async def _early_end_message(job: SlurmJob) -> str:
+async def _early_end(job: SlurmJob) -> KernelStartError:
+    """srun ended before the kernel reported: the error saying how (cancelled, or its end)."""
     assert job.proc is not None
     state = await queue_state(job) if job.job_id else None
     if state is not None and state.state.startswith("CANCELLED"):
-        return ended_while_starting(job, state)
+        return KernelStartError(
+            ended_while_starting(job, state), diagnosis=_diagnosis(job, "cancelled")
+        )
     ended = f", job {job.job_id} {state.state}" if state is not None else ""
-    return (
+    return KernelStartError(
         f"{job.label}: the kernel's job ended before the kernel started (srun exit status "
-        f"{job.proc.returncode}{ended}).{job.tail() or ' srun said nothing.'}"
+        f"{job.proc.returncode}{ended}).{job.tail() or ' srun said nothing.'}",
+        diagnosis=_diagnosis(job, "ended"),
     )
+
+
+def _end_kind(state: slurm.JobState) -> str:
+    return "cancelled" if state.state.startswith("CANCELLED") else "ended"
+
+
+def _diagnosis(job: SlurmJob, kind: str) -> dict[str, Any]:
+    """A failed Slurm start's diagnosis: another kernel (partition, resources) is the fix."""
+    return diagnosis.of(kind, job.env, job.partition, [job.job_id] if job.job_id else [])

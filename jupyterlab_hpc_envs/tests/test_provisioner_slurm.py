@@ -31,10 +31,11 @@ from jupyter_core.paths import jupyter_data_dir
 from traitlets.config import Config
 
 from jupyterlab_hpc_envs.config import HpcEnvs
+from jupyterlab_hpc_envs.kernels import diagnosis
 from jupyterlab_hpc_envs.kernels.jobs import JOB_NAME_PREFIX, KernelJobs, sweep_orphans
 from jupyterlab_hpc_envs.kernels.provisioner import KernelStartError
 
-from .helpers import call
+from .helpers import call, zen2_environment
 
 PYTHON = "Python/3.11.7-GCCcore-12.3.0"
 IPYTHON = "IPython/8.14.0-GCCcore-12.3.0"
@@ -50,17 +51,7 @@ HOLD = "hpc-envs-test-hold"
 def zen2_kernelspec(demo_site, tmp_path_factory) -> Path:
     """An environment built for zen2 only (as a Slurm job, by the CLI); its kernelspec's folder."""
     root = tmp_path_factory.mktemp("provisioner")
-    (root / "data").mkdir()
-    env = dict(demo_site.env, VSC_DATA=str(root / "data"), JUPYTER_DATA_DIR=str(root / "jupyter"))
-    result = subprocess.run(
-        [sys.executable, "-m", "jupyterlab_hpc_envs.cli", "create", ENV, "--module", PYTHON,
-         "--module", IPYTHON, "--partition", "zen2", "--quiet"],
-        env=env, capture_output=True, text=True, timeout=600, check=False,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stdout + result.stderr
-    spec = root / "jupyter" / "kernels" / KERNEL
-    assert (spec / "kernel.json").exists()
-    return spec
+    return zen2_environment(demo_site, root, ENV, [PYTHON, IPYTHON])
 
 
 @pytest.fixture
@@ -108,8 +99,9 @@ def job_request(job_id: str) -> str:
 
 
 def our_jobs(*args: str) -> list[dict[str, str]]:
-    """Kernel jobs in the queue (pending or running, as plain squeue lists them)."""
-    return [j for j in squeue(*args) if j["name"].startswith(JOB_NAME_PREFIX)]
+    """This module's kernel jobs in the queue (pending or running, as plain squeue lists them);
+    those of other environments (other tests running beside these) are left alone."""
+    return [j for j in squeue(*args) if j["name"].startswith(f"{JOB_NAME_PREFIX}{ENV}:")]
 
 
 def job_of(kernel_id: str, *args: str) -> dict[str, str] | None:
@@ -285,8 +277,16 @@ async def test_mode_slurm_runs_the_kernel_through_slurm_even_where_it_could_run_
 
 async def test_mode_local_refuses_a_build_for_another_arch_than_this_nodes(kernel):
     set_kernel_config(mode="local")
-    with pytest.raises(KernelStartError, match="built for zen2, but this node is zen4"):
+    with pytest.raises(KernelStartError, match="built for zen2, but this node is zen4") as caught:
         await manager().start_kernel()
+    # The frontend's dialog tells the kind apart by the diagnosis line (kernels/diagnosis.py).
+    assert diagnosis.parse(str(caught.value))[1] == {
+        "kind": "arch",
+        "env": ENV,
+        "partition": "zen2",
+        "subjects": ["zen2", "zen4"],
+        "fixes": ["choose"],
+    }
     assert our_jobs() == []
 
 
@@ -354,6 +354,10 @@ async def test_a_start_on_a_full_node_times_out_saying_why_and_leaves_no_job(ker
         assert "Resources" in message
         assert "estimated start" in message
         assert "cancelled" in message
+        found = diagnosis.parse(message)[1]
+        assert found is not None
+        assert (found["kind"], found["env"], found["partition"]) == ("queue-timeout", ENV, "zen2")
+        assert found["subjects"][0].isdigit(), "the job id"
         assert 12 <= waited < 30
         assert our_jobs() == []
         assert KernelJobs(str(Path(jupyter_data_dir()) / "hpc_envs")).read() == {}
@@ -405,7 +409,9 @@ async def test_a_pending_job_cancelled_from_the_ui_ends_the_start_with_that_reas
         assert code == 200
         response = await asyncio.wait_for(start, 30)
         assert response.code == 500
-        assert "cancelled while the kernel was waiting in the queue" in response.body.decode()
+        message = json.loads(response.body)["message"]
+        assert "cancelled while the kernel was waiting in the queue" in message
+        assert diagnosis.parse(message)[1]["kind"] == "cancelled"
         assert our_jobs() == []
 
 
@@ -469,6 +475,7 @@ async def test_a_refused_start_tells_jupyterlab_slurms_whole_message_in_readable
     shown = str(caught.value).splitlines()
     assert "srun: error: Invalid generic resource (gres) specification" in shown
     assert "ended before the kernel started" in shown[0]
+    assert diagnosis.parse(str(caught.value))[1]["kind"] == "ended"
     assert our_jobs() == []
 
 

@@ -3,7 +3,7 @@
  *
  * The logs are real TaskLogs over a faked `fetch` (fake-server.ts).
  */
-import { Notification } from '@jupyterlab/apputils';
+import { Dialog, Notification } from '@jupyterlab/apputils';
 import { nullTranslator } from '@jupyterlab/translation';
 
 import { HpcEnvsModel, TaskLog } from '../model';
@@ -204,9 +204,26 @@ describe('TaskNotifier', () => {
     expect(shown).toEqual([ID]);
     expect(outcome?.type).toBe('error');
     expect(outcome?.message).toBe('Create science on zen4 failed: pip could not install x');
-    expect(outcome?.options.actions?.map(a => a.label)).toEqual(['Show log', 'Edit and retry']);
-    outcome?.options.actions?.[1].callback(new MouseEvent('click'));
+    expect(outcome?.options.actions?.map(a => a.label)).toEqual([
+      'Show log',
+      'Details',
+      'Edit and retry'
+    ]);
+    outcome?.options.actions?.[2].callback(new MouseEvent('click'));
     expect(edited).toEqual(['science on zen4']);
+    // "Details": the whole message in a dialog, which the toast would shorten.
+    const click = new MouseEvent('click', { cancelable: true });
+    outcome?.options.actions?.[1].callback(click);
+    await settle();
+    expect(click.defaultPrevented).toBe(true);
+    const dialog = Dialog.tracker.currentWidget!;
+    expect(dialog.node.querySelector('.jp-Dialog-header')?.textContent).toBe(
+      'Create science on zen4'
+    );
+    expect(dialog.node.querySelector('.jp-HpcEnvs-diagnosis-text')?.textContent).toBe(
+      'Create science on zen4 failed: pip could not install x'
+    );
+    await settle(() => dialog.resolve());
     notifier.dispose();
     model.dispose();
   });
