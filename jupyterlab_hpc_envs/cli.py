@@ -25,6 +25,7 @@ from .config import HpcEnvs
 from .core import Core
 from .envs import conda, kernelspec, manifest, scripts
 from .kernels import resources as kernel_resources
+from .kernels import running
 from .runs import cli as runs_cli
 from .runs import records as run_records
 from .site import probe
@@ -109,8 +110,8 @@ def _failure_lines(core: Core, record: TaskRecord) -> list[str]:
 
 
 async def _follow_all(core: Core, task_ids: list[str], quiet: bool = False) -> int:
-    """:func:`_follow` of several tasks at once, each line of a log after its partition's name
-    (one task: its log as it is); 0 when all succeed, 1 otherwise."""
+    """:func:`_follow` of several tasks at once, each line of a log (read as :func:`_follow`
+    prints it) after its partition's name; 0 when all succeed, 1 otherwise."""
     if len(task_ids) == 1:
         return await _follow(core, task_ids[0], quiet)
     offsets = dict.fromkeys(task_ids, 0)
@@ -122,7 +123,10 @@ async def _follow_all(core: Core, task_ids: list[str], quiet: bool = False) -> i
             text, offsets[task_id] = core.tasks.read_log(task_id, offsets[task_id])
             if text and not quiet:
                 sys.stdout.write(
-                    "".join(f"[{record.partition}] {line}\n" for line in text.splitlines())
+                    "".join(
+                        f"[{record.partition}] {scripts.readable_line(line)}\n"
+                        for line in text.splitlines()
+                    )
                 )
                 sys.stdout.flush()
             quiet_round = quiet_round and not text
@@ -414,11 +418,35 @@ async def cmd_activate(core: Core, args: argparse.Namespace) -> int:
 
 async def cmd_remove(core: Core, args: argparse.Namespace) -> int:
     plan = core.envs.removal_plan(args.name, args.partition)
+    env = core.envs.get(args.name)
+    partition = names.partition(args.partition) if args.partition else None
+    kernels = core.envs.removal.kernels_of(env, partition)
+    jobs = await running.kernel_jobs(core.config, env.name, kernels, partition)
+    running_lines = [
+        f"kernel job {j['job_id']} on {j['partition']} ({j['state'].lower()}, kernel "
+        f"{j['kernel_id'][:8]})"
+        for j in jobs
+    ]
     if not args.yes:
-        print("This would remove:\n  " + "\n  ".join(plan) + "\nRun again with --yes to do it.")
+        print("This would remove:\n  " + "\n  ".join(plan))
+        if running_lines:
+            print("and stop what runs on it:\n  " + "\n  ".join(running_lines))
+        print("Run again with --yes" + (" --stop" if jobs else "") + " to do it.")
         return EXIT_INPUT
+    if jobs and not args.stop:
+        print(
+            f"hpc-envs: kernels of {env.name} still run:\n  " + "\n  ".join(running_lines)
+            + "\nAdd --stop to cancel their jobs and remove it, or end them first (shut the "
+            "kernels down in JupyterLab, or `scancel " + " ".join(j["job_id"] for j in jobs)
+            + "`).",
+            file=sys.stderr,
+        )  # fmt: skip
+        return EXIT_CONFLICT
+    # Before the files go: no job may outlive the environment it runs.
+    stopped = await running.stop_kernels(None, core.config, jobs)
     result = core.envs.remove(args.name, args.partition)
-    _print(result, args.json, "\n".join(f"Removed {r}" for r in result["removed"]))
+    text = [f"Stopped {s}" for s in stopped] + [f"Removed {r}" for r in result["removed"]]
+    _print({**result, "stopped": stopped}, args.json, "\n".join(text))
     return 0
 
 
@@ -737,6 +765,11 @@ def _add_environment_commands(commands: _Subcommands) -> None:
     c.add_argument("name", help=ENV_NAME_HELP)
     c.add_argument("--partition", "-p")
     c.add_argument("--yes", action="store_true", help="really remove")
+    c.add_argument(
+        "--stop",
+        action="store_true",
+        help="cancel the Slurm jobs of its running kernels first (refused without, while any run)",
+    )
 
 
 def _add_package_commands(commands: _Subcommands) -> None:
