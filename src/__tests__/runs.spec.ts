@@ -148,7 +148,7 @@ describe('RunFormModel', () => {
   function form(server: RoutedServer, kernel = 'hpcenv-science-zen2'): RunFormModel {
     runs = new RunsModel({ serverSettings: server.settings() });
     return new RunFormModel({
-      notebook: 'work/analysis.ipynb',
+      notebook: 'project/analysis.ipynb',
       kernels: KERNELS,
       kernel,
       runs,
@@ -189,7 +189,7 @@ describe('RunFormModel', () => {
     expect(run?.id).toBe(RUN_PENDING.id);
     const body = JSON.parse(server.calls('POST runs')[0].body);
     expect(body).toEqual({
-      notebook: 'work/analysis.ipynb',
+      notebook: 'project/analysis.ipynb',
       kernel: 'hpcenv-science-zen2',
       partition: 'zen2',
       resources: { time: '1:00:00', cpus: '4' },
