@@ -9,8 +9,8 @@ const FOLDER = '/home/user/.local/share/jupyter/hpc_envs/runs/20260101-120000-ab
  */
 export const RUN_SUBMITTED = {
   id: '20260101-120000-ab12',
-  notebook: '/home/user/work/analysis.ipynb',
-  output: '/home/user/work/analysis-run-20260101-120000-ab12.ipynb',
+  notebook: '/home/user/project/analysis.ipynb',
+  output: '/home/user/project/analysis-run-20260101-120000-ab12.ipynb',
   kernel: 'hpcenv-science-zen2',
   env: 'science',
   argv: [
@@ -27,8 +27,8 @@ export const RUN_SUBMITTED = {
   tasks: null,
   job_id: '1234',
   submitted: 1767268800.5,
-  notebook_path: 'work/analysis.ipynb',
-  output_path: 'work/analysis-run-20260101-120000-ab12.ipynb'
+  notebook_path: 'project/analysis.ipynb',
+  output_path: 'project/analysis-run-20260101-120000-ab12.ipynb'
 };
 
 /**
@@ -72,8 +72,8 @@ export const RUN_SWEEP = {
   tasks: [0, 1, 2].map(task => ({
     task,
     parameters: { alpha: task / 2 },
-    output: `/home/user/work/analysis-run-20260101-120500-cd34-${task}.ipynb`,
-    output_path: `work/analysis-run-20260101-120500-cd34-${task}.ipynb`,
+    output: `/home/user/project/analysis-run-20260101-120500-cd34-${task}.ipynb`,
+    output_path: `project/analysis-run-20260101-120500-cd34-${task}.ipynb`,
     state: task === 0 ? 'RUNNING' : 'PENDING',
     reason: task === 0 ? '' : 'JobArrayTaskLimit',
     failure: null

@@ -6,10 +6,13 @@
  * `fetch` is faked (see fake-server.ts); the real routes are exercised by test_runs.py and the
  * Galata test runs.spec.ts.
  */
+import { JupyterFrontEnd } from '@jupyterlab/application';
+import { Notification } from '@jupyterlab/apputils';
 import { CommandRegistry } from '@lumino/commands';
 import { nullTranslator } from '@jupyterlab/translation';
 
 import { Run, RunSchema } from '../api';
+import { notifyEnded } from '../commands/runs';
 import { RunFormModel } from '../runformmodel';
 import {
   ACTIVE_RUNS_INTERVAL,
@@ -145,7 +148,7 @@ describe('RunFormModel', () => {
   function form(server: RoutedServer, kernel = 'hpcenv-science-zen2'): RunFormModel {
     runs = new RunsModel({ serverSettings: server.settings() });
     return new RunFormModel({
-      notebook: 'work/analysis.ipynb',
+      notebook: 'project/analysis.ipynb',
       kernels: KERNELS,
       kernel,
       runs,
@@ -186,7 +189,7 @@ describe('RunFormModel', () => {
     expect(run?.id).toBe(RUN_PENDING.id);
     const body = JSON.parse(server.calls('POST runs')[0].body);
     expect(body).toEqual({
-      notebook: 'work/analysis.ipynb',
+      notebook: 'project/analysis.ipynb',
       kernel: 'hpcenv-science-zen2',
       partition: 'zen2',
       resources: { time: '1:00:00', cpus: '4' },
@@ -267,5 +270,39 @@ describe('the Runs section of the side panel', () => {
       [RunCommandIDs.showScript, { id: 'r0' }]
     ]);
     model.dispose();
+  });
+});
+
+describe('the notification of a run that ended', () => {
+  afterEach(() => Notification.dismiss());
+
+  function notify(run: unknown): { notice: Notification.INotification; executed: unknown[] } {
+    const commands = new CommandRegistry();
+    const executed: unknown[] = [];
+    for (const id of Object.values(RunCommandIDs)) {
+      commands.addCommand(id, { execute: args => void executed.push([id, args]) });
+    }
+    notifyEnded({ commands } as unknown as JupyterFrontEnd, RunSchema.parse(run), trans);
+    const notices = Notification.manager.notifications;
+    return { notice: notices[notices.length - 1], executed };
+  }
+
+  it('says a failure with its cell and error, offering the output and the log', () => {
+    const { notice, executed } = notify(RUN_FAILED);
+    expect(notice.type).toBe('error');
+    expect(notice.message).toBe(
+      'The run of analysis.ipynb failed: cell 3 (1 / 0): ZeroDivisionError: division by zero'
+    );
+    const actions = notice.options.actions ?? [];
+    expect(actions.map(a => a.label)).toEqual(['Open output', 'Log']);
+    actions[1].callback(new MouseEvent('click'));
+    expect(executed).toEqual([[RunCommandIDs.showLog, { id: RUN_FAILED.id }]]);
+  });
+
+  it('says a success, offering the output', () => {
+    const { notice } = notify(RUN_SUCCEEDED);
+    expect(notice.type).toBe('success');
+    expect(notice.message).toBe('The run of analysis.ipynb finished.');
+    expect((notice.options.actions ?? []).map(a => a.label)).toEqual(['Open output']);
   });
 });

@@ -101,6 +101,10 @@ test.describe('Runs', () => {
     await expect(row.locator('.jp-HpcEnvs-run-parameters')).toHaveText('alpha=0.25');
     await expect(row).toHaveAttribute('data-state', 'SUCCEEDED', { timeout: 300_000 });
     await expect(row.locator('.jp-HpcEnvs-run-facts')).toContainText('zen2');
+    // And a notification says it finished
+    await expect(
+      page.locator('.Toastify__toast', { hasText: `The run of ${name}.ipynb finished.` })
+    ).toBeVisible();
     // (the section alone: the rest of the panel shows this machine's paths in the site's warning)
     await page.mouse.move(0, 0);
     await panel
