@@ -23,8 +23,9 @@ from traitlets.config.loader import ConfigFileNotFound, JSONFileConfigLoader, Py
 from . import __version__, errors, names
 from .config import HpcEnvs
 from .core import Core
-from .envs import conda, kernelspec, manifest, scripts
+from .envs import conda, kernelspec, manifest, recreate, scripts
 from .kernels import resources as kernel_resources
+from .kernels import running
 from .runs import cli as runs_cli
 from .runs import records as run_records
 from .site import probe
@@ -109,8 +110,8 @@ def _failure_lines(core: Core, record: TaskRecord) -> list[str]:
 
 
 async def _follow_all(core: Core, task_ids: list[str], quiet: bool = False) -> int:
-    """:func:`_follow` of several tasks at once, each line of a log after its partition's name
-    (one task: its log as it is); 0 when all succeed, 1 otherwise."""
+    """:func:`_follow` of several tasks at once, each line of a log (read as :func:`_follow`
+    prints it) after its partition's name; 0 when all succeed, 1 otherwise."""
     if len(task_ids) == 1:
         return await _follow(core, task_ids[0], quiet)
     offsets = dict.fromkeys(task_ids, 0)
@@ -122,7 +123,10 @@ async def _follow_all(core: Core, task_ids: list[str], quiet: bool = False) -> i
             text, offsets[task_id] = core.tasks.read_log(task_id, offsets[task_id])
             if text and not quiet:
                 sys.stdout.write(
-                    "".join(f"[{record.partition}] {line}\n" for line in text.splitlines())
+                    "".join(
+                        f"[{record.partition}] {scripts.readable_line(line)}\n"
+                        for line in text.splitlines()
+                    )
                 )
                 sys.stdout.flush()
             quiet_round = quiet_round and not text
@@ -217,6 +221,35 @@ async def cmd_lock(core: Core, args: argparse.Namespace) -> int:
     return 0
 
 
+async def cmd_migrate(core: Core, args: argparse.Namespace) -> int:
+    if args.dry_run:
+        plan = await core.envs.migration_plan(args.name, args.to, args.as_, args.partition)
+        _print(plan.to_json(), args.json, _migration_text(plan.to_json()))
+        return 0
+    plan, task = await core.envs.migrate(args.name, args.to, args.as_, args.partition)
+    if not args.json:
+        print(_migration_text(plan.to_json()), flush=True)
+    code = await _follow(core, task.id, args.quiet or args.json)
+    if args.json:
+        _print({"plan": plan.to_json(), "task": core.tasks.load(task.id).to_json()}, True, "")
+    return code
+
+
+def _migration_text(plan: dict[str, Any]) -> str:
+    """A migration plan for a reader: each module before and after, what is left out and why."""
+    lines = [f"{plan['name']} ({plan['from']}) -> {plan['new_name']} ({plan['to']}) on "
+             f"{plan['partition']}:"]  # fmt: skip
+    for move in plan["modules"]:
+        lines.append(f"  {move['from']} -> {move['to'] or '(none: left out)'}   {move['reason']}")
+    for row in plan["provided"]:
+        lines.append(f"  {row['package']}: provided by {row['module']} ({row['version']}), "
+                     "not installed into the venv")  # fmt: skip
+    for row in plan["unavailable"]:
+        lines.append(f"  {row['package']}: {row['reason']}; installs {row['instead']}")
+    lines.append(f"  packages: {' '.join(plan['packages']) or '(none)'}")
+    return "\n".join(lines)
+
+
 async def _create_from_lock(core: Core, args: argparse.Namespace) -> int:
     """``create --from-lock FILE``: the lock's modules and pinned packages; the name and
     partition are the lock's unless given."""
@@ -246,6 +279,28 @@ async def _create_from_lock(core: Core, args: argparse.Namespace) -> int:
         shared=args.shared,
     )
     return await _follow(core, task.id, args.quiet)
+
+
+async def cmd_recreate(core: Core, args: argparse.Namespace) -> int:
+    """``recreate NOTEBOOK``: the environment the notebook carries, made here (see
+    envs/recreate.py); with ``--dry-run`` only the plan."""
+    try:
+        with open(_home(args.notebook) or "", encoding="utf-8") as f:
+            notebook = json.load(f)
+    except OSError as err:
+        raise errors.InvalidInput("notebook", f"Cannot read {args.notebook}: {err}") from None
+    except ValueError as err:
+        raise errors.InvalidInput("notebook", f"{args.notebook} is no notebook: {err}") from None
+    if args.dry_run:
+        planned = await recreate.plan(core.envs, notebook, name=args.name, partition=args.partition)
+        _print(planned, args.json, recreate.plan_text(planned))
+        return 0
+    planned, task = await recreate.recreate(
+        core.envs, notebook, name=args.name, partition=args.partition, root=_home(args.root)
+    )
+    if not args.quiet:
+        print(recreate.plan_text(planned))
+    return await _follow_create(core, [task], args.quiet)
 
 
 async def cmd_create(core: Core, args: argparse.Namespace) -> int:
@@ -385,11 +440,35 @@ async def cmd_activate(core: Core, args: argparse.Namespace) -> int:
 
 async def cmd_remove(core: Core, args: argparse.Namespace) -> int:
     plan = core.envs.removal_plan(args.name, args.partition)
+    env = core.envs.get(args.name)
+    partition = names.partition(args.partition) if args.partition else None
+    kernels = core.envs.removal.kernels_of(env, partition)
+    jobs = await running.kernel_jobs(core.config, env.name, kernels, partition)
+    running_lines = [
+        f"kernel job {j['job_id']} on {j['partition']} ({j['state'].lower()}, kernel "
+        f"{j['kernel_id'][:8]})"
+        for j in jobs
+    ]
     if not args.yes:
-        print("This would remove:\n  " + "\n  ".join(plan) + "\nRun again with --yes to do it.")
+        print("This would remove:\n  " + "\n  ".join(plan))
+        if running_lines:
+            print("and stop what runs on it:\n  " + "\n  ".join(running_lines))
+        print("Run again with --yes" + (" --stop" if jobs else "") + " to do it.")
         return EXIT_INPUT
+    if jobs and not args.stop:
+        print(
+            f"hpc-envs: kernels of {env.name} still run:\n  " + "\n  ".join(running_lines)
+            + "\nAdd --stop to cancel their jobs and remove it, or end them first (shut the "
+            "kernels down in JupyterLab, or `scancel " + " ".join(j["job_id"] for j in jobs)
+            + "`).",
+            file=sys.stderr,
+        )  # fmt: skip
+        return EXIT_CONFLICT
+    # Before the files go: no job may outlive the environment it runs.
+    stopped = await running.stop_kernels(None, core.config, jobs)
     result = core.envs.remove(args.name, args.partition)
-    _print(result, args.json, "\n".join(f"Removed {r}" for r in result["removed"]))
+    text = [f"Stopped {s}" for s in stopped] + [f"Removed {r}" for r in result["removed"]]
+    _print({**result, "stopped": stopped}, args.json, "\n".join(text))
     return 0
 
 
@@ -666,6 +745,27 @@ def _add_environment_commands(commands: _Subcommands) -> None:
     c.add_argument("name", help=ENV_NAME_HELP)
     c.add_argument("--partition", "-p")
     _add_create_command(commands)
+    c = commands.add(
+        "recreate", cmd_recreate, "Make here the environment a notebook was saved with.", True
+    )
+    c.add_argument("notebook", help="a notebook saved with one of these kernels (.ipynb)")
+    c.add_argument("--name", help="the environment's name (default: the notebook's)")
+    c.add_argument("--partition", "-p", help="partition to build on (default: the notebook's)")
+    c.add_argument("--root", help="storage root (path or label such as $VSC_DATA)")
+    c.add_argument("--dry-run", action="store_true", help="only show what would be made")
+    c.add_argument("--quiet", "-q", action="store_true", help="do not print the build log")
+    c = commands.add(
+        "migrate",
+        cmd_migrate,
+        "Rebuild as a new environment on a newer toolchain generation.",
+        True,
+    )
+    c.add_argument("name", help=ENV_NAME_HELP)
+    c.add_argument("--to", required=True, metavar="GENERATION", help="e.g. 2023b")
+    c.add_argument("--as", dest="as_", metavar="NEWNAME", help="default: NAME-GENERATION")
+    c.add_argument("--partition", "-p")
+    c.add_argument("--dry-run", action="store_true", help="only print the plan")
+    c.add_argument("--quiet", "-q", action="store_true", help="do not print the build log")
     c = commands.add("rebuild", cmd_rebuild, "Build an environment for (another) partition.")
     c.add_argument("name", help=ENV_NAME_HELP)
     c.add_argument(
@@ -696,6 +796,11 @@ def _add_environment_commands(commands: _Subcommands) -> None:
     c.add_argument("name", help=ENV_NAME_HELP)
     c.add_argument("--partition", "-p")
     c.add_argument("--yes", action="store_true", help="really remove")
+    c.add_argument(
+        "--stop",
+        action="store_true",
+        help="cancel the Slurm jobs of its running kernels first (refused without, while any run)",
+    )
 
 
 def _add_package_commands(commands: _Subcommands) -> None:

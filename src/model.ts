@@ -25,6 +25,7 @@ import {
   getCondaInfo,
   getInfo,
   getKernelResources,
+  getMigrationPlan,
   getModules,
   probePartitions,
   getPackages,
@@ -34,6 +35,7 @@ import {
   getTask,
   ICreateRequest,
   IKernelResourcesRequest,
+  IMigrationRequest,
   Info,
   installPackages,
   isFinal,
@@ -41,6 +43,7 @@ import {
   KernelJob,
   KernelRef,
   KernelResources,
+  MigrationPlan,
   listCondaEnvironments,
   listEnvironments,
   listKernelJobs,
@@ -55,6 +58,7 @@ import {
   removeEnvironment,
   setKernelResources,
   Site,
+  startMigration,
   Task,
   uninstallPackages,
   updateAllPackages
@@ -540,6 +544,17 @@ export class HpcEnvsModel implements IHpcEnvsModel {
     const kernels = await registerKernels(name, partition, this._serverSettings);
     await this._changed();
     return kernels;
+  }
+
+  migrationPlan(name: string, request: IMigrationRequest): Promise<MigrationPlan> {
+    return getMigrationPlan(name, request, this._serverSettings);
+  }
+
+  async migrate(name: string, request: IMigrationRequest): Promise<ITaskLog> {
+    const task = await startMigration(name, request, this._serverSettings);
+    const log = this._follow(task);
+    void this._refreshEnvironments();
+    return log;
   }
 
   removalPlan(name: string, partition: string | null): Promise<RemovalPlan> {

@@ -13,9 +13,11 @@ import {
   Environment,
   ICreateRequest,
   IKernelResourcesRequest,
+  IMigrationRequest,
   Info,
   KernelJob,
   KernelResources,
+  MigrationPlan,
   Modules,
   Packages,
   RemovalPlan,
@@ -205,6 +207,24 @@ export interface IHpcEnvsModel extends IDisposable {
    * @returns The kernels written.
    */
   registerKernels(name: string, partition: string | null): Promise<string[]>;
+
+  /**
+   * What a migration to another toolchain generation would build.
+   *
+   * @param name - The environment.
+   * @param request - The partition, the generation (`null`: the newest) and the new name.
+   * @returns The plan.
+   */
+  migrationPlan(name: string, request: IMigrationRequest): Promise<MigrationPlan>;
+
+  /**
+   * Build a migration as a new environment, leaving the old one as it is.
+   *
+   * @param name - The environment.
+   * @param request - The partition, the generation and the new name.
+   * @returns The followed build task of the new environment.
+   */
+  migrate(name: string, request: IMigrationRequest): Promise<ITaskLog>;
 
   /**
    * What a removal would delete.
@@ -426,6 +446,11 @@ export namespace CommandIDs {
    * `{name, partition?}`.
    */
   export const removeEnvironment = 'hpc-envs:remove-environment';
+  /**
+   * Rebuild a venv's modules in another toolchain generation as a new environment, after a
+   * dialog showing the plan: `{name, partition}`.
+   */
+  export const migrateEnvironment = 'hpc-envs:migrate-environment';
 
   /**
    * Open the live log of a task: `{task}`.
@@ -468,4 +493,40 @@ export namespace CommandIDs {
    * Cancel the Slurm job of a kernel waiting in the queue, after confirmation: `{kernel_id}`.
    */
   export const cancelKernelJob = 'hpc-envs:cancel-kernel-job';
+}
+
+/**
+ * The ids of the commands on runs (notebooks run as Slurm batch jobs).
+ */
+export namespace RunCommandIDs {
+  /**
+   * Run a notebook as a Slurm job, in a dialog: `{path}` (relative to the server's folder);
+   * without it, the current notebook or the file browser's selected one.
+   */
+  export const submit = 'hpc-envs:submit-run';
+
+  /**
+   * Open a run's output notebook: `{id, task?}`.
+   */
+  export const openOutput = 'hpc-envs:open-run-output';
+
+  /**
+   * Show a run's job log: `{id, task?}`.
+   */
+  export const showLog = 'hpc-envs:show-run-log';
+
+  /**
+   * Show a run's generated sbatch script, with a button that saves it: `{id}`.
+   */
+  export const showScript = 'hpc-envs:show-run-script';
+
+  /**
+   * Cancel a run's job, after confirmation: `{id}`.
+   */
+  export const cancel = 'hpc-envs:cancel-run';
+
+  /**
+   * Submit a run again as it was asked: `{id}`.
+   */
+  export const again = 'hpc-envs:run-again';
 }

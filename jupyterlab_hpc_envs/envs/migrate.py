@@ -10,12 +10,24 @@ exact modules are missing (``generation=None``: the nearest modules, see :func:`
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import os
 import re
+import sys
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from ..site import toolchains
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.utils import canonicalize_name
+
+from .. import errors, names, proc
+from ..site import PartitionInfo, toolchains
 from ..site.modules import ModuleInfo
+from .manifest import Manifest
 
 
 @dataclass(frozen=True)
@@ -118,3 +130,204 @@ def _move(
         return ModuleMove(module, None, f"no {name} of generation {target} here{offered}")
     newest = max(candidates, key=_version_key)
     return ModuleMove(module, newest.full, f"the newest {name} of generation {target}")
+
+
+# --- the plan of a migration ---------------------------------------------------------------------
+
+_GENERATION = re.compile(r"^(?:19|20)\d\d[ab]$")
+# EasyBuild's list of a module's Python packages: setenv("EBEXTSLISTSCIPYMINBUNDLE", "numpy-1.26.2,…")
+_EXTS_LIST = re.compile(r"EBEXTSLIST[A-Z0-9]*[\"']?\s*,?\s*[\"'{]([^\"'}\n]*)")
+_EXT = re.compile(r"^(?P<name>.+?)-(?P<version>\d[^-]*)$")
+PIP_CHECK_TIMEOUT = 60.0
+KEPT_OPTIONS = ("system_site_packages", "pip_options")  # a venv's options the new one keeps
+
+
+def extensions(modulefile: str) -> dict[str, str]:
+    """The Python packages a module provides (normalised name -> version), from the list
+    EasyBuild writes into its modulefile (``EBEXTSLIST…``); empty when it has none."""
+    try:
+        with open(modulefile, encoding="utf-8", errors="replace") as f:
+            text = f.read(262144)
+    except OSError:
+        return {}
+    found: dict[str, str] = {}
+    for listed in _EXTS_LIST.findall(text):
+        for item in listed.split(","):
+            match = _EXT.match(item.strip())
+            if match:
+                found[canonicalize_name(match.group("name"))] = match.group("version")
+    return found
+
+
+def check_generation(value: object, catalog: Sequence[ModuleInfo], partition: str) -> str:
+    """The generation asked for (none: the newest), refused (naming those there are) unless the
+    partition has a Python module of it."""
+    offered = generations(catalog)
+    listed = ", ".join(offered) or "none"
+    if value in (None, "") and offered:
+        return offered[-1]
+    if not isinstance(value, str) or not _GENERATION.match(value):
+        raise errors.InvalidInput(
+            "to",
+            f"Give a toolchain generation such as 2023b; generations on {partition}: {listed}.",
+        )
+    if value not in offered:
+        present = any(m.generation == value for m in catalog)
+        why = "has no Python module" if present else "does not exist"
+        raise errors.InvalidInput(
+            "to",
+            f"Toolchain generation {value} {why} on partition {partition}. Generations "
+            f"with a Python module there: {listed}.",
+        )
+    return value
+
+
+def _provided(
+    specs: Sequence[str], moves: Sequence[ModuleMove], catalog: Sequence[ModuleInfo]
+) -> tuple[list[dict[str, str]], list[str]]:
+    """The requested specs the new modules provide (each with the module and its version), and
+    the specs left to install into the new venv."""
+    paths = {m.full: m.path for m in catalog}
+    offered: dict[str, tuple[str, str]] = {}
+    for move in moves:
+        if move.to:
+            for name, version in extensions(paths.get(move.to, "")).items():
+                offered.setdefault(name, (move.to, version))
+    provided: list[dict[str, str]] = []
+    kept: list[str] = []
+    for spec in specs:
+        key: str = ""
+        with contextlib.suppress(InvalidRequirement):
+            key = canonicalize_name(Requirement(spec).name)
+        if key in offered:
+            module, version = offered[key]
+            provided.append({"package": spec, "module": module, "version": version})
+        else:
+            kept.append(spec)
+    return provided, kept
+
+
+def _pinned(spec: str) -> bool:
+    try:
+        found = list(Requirement(spec).specifier)
+    except InvalidRequirement:
+        return False
+    return len(found) == 1 and found[0].operator in ("==", "===") and "*" not in found[0].version
+
+
+async def unavailable(
+    specs: Sequence[str], python: str, pip_options: Sequence[str] = ()
+) -> list[dict[str, str]]:
+    """The pinned specs of which the package index has no wheel for Python ``python``, each with
+    pip's reason: pip's resolver in a dry run (``pip install --dry-run --python-version X
+    --only-binary=:all: --no-deps``, this server's pip and its configuration, the venv's pip
+    options), one spec at a time so that each failure names its package."""
+    pinned = [s for s in specs if _pinned(s)]
+    results = await asyncio.gather(*(_pip_finds(s, python, pip_options) for s in pinned))
+    return [{"package": s, "reason": r} for s, r in zip(pinned, results, strict=True) if r]
+
+
+async def _pip_finds(spec: str, python: str, pip_options: Sequence[str]) -> str:
+    """'' when pip finds a wheel of ``spec`` for ``python``; else pip's last error line."""
+    with tempfile.TemporaryDirectory(prefix="hpc-envs-migrate-") as target:
+        argv = [
+            sys.executable, "-m", "pip", "install", "--dry-run", "--quiet", "--no-deps",
+            "--ignore-installed", "--only-binary=:all:", "--python-version", python,
+            "--target", target, "--disable-pip-version-check", *pip_options, spec,
+        ]  # fmt: skip
+        try:
+            code, _out, err = await proc.run(argv, timeout=PIP_CHECK_TIMEOUT)
+        except proc.CommandError as error:
+            return f"pip could not check it: {error}"
+    if code == 0:
+        return ""
+    lines = [line for line in err.splitlines() if line.startswith("ERROR:")]
+    return lines[-1].removeprefix("ERROR: ") if lines else f"pip failed (exit {code})"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a migration does: the new modules and packages, what it leaves out, and why."""
+
+    env: Manifest
+    partition: PartitionInfo
+    generation: str
+    new_name: str
+    moves: list[ModuleMove]
+    generations: list[str]
+    provided: list[dict[str, str]]
+    packages: list[str]
+    unavailable: list[dict[str, str]]
+
+    @property
+    def modules(self) -> list[str]:
+        """The new environment's modules, in the old one's order."""
+        return [m.to for m in self.moves if m.to]
+
+    def to_json(self) -> dict[str, Any]:
+        python = next((m for m in self.env.modules if _is_python(m)), "")
+        return {
+            "name": self.env.name,
+            "new_name": self.new_name,
+            "partition": self.partition.name,
+            "from": _generation(python, []) if python else None,
+            "to": self.generation,
+            "generations": self.generations,
+            "modules": [m.to_json() for m in self.moves],
+            "unmatched": [m.from_ for m in self.moves if m.to is None],
+            "provided": self.provided,
+            "packages": self.packages,
+            "unavailable": self.unavailable,
+        }
+
+
+async def plan(
+    env: Manifest,
+    part: PartitionInfo,
+    catalog: Sequence[ModuleInfo],
+    generation: object,
+    new_name: object,
+) -> Plan:
+    """The plan of moving ``env`` to ``generation`` on ``part`` as a new environment
+    ``new_name`` (default ``NAME-GENERATION``, a generation ending the old name replaced). The
+    venv's requested packages that the new modules provide are left out; those pinned to a
+    version without a wheel for the new Python are installed unpinned. Refused: a conda environment (it has no modules),
+    an unknown generation or one without Python (the message lists those there are)."""
+    if env.kind != "venv":
+        raise errors.InvalidInput(
+            "name",
+            f"{env.name} is a {env.kind} environment: only module-based venvs migrate to "
+            "another toolchain generation.",
+        )
+    target = check_generation(generation, catalog, part.name)
+    default = re.sub(r"-(?:19|20)\d\d[ab]$", "", env.name) + f"-{target}"
+    new = names.env_name(default if new_name in (None, "") else new_name)
+    moves = map_modules(env.modules, catalog, target)
+    python = next((m.to for m in moves if _is_python(m.from_) and m.to), None)
+    if python is None:
+        raise errors.InvalidInput(
+            "name", f"{env.name} loads no Python module: there is nothing to migrate it by."
+        )
+    provided, kept = _provided(env.packages, moves, catalog)
+    version = toolchains.python_version(python) or ""
+    pip_options = [str(o) for o in env.options.get("pip_options") or []]
+    missing = await unavailable(kept, version, pip_options) if version else []
+    for row in missing:
+        row["instead"] = relaxed(row["package"])
+    instead = {row["package"]: row["instead"] for row in missing}
+    packages = [instead.get(spec, spec) for spec in kept]
+    offered = generations(catalog)
+    return Plan(env, part, target, new, moves, offered, provided, packages, missing)
+
+
+def relaxed(spec: str) -> str:
+    """``spec`` without its version pin (its extras and markers kept): what the new environment
+    installs where the pinned version has no wheel for the new Python."""
+    req = Requirement(spec)
+    req.specifier = SpecifierSet()
+    return str(req)
+
+
+def root_of(env: Manifest) -> str:
+    """The storage root an environment's folder is in (``ROOT/<envs folder>/NAME``)."""
+    return os.path.dirname(os.path.dirname(env.home))

@@ -18,7 +18,7 @@ from .. import errors, names, ownership
 from ..config import HpcEnvs
 from ..site import PartitionInfo, Site
 from ..tasks import Task, TaskManager, TaskRecord
-from . import conda, lock, manifest
+from . import conda, lock, manifest, migrate
 from .builder import BUILD_JOB, Builder
 from .drift import Drift
 from .kernels import KernelRegistry
@@ -271,6 +271,49 @@ class Environments:
     def _keep_log(self, task: Task, home: str, arch: str) -> str:
         """A copy of the task's log beside the environment (see :meth:`Builder.keep_log`)."""
         return self.builder.keep_log(task, home, arch)
+
+    # --- migration to another toolchain generation ---------------------------------------------
+
+    async def migration_plan(
+        self, name: object, to: object, new_name: object = None, partition: object = None
+    ) -> migrate.Plan:
+        """What :meth:`migrate` would build (see :func:`migrate.plan`); a new name that is
+        taken is refused here already."""
+        env = self.get(name)
+        part = await self.site.partition_or_default(partition)
+        await self.site.catalog(part)
+        catalog = await self.site.catalogs.get(part.modulepath, complete=True)
+        plan = await migrate.plan(env, part, catalog, to, new_name)
+        try:
+            taken = self.get(plan.new_name).home
+        except errors.NotFound:
+            return plan
+        except errors.Conflict:
+            taken = plan.new_name
+        raise errors.Conflict(
+            f"An environment named {plan.new_name!r} exists already ({taken}): give the new "
+            "one another name.",
+            field="as",
+        )
+
+    async def migrate(
+        self, name: object, to: object, new_name: object = None, partition: object = None
+    ) -> tuple[migrate.Plan, TaskRecord]:
+        """Build a new environment from the old one's modules moved to generation ``to``, in the
+        old one's storage root; the old environment is left as it is."""
+        plan = await self.migration_plan(name, to, new_name, partition)
+        shared = self.trust(plan.env).shared
+        options = {k: v for k, v in plan.env.options.items() if k in migrate.KEPT_OPTIONS}
+        task = await self.create(
+            name=plan.new_name,
+            partition=plan.partition.name,
+            modules=plan.modules,
+            packages=plan.packages,
+            options=options,
+            root=None if shared else migrate.root_of(plan.env),
+            shared=shared,
+        )
+        return plan, task
 
     # --- conda --------------------------------------------------------------------------------
 

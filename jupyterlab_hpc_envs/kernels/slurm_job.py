@@ -110,6 +110,7 @@ class SlurmJob:
     exited_at: float | None = None  # loop time srun ended
     returncode: int | None = None  # srun's
     final: slurm.JobState | None = None  # what Slurm said about the job's end
+    ends: str = ""  # the job's end as squeue said it last (recorded when it changes)
     watch: JobWatch | None = None
     watched: str = ""  # the job id this launch follows in `watch` ('' when it does not)
     launcher_report: asyncio.Future[dict[str, Any]] | None = None  # the launcher's ports line

@@ -28,7 +28,7 @@ from jupyter_client.connect import KernelConnectionInfo
 
 from ..config import HpcEnvs
 from ..site import slurm
-from . import jobs, launcher, slurm_start
+from . import jobs, launcher, slurm_start, walltime
 from .jobs import KernelJobs, Owner
 from .resources import KernelResources
 from .slurm_job import KernelStartError, Phase, SlurmJob
@@ -238,6 +238,7 @@ class SlurmKernel:
             message=f"running on {job.host}",
             started=time.time(),
         )
+        await self._record_walltime()
         if job.watch is not None:
             job.follow(job.watch)
         job.tasks.append(asyncio.get_running_loop().create_task(self._monitor()))
@@ -251,6 +252,18 @@ class SlurmKernel:
             report.get("arch") or "?",
         )
         return self.host.connection_info
+
+    async def _record_walltime(self) -> None:
+        """Record when the job started and ends and its time limit (the UI counts down to the
+        end): Slurm's own times, or the limit asked for from now when Slurm does not answer."""
+        job = self.job
+        state = await slurm_start.queue_state(job)
+        if state is not None and state.end:
+            job.ends = state.end
+            job.record(**walltime.times(state))
+        else:
+            minutes = job.resources.minutes if job.resources else None
+            job.record(**walltime.fallback_times(minutes, time.time()))
 
     # --- while it runs ------------------------------------------------------------------------
 
@@ -291,7 +304,8 @@ class SlurmKernel:
         job = self.job
         if job.stopping or job.final is None:
             return
-        state, reason = job.final.state, job.final.reason
+        reason = job.final.reason
+        state, end_reason = walltime.end_reason(job.final.state, job.errors)
         where = f"job {job.job_id} on {job.host or job.partition}"
         if state == "TIMEOUT":
             limit = job.resources.time if job.resources else "?"
@@ -323,7 +337,9 @@ class SlurmKernel:
             "job_id": job.job_id,
             "message": message,
         }
-        job.record(state=state, reason=reason, message=message, ended=time.time())
+        job.record(
+            state=state, reason=reason, message=message, ended=time.time(), end_reason=end_reason
+        )
 
     @property
     def has_process(self) -> bool:
@@ -340,6 +356,10 @@ class SlurmKernel:
                 return job.returncode if job.returncode is not None else 1
             return None  # srun ended a moment ago: wait until Slurm says why (a walltime?)
         state = job.watch.get(job.job_id) if job.watch is not None and job.job_id else None
+        if state is not None and state.active and state.end and state.end != job.ends:
+            # Its time limit changed (scontrol update TimeLimit=...), or it was not known yet.
+            job.ends = state.end
+            job.record(**walltime.times(state))
         if state is not None and not state.active:
             # The job ended while srun did not notice (cancelled elsewhere, a node failure).
             if job.final is None:

@@ -16,7 +16,7 @@ from typing import Any
 from .. import errors
 from ..config import HpcEnvs
 from ..site import slurm
-from . import resources
+from . import resources, walltime
 
 TERMINAL_PREFIX = f"{slurm.JOB_PREFIX}-terminal:"
 ID_PREFIX = "terminal:"  # the kernel_id of a terminal's entry in the kernel jobs list
@@ -62,6 +62,7 @@ async def terminal_jobs() -> list[dict[str, Any]]:
                 "reason": "" if job.reason in ("None", "(null)") else job.reason,
                 "start": job.start,
                 "message": "",
+                **walltime.times(job),
             }
         )
     return entries

@@ -289,6 +289,8 @@ class JobState:
     start: str
     name: str = ""
     comment: str = ""
+    limit: str = ""  # the time limit (squeue %l: ``2:00``, ``1:00:00``, ``UNLIMITED``)
+    end: str = ""  # the end: expected while it runs, actual after (squeue %e), like ``start``
 
     @property
     def active(self) -> bool:
@@ -323,7 +325,7 @@ async def jobs(job_ids: list[str]) -> dict[str, JobState]:
     if not wanted:
         return {}
     code, out, err = await run(
-        ["squeue", "-h", "--states=all", "-j", ",".join(wanted), "-o", "%i|%T|%r|%S|%k|%j"]
+        ["squeue", "-h", "--states=all", "-j", ",".join(wanted), "-o", _FORMAT]
     )
     if code != 0:
         if "Invalid job id" in err:
@@ -331,17 +333,16 @@ async def jobs(job_ids: list[str]) -> dict[str, JobState]:
         raise SlurmError(f"squeue failed: {err.strip() or out.strip()}")
     found: dict[str, JobState] = {}
     for line in out.splitlines():
-        fields = line.split("|", 5)
-        if len(fields) == 6 and fields[0] in wanted:
-            job_id, state, reason, start, comment, name = fields
-            found[job_id] = JobState(job_id, state, reason, start, name, _comment(comment))
+        job = _parse(line)
+        if job is not None and job.job_id in wanted:
+            found[job.job_id] = job
     return found
 
 
 async def jobs_with_prefix(prefix: str, states: str = "") -> list[JobState]:
     """This user's jobs whose name starts with ``prefix``, with their comments (``states``: as
     squeue's ``--states``; default: the active ones)."""
-    argv = ["squeue", "-h", "-u", user_name(), "-o", "%i|%T|%r|%S|%k|%j"]
+    argv = ["squeue", "-h", "-u", user_name(), "-o", _FORMAT]
     if states:
         argv.insert(2, f"--states={states}")
     code, out, err = await run(argv)
@@ -349,10 +350,9 @@ async def jobs_with_prefix(prefix: str, states: str = "") -> list[JobState]:
         raise SlurmError(f"squeue failed: {err.strip() or out.strip()}")
     found = []
     for line in out.splitlines():
-        fields = line.split("|", 5)
-        if len(fields) == 6 and fields[5].startswith(prefix):
-            job_id, state, reason, start, comment, name = fields
-            found.append(JobState(job_id, state, reason, start, name, _comment(comment)))
+        job = _parse(line)
+        if job is not None and job.name.startswith(prefix):
+            found.append(job)
     return found
 
 
@@ -361,6 +361,19 @@ async def cancel_named(name: str) -> None:
     code, _, err = await run(["scancel", f"--name={name}", f"--user={user_name()}"])
     if code != 0:
         raise SlurmError(f"scancel --name={name} failed: {err.strip()}")
+
+
+# squeue's fields of a job, the name last (the one a user chooses freely, so it may hold a "|").
+_FORMAT = "%i|%T|%r|%S|%l|%e|%k|%j"
+
+
+def _parse(line: str) -> JobState | None:
+    """A line of squeue in :data:`_FORMAT`; None when it is not one."""
+    fields = line.split("|", 7)
+    if len(fields) != 8:
+        return None
+    job_id, state, reason, start, limit, end, comment, name = fields
+    return JobState(job_id, state, reason, start, name, _comment(comment), limit, end)
 
 
 def _comment(value: str) -> str:

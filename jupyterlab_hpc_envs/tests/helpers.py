@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 from jupyter_client.manager import AsyncKernelManager
@@ -68,3 +71,22 @@ async def run_code(kernel_name: str, code: str, timeout: float = 120) -> str:
     finally:
         kc.stop_channels()
         await km.shutdown_kernel(now=True)
+
+
+def zen2_environment(demo_site, root: Path, env: str, modules: list[str]) -> Path:
+    """``env`` built for zen2 only (as a Slurm job, by the CLI), its data and Jupyter folders in
+    ``root``; the folder of its kernelspec."""
+    (root / "data").mkdir()
+    environ = dict(
+        demo_site.env, VSC_DATA=str(root / "data"), JUPYTER_DATA_DIR=str(root / "jupyter")
+    )
+    argv = [sys.executable, "-m", "jupyterlab_hpc_envs.cli", "create", env, "--partition", "zen2"]
+    for module in modules:
+        argv += ["--module", module]
+    result = subprocess.run(
+        [*argv, "--quiet"], env=environ, capture_output=True, text=True, timeout=600, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    spec = root / "jupyter" / "kernels" / f"hpcenv-{env}-zen2"
+    assert (spec / "kernel.json").exists()
+    return spec

@@ -35,7 +35,7 @@ from jupyterlab_hpc_envs.kernels import diagnosis
 from jupyterlab_hpc_envs.kernels.jobs import JOB_NAME_PREFIX, KernelJobs, sweep_orphans
 from jupyterlab_hpc_envs.kernels.provisioner import KernelStartError
 
-from .helpers import call
+from .helpers import call, zen2_environment
 
 PYTHON = "Python/3.11.7-GCCcore-12.3.0"
 IPYTHON = "IPython/8.14.0-GCCcore-12.3.0"
@@ -51,17 +51,7 @@ HOLD = "hpc-envs-test-hold"
 def zen2_kernelspec(demo_site, tmp_path_factory) -> Path:
     """An environment built for zen2 only (as a Slurm job, by the CLI); its kernelspec's folder."""
     root = tmp_path_factory.mktemp("provisioner")
-    (root / "data").mkdir()
-    env = dict(demo_site.env, VSC_DATA=str(root / "data"), JUPYTER_DATA_DIR=str(root / "jupyter"))
-    result = subprocess.run(
-        [sys.executable, "-m", "jupyterlab_hpc_envs.cli", "create", ENV, "--module", PYTHON,
-         "--module", IPYTHON, "--partition", "zen2", "--quiet"],
-        env=env, capture_output=True, text=True, timeout=600, check=False,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stdout + result.stderr
-    spec = root / "jupyter" / "kernels" / KERNEL
-    assert (spec / "kernel.json").exists()
-    return spec
+    return zen2_environment(demo_site, root, ENV, [PYTHON, IPYTHON])
 
 
 @pytest.fixture
@@ -109,8 +99,9 @@ def job_request(job_id: str) -> str:
 
 
 def our_jobs(*args: str) -> list[dict[str, str]]:
-    """Kernel jobs in the queue (pending or running, as plain squeue lists them)."""
-    return [j for j in squeue(*args) if j["name"].startswith(JOB_NAME_PREFIX)]
+    """This module's kernel jobs in the queue (pending or running, as plain squeue lists them);
+    those of other environments (other tests running beside these) are left alone."""
+    return [j for j in squeue(*args) if j["name"].startswith(f"{JOB_NAME_PREFIX}{ENV}:")]
 
 
 def job_of(kernel_id: str, *args: str) -> dict[str, str] | None:

@@ -180,13 +180,15 @@ clear_generated_modulefiles() {
 
 build_module_trees() {
     clear_generated_modulefiles
-    local arch py311="${PY_MODULE[3.11]}" py310="${PY_MODULE[3.10]:-}" series
+    local arch py311="${PY_MODULE[3.11]}" py310="${PY_MODULE[3.10]:-}" py312="${PY_MODULE[3.12]:-}" series
     for arch in "${DEMO_ARCHS[@]}"; do
         placeholder_module "$arch" GCCcore 11.3.0 "The GNU Compiler Collection core (placeholder)."
         placeholder_module "$arch" GCCcore 12.3.0 "The GNU Compiler Collection core (placeholder)."
         placeholder_module "$arch" GCCcore 13.2.0 "The GNU Compiler Collection core (placeholder)."
         placeholder_module "$arch" gfbf 2023a \
             "GNU Compiler Collection, FlexiBLAS and FFTW toolchain (placeholder)." GCCcore/12.3.0
+        placeholder_module "$arch" gfbf 2023b \
+            "GNU Compiler Collection, FlexiBLAS and FFTW toolchain (placeholder)." GCCcore/13.2.0
         placeholder_module "$arch" foss 2022a \
             "GCC, OpenMPI, FlexiBLAS, FFTW and ScaLAPACK toolchain (placeholder)." GCCcore/11.3.0
 
@@ -212,6 +214,13 @@ build_module_trees() {
                 "Bundle of Python packages for scientific software" "https://python.org/" \
                 "(The real SciPy-bundle 2022.05 also has scipy, pandas, mpi4py, ...; the demo has numpy only.)" \
                 foss/2022a "$py310"
+        fi
+        # The same names a generation later: what a 2023a environment migrates to.
+        if [[ -n "$py312" ]]; then
+            package_module "$arch" SciPy-bundle 2023.11-gfbf-2023b 2023.11 3.12 \
+                "Bundle of Python packages for scientific software" "https://python.org/" \
+                "(The real SciPy-bundle 2023.11 also has scipy, pandas, mpi4py, ...; the demo has numpy only.)" \
+                gfbf/2023b "$py312"
         fi
     done
 }

@@ -21,6 +21,8 @@ declare -A PY_MODULE=()    # the module's full name, e.g. Python/3.11.7-GCCcore-
 # easyconfigs of the same names where a wheel exists for the module's Python.
 readonly SCIPY_2023_REQS=(numpy==1.25.1)
 readonly SCIPY_2022_REQS=(numpy==1.22.3)
+# SciPy-bundle 2023.11 (generation 2023b, Python 3.12): the newer generation environments migrate to.
+readonly SCIPY_2023B_REQS=(numpy==1.26.2)
 # python-dateutil (needed by jupyter_client) stays at 2.x: a 4.x in the module would shadow the base
 # interpreter's copy and break packages there that want <3 (botocore in pyenv's 3.11 here).
 readonly IPYTHON_REQS=(ipython==8.14.0 ipykernel==6.29.5 "python-dateutil<3")
@@ -228,6 +230,9 @@ build_python_modules() {
     if [[ -n "${PY_EXE[3.10]:-}" ]]; then
         download_wheels 3.10 "${SCIPY_2022_REQS[@]}"
     fi
+    if [[ -n "${PY_EXE[3.12]:-}" ]]; then
+        download_wheels 3.12 "${SCIPY_2023B_REQS[@]}"
+    fi
 
     for arch in "${DEMO_ARCHS[@]}"; do
         for series in "${!PY_EXE[@]}"; do
@@ -240,6 +245,9 @@ build_python_modules() {
         fi
         if [[ -n "${PY_EXE[3.10]:-}" ]]; then
             install_packages "$arch" 3.10 SciPy-bundle/2022.05-foss-2022a "${SCIPY_2022_REQS[@]}"
+        fi
+        if [[ -n "${PY_EXE[3.12]:-}" ]]; then
+            install_packages "$arch" 3.12 SciPy-bundle/2023.11-gfbf-2023b "${SCIPY_2023B_REQS[@]}"
         fi
     done
 }

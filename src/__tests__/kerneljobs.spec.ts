@@ -96,7 +96,11 @@ describe('listKernelJobs and cancelKernelJob', () => {
       },
       submitted: 1795559146.724269,
       started: null,
-      ended: null
+      ended: null,
+      time_limit: null,
+      start_time: null,
+      end_time: null,
+      end_reason: ''
     });
   });
 

@@ -12,7 +12,15 @@ import { CommandIDs } from '../commands';
 import { HpcEnvsModel } from '../model';
 import { ENV_ROW_HEIGHT, HpcEnvsPanel, PANEL_ID } from '../widgets/panel';
 import { json, RoutedServer } from './fake-server';
-import { condaEnvironment, environment, INFO, mendableEnvironment, SITE, task } from './fixtures';
+import {
+  condaEnvironment,
+  environment,
+  INFO,
+  mendableEnvironment,
+  MODULES,
+  SITE,
+  task
+} from './fixtures';
 import { click, dispose, find, settle, show, type } from './render';
 
 /**
@@ -161,7 +169,9 @@ describe('HpcEnvsPanel', () => {
 
   it('shows the builds of the selected environment and runs their actions', async () => {
     await open({
-      'GET envs': json({ environments: [environment('science'), environment('other')] })
+      'GET envs': json({ environments: [environment('science'), environment('other')] }),
+      // Python 3.12 of 2023b beside the environment's 3.11 of 2023a: "Migrate…" is offered
+      'GET modules': json({ partition: 'zen4', module_system: 'lmod', modules: MODULES })
     });
 
     await click(find(panel.node, '.jp-HpcEnvs-envRow[data-env="science"]'));
@@ -172,6 +182,7 @@ describe('HpcEnvsPanel', () => {
     await click(find(zen4, 'button[aria-label^="Show the packages"]'));
     await click(find(zen4, 'button[aria-label^="Kernel resources"]'));
     await chooseFromMenu(find(zen4, '.jp-HpcEnvs-build-more'), CommandIDs.rebuildEnvironment);
+    await chooseFromMenu(find(zen4, '.jp-HpcEnvs-build-more'), CommandIDs.migrateEnvironment);
     await chooseFromMenu(find(zen4, '.jp-HpcEnvs-build-more'), CommandIDs.removeEnvironment);
     await click(find(zen2, 'button[aria-label^="Build"]'));
     await click(find(details, '.jp-HpcEnvs-removeButton'));
@@ -189,6 +200,7 @@ describe('HpcEnvsPanel', () => {
       [CommandIDs.showPackages, { name: 'science', partition: 'zen4' }],
       [CommandIDs.kernelResources, { kernel: 'hpcenv-science-zen4' }],
       [CommandIDs.rebuildEnvironment, { name: 'science', partition: 'zen4', force: true }],
+      [CommandIDs.migrateEnvironment, { name: 'science', partition: 'zen4' }],
       [CommandIDs.removeEnvironment, { name: 'science', partition: 'zen4' }],
       [CommandIDs.rebuildEnvironment, { name: 'science', partition: 'zen2', force: false }],
       [CommandIDs.removeEnvironment, { name: 'science' }]

@@ -30,6 +30,9 @@ import {
   KernelResources,
   KernelResourcesSchema,
   KernelsReplySchema,
+  MigrationPlan,
+  MigrationPlanSchema,
+  MigrationReplySchema,
   Modules,
   ModulesSchema,
   Packages,
@@ -52,6 +55,8 @@ import {
 
 export { API_NAMESPACE, ApiError, errorMessage, requestAPI } from './request';
 export * from './schemas';
+export * from './recreations';
+export * from './runs';
 
 type Settings = ServerConnection.ISettings | undefined;
 
@@ -265,6 +270,62 @@ export async function registerKernels(
   return (
     await requestAPI(`envs/${seg(name)}/kernels`, KernelsReplySchema, json('POST', body), settings)
   ).kernels;
+}
+
+/**
+ * What a migration to another toolchain generation would build.
+ *
+ * @param name - The environment.
+ * @param request - The partition, the generation (`null`: the newest) and the new name (`null`:
+ *   NAME-GENERATION).
+ * @param settings - The server settings.
+ * @returns The plan.
+ */
+export function getMigrationPlan(
+  name: string,
+  request: IMigrationRequest,
+  settings?: Settings
+): Promise<MigrationPlan> {
+  const { partition, to } = request;
+  return requestAPI(
+    `envs/${seg(name)}/migration${query({ partition, to, as: request.as })}`,
+    MigrationPlanSchema,
+    {},
+    settings
+  );
+}
+
+/**
+ * Build a migration as a new environment (the old one is left as it is).
+ *
+ * @param name - The environment.
+ * @param request - The partition, the generation and the new name.
+ * @param settings - The server settings.
+ * @returns The new environment's build task.
+ */
+export async function startMigration(
+  name: string,
+  request: IMigrationRequest,
+  settings?: Settings
+): Promise<Task> {
+  const body = { partition: request.partition, to: request.to, as: request.as || undefined };
+  return (
+    await requestAPI(
+      `envs/${seg(name)}/migration`,
+      MigrationReplySchema,
+      json('POST', body),
+      settings
+    )
+  ).task;
+}
+
+/**
+ * A migration asked for: where, to which generation, under which name.
+ */
+export interface IMigrationRequest {
+  partition: string;
+  to: string | null;
+  as: string | null;
 }
 
 /**

@@ -510,6 +510,31 @@ export type RemovalPlan = z.infer<typeof RemovalPlanSchema>;
 export type RunningKernel = RemovalPlan['running'][number];
 
 /**
+ * `GET /hpc-envs/api/envs/<name>/migration?to=GEN`: the plan of a migration to another toolchain
+ * generation (each module and the module it becomes, `to` null where none matches).
+ */
+export const MigrationPlanSchema = z.object({
+  name: z.string(),
+  new_name: z.string(),
+  partition: z.string(),
+  from: z.string().nullable(),
+  to: z.string(),
+  generations: z.array(z.string()),
+  modules: z.array(z.object({ from: z.string(), to: z.string().nullable(), reason: z.string() })),
+  unmatched: z.array(z.string()),
+  provided: z.array(z.object({ package: z.string(), module: z.string(), version: z.string() })),
+  packages: z.array(z.string()),
+  unavailable: z.array(z.object({ package: z.string(), reason: z.string(), instead: z.string() }))
+});
+
+export type MigrationPlan = z.infer<typeof MigrationPlanSchema>;
+
+/**
+ * `POST /hpc-envs/api/envs/<name>/migration`: the plan built and the new environment's build.
+ */
+export const MigrationReplySchema = z.object({ plan: MigrationPlanSchema, task: TaskSchema });
+
+/**
  * `DELETE /hpc-envs/api/envs/<name>`: what was deleted.
  */
 export const RemovedSchema = z.object({ removed: z.array(z.string()) });
@@ -898,7 +923,23 @@ export const KernelJobSchema = z.object({
   resources: JobResourcesSchema.nullable().catch(null).default(null),
   submitted: z.number().nullable().default(null),
   started: z.number().nullable().default(null),
-  ended: z.number().nullable().default(null)
+  ended: z.number().nullable().default(null),
+  /**
+   * The job's time limit in seconds; `null` when unlimited or not known (yet).
+   */
+  time_limit: z.number().nullable().default(null),
+  /**
+   * When the job started, in seconds since the epoch (Slurm's).
+   */
+  start_time: z.number().nullable().default(null),
+  /**
+   * When Slurm ends the job at its time limit, in seconds since the epoch: the countdown's end.
+   */
+  end_time: z.number().nullable().default(null),
+  /**
+   * Why an ended job ended: `timeout` (its time limit), `cancelled`, `completed` or `failed`.
+   */
+  end_reason: z.string().default('')
 });
 
 /**

@@ -5,9 +5,11 @@ import { Dialog, MainAreaWidget, Notification, showDialog } from '@jupyterlab/ap
 
 import { CreateFormModel } from '../formmodel';
 import { hpcEnvsIcon } from '../icons';
+import { MigrationModel } from '../migrationmodel';
 import { CommandIDs, PANEL_ID } from '../tokens';
 import { RemovalBody } from '../widgets/dialogs';
 import { CreateEnvironmentForm } from '../widgets/form';
+import { MigrationBody } from '../widgets/migration';
 import { ICommandContext, optionalArg, showInMainArea, stringArg } from './context';
 import { openLog } from './tasks';
 
@@ -90,6 +92,47 @@ export function addEnvironmentsCommands(ctx: ICommandContext): void {
           Notification.success(outcome, { autoClose: 5000 });
         }
         return outcome;
+      } catch (reason) {
+        report(reason);
+        return null;
+      }
+    }
+  });
+
+  commands.addCommand(CommandIDs.migrateEnvironment, {
+    label: args =>
+      typeof args.name === 'string'
+        ? trans.__('Migrate %1 to Another Toolchain…', args.name)
+        : trans.__('Migrate Environment…'),
+    caption: trans.__(
+      'Build the modules of an environment in another toolchain generation as a new environment'
+    ),
+    execute: async args => {
+      const name = stringArg(args, 'name');
+      const partition = stringArg(args, 'partition');
+      const migration = new MigrationModel(name, partition, (n, r) => model.migrationPlan(n, r));
+      void migration.load();
+      const result = await showDialog({
+        title: trans.__('Migrate %1 to another toolchain generation', name),
+        body: new MigrationBody(migration, trans),
+        buttons: [
+          Dialog.cancelButton({ label: trans.__('Cancel') }),
+          Dialog.okButton({ label: trans.__('Build') })
+        ]
+      });
+      if (!result.button.accept) {
+        return null;
+      }
+      if (!result.value) {
+        report(
+          new Error(migration.error ?? trans.__('The plan was not ready: nothing was built.'))
+        );
+        return null;
+      }
+      try {
+        const log = await model.migrate(name, result.value);
+        openLog(ctx, log);
+        return log;
       } catch (reason) {
         report(reason);
         return null;

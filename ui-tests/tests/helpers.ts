@@ -101,6 +101,24 @@ export async function createEnvironment(
 }
 
 /**
+ * Shut down the kernels of an environment, then remove it: no kernel of a test is left running
+ * (its Slurm job would hold the demo node).
+ *
+ * @param request - Playwright's request context.
+ * @param name - The environment.
+ */
+export async function removeEnvironmentAndKernels(
+  request: APIRequestContext,
+  name: string
+): Promise<void> {
+  const kernels: { id: string; name: string }[] = await (await request.get('/api/kernels')).json();
+  for (const kernel of kernels.filter(k => k.name.startsWith(`hpcenv-${name}-`))) {
+    await request.delete(`/api/kernels/${kernel.id}`);
+  }
+  await removeEnvironment(request, name);
+}
+
+/**
  * Remove an environment if it exists, once its tasks have ended (the server refuses otherwise).
  *
  * @param request - Playwright's request context.

@@ -13,7 +13,7 @@ import {
   openLauncher,
   openPanel,
   PYTHON,
-  removeEnvironment,
+  removeEnvironmentAndKernels,
   uniqueName,
   waitForTask
 } from './helpers';
@@ -22,14 +22,7 @@ test.describe('Kernel resources and kernel jobs', () => {
   const name = uniqueName('jobs');
 
   test.afterEach(async ({ request }) => {
-    // No kernel of the test is left running: its Slurm job would hold the demo node.
-    const kernels: { id: string; name: string }[] = await (
-      await request.get('/api/kernels')
-    ).json();
-    for (const kernel of kernels.filter(k => k.name.startsWith(`hpcenv-${name}-`))) {
-      await request.delete(`/api/kernels/${kernel.id}`);
-    }
-    await removeEnvironment(request, name);
+    await removeEnvironmentAndKernels(request, name);
   });
 
   test('chosen within the limits, and the job of a zen2 kernel followed in the panel', async ({
