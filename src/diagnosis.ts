@@ -26,11 +26,6 @@ import { CommandIDs } from './tokens';
 export const DIAGNOSIS_MARKER = 'hpc-envs-diagnosis: ';
 
 /**
- * The command of the migration to a newer toolchain, offered when it exists.
- */
-export const MIGRATE_COMMAND = 'hpc-envs:migrate';
-
-/**
  * JupyterLab's command that opens the kernel chooser of the current notebook or console.
  */
 export const CHANGE_KERNEL_COMMAND = 'kernelmenu:change';
@@ -135,7 +130,11 @@ export function diagnosisFixes(
       command: CommandIDs.rebuildEnvironment,
       args: { name, partition, force: true }
     },
-    migrate: { label: trans.__('Migrate…'), command: MIGRATE_COMMAND, args: { name } },
+    migrate: {
+      label: trans.__('Migrate…'),
+      command: CommandIDs.migrateEnvironment,
+      args: { name, partition }
+    },
     choose: {
       label: trans.__('Choose another kernel'),
       command: CHANGE_KERNEL_COMMAND,

@@ -237,7 +237,7 @@ class HpcEnvsProvisioner(LocalProvisioner):
                 f"The build folder {build.path} of {name} is gone: rebuild it.",
                 diagnosis=diagnosis.of("build", name, partition, [build.path], _REBUILD),
             )
-        _check_drift(name, partition, build)
+        _check_drift(name, partition, build, str(meta.get("kind") or "venv"))
         if not check_arch:
             return build
         config = config or HpcEnvs(parent=self)
@@ -502,15 +502,19 @@ class HpcEnvsProvisioner(LocalProvisioner):
 _REBUILD = ("rebuild", "choose")
 
 
-def _check_drift(name: str, partition: str, build: manifest.Build) -> None:
+def _check_drift(name: str, partition: str, build: manifest.Build, kind: str) -> None:
     """Refuse to start a build whose module or interpreter is gone or changed since its lock
     (file stats only), saying which and the fix, instead of a kernel dying with a cryptic error;
-    the diagnosis' kind is the first problem's (a module gone, else the interpreter)."""
+    the diagnosis' kind is the first problem's (a module gone, else the interpreter); a venv
+    (``kind``) may also migrate to a newer toolchain."""
     taken = lock.read(build.path)
     if taken is None:
         return
     blocking = [*drift.module_problems(taken, [], {}), *drift.interpreter_problems(taken)]
+    # A rebuild is refused while a module is gone: a newer toolchain's are the fix.
     gone = any(p["kind"] == "module" for p in blocking)
+    fixes = [f for f in diagnosis.FIXES if not (f == "rebuild" and gone)]
+    fixes = [f for f in fixes if f != "migrate" or kind == "venv"]
     if blocking:
         raise KernelStartError(
             f"The kernel of {name} cannot start: "
@@ -521,8 +525,7 @@ def _check_drift(name: str, partition: str, build: manifest.Build) -> None:
                 name,
                 partition,
                 [p["subject"] for p in blocking],
-                # A rebuild is refused while a module is gone: a newer toolchain's are the fix.
-                ("migrate", "choose") if gone else ("rebuild", "migrate", "choose"),
+                fixes,
             ),
         )
 

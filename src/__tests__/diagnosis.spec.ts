@@ -13,7 +13,6 @@ import {
   DIAGNOSIS_MARKER,
   diagnosisFixes,
   KernelDiagnosisWatcher,
-  MIGRATE_COMMAND,
   parseDiagnosis
 } from '../diagnosis';
 import { CommandIDs } from '../tokens';
@@ -75,14 +74,22 @@ describe('diagnosisFixes', () => {
       'Rebuild',
       'Choose another kernel'
     ]);
-    const all = commands([CommandIDs.rebuildEnvironment, MIGRATE_COMMAND, CHANGE_KERNEL_COMMAND]);
+    const all = commands([
+      CommandIDs.rebuildEnvironment,
+      CommandIDs.migrateEnvironment,
+      CHANGE_KERNEL_COMMAND
+    ]);
     expect(diagnosisFixes(diagnosis, all.registry, trans)).toEqual([
       {
         label: 'Rebuild',
         command: CommandIDs.rebuildEnvironment,
         args: { name: 'science', partition: 'zen4', force: true }
       },
-      { label: 'Migrate…', command: MIGRATE_COMMAND, args: { name: 'science' } },
+      {
+        label: 'Migrate…',
+        command: CommandIDs.migrateEnvironment,
+        args: { name: 'science', partition: 'zen4' }
+      },
       { label: 'Choose another kernel', command: CHANGE_KERNEL_COMMAND, args: {} }
     ]);
   });

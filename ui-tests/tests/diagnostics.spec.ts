@@ -52,7 +52,7 @@ test.describe('A kernel whose module is gone', () => {
     await expect(text).toContainText(`Module ${PYTHON} is gone from the module tree`);
     await expect(text).not.toContainText('hpc-envs-diagnosis');
     const migrate = await page.evaluate(() =>
-      window.jupyterapp.commands.hasCommand('hpc-envs:migrate')
+      window.jupyterapp.commands.hasCommand('hpc-envs:migrate-environment')
     );
     // (no Rebuild: the server refuses one while a module is gone; a newer toolchain is the fix)
     await expect(dialog.locator('.jp-Dialog-footer button')).toHaveText([
