@@ -23,7 +23,7 @@ from traitlets.config.loader import ConfigFileNotFound, JSONFileConfigLoader, Py
 from . import __version__, errors, names
 from .config import HpcEnvs
 from .core import Core
-from .envs import conda, kernelspec, manifest, scripts
+from .envs import conda, kernelspec, manifest, recreate, scripts
 from .kernels import resources as kernel_resources
 from .kernels import running
 from .runs import cli as runs_cli
@@ -279,6 +279,28 @@ async def _create_from_lock(core: Core, args: argparse.Namespace) -> int:
         shared=args.shared,
     )
     return await _follow(core, task.id, args.quiet)
+
+
+async def cmd_recreate(core: Core, args: argparse.Namespace) -> int:
+    """``recreate NOTEBOOK``: the environment the notebook carries, made here (see
+    envs/recreate.py); with ``--dry-run`` only the plan."""
+    try:
+        with open(_home(args.notebook) or "", encoding="utf-8") as f:
+            notebook = json.load(f)
+    except OSError as err:
+        raise errors.InvalidInput("notebook", f"Cannot read {args.notebook}: {err}") from None
+    except ValueError as err:
+        raise errors.InvalidInput("notebook", f"{args.notebook} is no notebook: {err}") from None
+    if args.dry_run:
+        planned = await recreate.plan(core.envs, notebook, name=args.name, partition=args.partition)
+        _print(planned, args.json, recreate.plan_text(planned))
+        return 0
+    planned, task = await recreate.recreate(
+        core.envs, notebook, name=args.name, partition=args.partition, root=_home(args.root)
+    )
+    if not args.quiet:
+        print(recreate.plan_text(planned))
+    return await _follow_create(core, [task], args.quiet)
 
 
 async def cmd_create(core: Core, args: argparse.Namespace) -> int:
@@ -723,6 +745,15 @@ def _add_environment_commands(commands: _Subcommands) -> None:
     c.add_argument("name", help=ENV_NAME_HELP)
     c.add_argument("--partition", "-p")
     _add_create_command(commands)
+    c = commands.add(
+        "recreate", cmd_recreate, "Make here the environment a notebook was saved with.", True
+    )
+    c.add_argument("notebook", help="a notebook saved with one of these kernels (.ipynb)")
+    c.add_argument("--name", help="the environment's name (default: the notebook's)")
+    c.add_argument("--partition", "-p", help="partition to build on (default: the notebook's)")
+    c.add_argument("--root", help="storage root (path or label such as $VSC_DATA)")
+    c.add_argument("--dry-run", action="store_true", help="only show what would be made")
+    c.add_argument("--quiet", "-q", action="store_true", help="do not print the build log")
     c = commands.add(
         "migrate",
         cmd_migrate,

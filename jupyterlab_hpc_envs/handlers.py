@@ -32,6 +32,7 @@ from jupyter_server.utils import ensure_async, url_path_join
 from . import __version__, errors, names
 from .config import HpcEnvs
 from .core import Core
+from .envs import notebook, recreate
 from .kernels import jobs as kernel_jobs
 from .kernels import resources as kernel_resources
 from .kernels import running as running_kernels
@@ -773,6 +774,46 @@ class CondaEnvironmentsHandler(BaseHandler):
         self.reply({"environments": await self.core.envs.conda_environments()})
 
 
+class RecreationsHandler(BaseHandler):
+    """``recreations``: POST makes here the environment a notebook carries (``metadata.hpc_envs``)
+    from ``path`` (a notebook in the server's folder, read through the contents manager) or
+    ``metadata`` (the notebook's metadata); ``dry_run`` answers only the plan (envs/recreate.py)."""
+
+    async def notebook_of(self, body: dict[str, Any]) -> object:
+        """The notebook the body names: its ``metadata``, else the one at ``path``."""
+        if "metadata" in body:
+            return {"metadata": body["metadata"]}
+        path = body.get("path")
+        if not isinstance(path, str) or not path.endswith(".ipynb"):
+            raise errors.InvalidInput("path", "Give the path of a notebook (.ipynb).")
+        try:
+            get = self.contents_manager.get
+            model = await ensure_async(get(path, content=True, type="notebook"))  # type: ignore[no-untyped-call]
+        except tornado.web.HTTPError as err:
+            raise errors.InvalidInput("path", f"Cannot open {path}: {err.log_message}") from None
+        return model["content"]
+
+    @tornado.web.authenticated
+    @requires("write", "execute")
+    @_errors
+    async def post(self) -> None:
+        body = self.body()
+        dry_run = body.get("dry_run", False)
+        if not isinstance(dry_run, bool):
+            raise errors.InvalidInput("dry_run", "dry_run must be true or false.")
+        notebook = await self.notebook_of(body)
+        name, partition = body.get("name"), body.get("partition")
+        if dry_run:
+            self.reply(
+                await recreate.plan(self.core.envs, notebook, name=name, partition=partition)
+            )
+            return
+        planned, task = await recreate.recreate(
+            self.core.envs, notebook, name=name, partition=partition, root=body.get("root")
+        )
+        self.reply({"plan": planned, "task": task.to_json()}, 202)
+
+
 class UpdateAllHandler(BaseHandler):
     """``envs/<name>/packages/update-all``: POST updates every package of a conda environment."""
 
@@ -793,6 +834,7 @@ def routes(base_url: str) -> list[tuple[str, type[BaseHandler]]]:
         ("modules", ModulesHandler),
         ("envs", EnvsHandler),
         ("envs/adopt", AdoptHandler),
+        ("recreations", RecreationsHandler),
         (f"envs/{ENV}", EnvHandler),
         (f"envs/{ENV}/removal", RemovalPlanHandler),
         (f"envs/{ENV}/lock", LockHandler),
@@ -829,4 +871,6 @@ def setup_handlers(server_app: Any) -> None:
     core.site.probes.background = True  # stale partition probes are refreshed while served
     web_app.settings["hpc_envs"] = core
     web_app.add_handlers(".*$", routes(web_app.settings["base_url"]))
+    if config.notebook_metadata:
+        notebook.install(server_app)
     tornado.ioloop.IOLoop.current().add_callback(core.start)

@@ -19,6 +19,7 @@ import { addCommands, CommandIDs, IHpcEnvsTrackers } from './commands';
 import { addRunsCommands } from './commands/runs';
 import { KernelDiagnosisWatcher } from './diagnosis';
 import { DEFAULT_REFRESH_INTERVAL, HpcEnvsModel } from './model';
+import { recreatePlugin } from './recreate';
 import { KernelJobNotifier, TaskNotifier } from './notifications';
 import { RunsModel } from './runsmodel';
 import { IHpcEnvsModel, PLUGIN_ID } from './tokens';
@@ -201,6 +202,11 @@ function followKernelStarts(app: JupyterFrontEnd, model: IHpcEnvsModel): void {
   app.serviceManager.sessions.runningChanged.connect(changed);
 }
 
-const plugins: JupyterFrontEndPlugin<unknown>[] = [modelPlugin, panelPlugin, walltimePlugin];
+const plugins: JupyterFrontEndPlugin<unknown>[] = [
+  modelPlugin,
+  panelPlugin,
+  recreatePlugin,
+  walltimePlugin
+];
 
 export default plugins;
