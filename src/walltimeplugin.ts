@@ -115,8 +115,9 @@ function timedOut(app: JupyterFrontEnd, trans: TranslationBundle, job: KernelJob
 }
 
 /**
- * The kernel resources dialog of the job's kernel; when a choice was saved, restart the kernel of
- * the widgets that used it.
+ * The kernel resources dialog of the job's kernel; when a choice was saved, start the kernel
+ * again for the widgets that used it (a new kernel of the same kernelspec: the server let go of
+ * the one Slurm ended).
  */
 async function restartLonger(app: JupyterFrontEnd, job: KernelJob): Promise<void> {
   const chosen = await app.commands.execute(CommandIDs.kernelResources, {
@@ -126,9 +127,12 @@ async function restartLonger(app: JupyterFrontEnd, job: KernelJob): Promise<void
   if (!chosen) {
     return;
   }
-  const kernels = new Set(widgetsOf(app, job.kernel_id).map(w => w.sessionContext?.session));
-  for (const session of kernels) {
-    await session?.kernel?.restart();
+  const contexts = new Set(widgetsOf(app, job.kernel_id).map(w => w.sessionContext));
+  for (const context of contexts) {
+    const name = context?.session?.kernel?.name;
+    if (context && name) {
+      await context.changeKernel({ name });
+    }
   }
 }
 
