@@ -10,8 +10,9 @@ import { nullTranslator } from '@jupyterlab/translation';
 import { MigrationPlan } from '../api';
 import { MigrationModel } from '../migrationmodel';
 import { HpcEnvsModel } from '../model';
-import { MigrationBody } from '../widgets/migration';
+import { MigrationBody, newerGenerationThere } from '../widgets/migration';
 import { json, RoutedServer } from './fake-server';
+import { MODULES } from './fixtures';
 import { dispose, find, settle, show } from './render';
 
 const trans = nullTranslator.load('jupyterlab_hpc_envs');
@@ -145,5 +146,17 @@ describe('MigrationBody', () => {
     expect(picker.value).toBe('2023b');
     expect(body.getValue()).toEqual({ partition: 'zen4', to: '2023b', as: null });
     await dispose(body);
+  });
+});
+
+describe('newerGenerationThere', () => {
+  it("is true where a Python module of a newer generation than the environment's is", () => {
+    const science = ['Python/3.11.7-GCCcore-12.3.0', 'SciPy-bundle/2023.07-gfbf-2023a'];
+    expect(newerGenerationThere(science, MODULES)).toBe(true);
+    expect(newerGenerationThere(['Python/3.12.1-GCCcore-13.2.0'], MODULES)).toBe(false);
+    const without2023b = MODULES.filter(m => m.generation !== '2023b');
+    expect(newerGenerationThere(science, without2023b)).toBe(false);
+    // A Python module the catalog does not have (gone: the build is stale) tells nothing here.
+    expect(newerGenerationThere(['Python/3.11.3-GCCcore-12.3.0'], MODULES)).toBe(false);
   });
 });

@@ -12,7 +12,15 @@ import { CommandIDs } from '../commands';
 import { HpcEnvsModel } from '../model';
 import { ENV_ROW_HEIGHT, HpcEnvsPanel, PANEL_ID } from '../widgets/panel';
 import { json, RoutedServer } from './fake-server';
-import { condaEnvironment, environment, INFO, mendableEnvironment, SITE, task } from './fixtures';
+import {
+  condaEnvironment,
+  environment,
+  INFO,
+  mendableEnvironment,
+  MODULES,
+  SITE,
+  task
+} from './fixtures';
 import { click, dispose, find, settle, show, type } from './render';
 
 /**
@@ -161,7 +169,9 @@ describe('HpcEnvsPanel', () => {
 
   it('shows the builds of the selected environment and runs their actions', async () => {
     await open({
-      'GET envs': json({ environments: [environment('science'), environment('other')] })
+      'GET envs': json({ environments: [environment('science'), environment('other')] }),
+      // Python 3.12 of 2023b beside the environment's 3.11 of 2023a: "Migrate…" is offered
+      'GET modules': json({ partition: 'zen4', module_system: 'lmod', modules: MODULES })
     });
 
     await click(find(panel.node, '.jp-HpcEnvs-envRow[data-env="science"]'));

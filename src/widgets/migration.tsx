@@ -7,11 +7,70 @@
 import { Dialog } from '@jupyterlab/apputils';
 import { TranslationBundle } from '@jupyterlab/translation';
 import { ReactWidget } from '@jupyterlab/ui-components';
-import React from 'react';
+import React, { useEffect, useState } from 'react';
 
-import { IMigrationRequest, MigrationPlan } from '../api';
+import { Environment, IMigrationRequest, MigrationPlan, Module } from '../api';
 import { MigrationModel } from '../migrationmodel';
+import { IHpcEnvsModel } from '../tokens';
 import { useSignals } from './common';
+
+/**
+ * Whether a newer toolchain generation than the environment's own (that of its Python module)
+ * has a Python module in a partition's catalog: then "Migrate…" is offered for its build there.
+ *
+ * @param modules - The environment's modules.
+ * @param catalog - The partition's catalog.
+ * @returns Whether a newer generation is there.
+ */
+export function newerGenerationThere(
+  modules: readonly string[],
+  catalog: readonly Module[]
+): boolean {
+  const isPython = (full: string): boolean => full.split('/')[0].toLowerCase() === 'python';
+  const python = modules.find(isPython);
+  const own = catalog.find(m => m.full === python)?.generation;
+  if (!own) {
+    return false;
+  }
+  return catalog.some(m => isPython(m.full) && m.generation !== null && m.generation > own);
+}
+
+/**
+ * The partitions where one's own venv could move to a newer generation (their catalogs are
+ * fetched once, and cached by the model).
+ *
+ * @param model - The extension's model.
+ * @param env - The environment.
+ * @param partitions - The partitions of its ready builds.
+ * @returns Their names.
+ */
+export function useNewerGenerations(
+  model: IHpcEnvsModel,
+  env: Environment,
+  partitions: readonly string[]
+): ReadonlySet<string> {
+  const [found, setFound] = useState<ReadonlySet<string>>(new Set());
+  const key = partitions.join(' ');
+  useEffect(() => {
+    let current = true;
+    if (!env.mine || env.kind !== 'venv' || !env.modules.length) {
+      setFound(new Set());
+      return;
+    }
+    void Promise.all(
+      partitions.map(p =>
+        model.modules(p, null).then(
+          reply => (newerGenerationThere(env.modules, reply.modules) ? p : ''),
+          () => ''
+        )
+      )
+    ).then(names => current && setFound(new Set(names.filter(Boolean))));
+    return () => {
+      current = false;
+    };
+  }, [model, env.name, env.modules.join(' '), key]);
+  return found;
+}
 
 /**
  * The dialog's body; its value is the migration to build (or `null` while no plan answers the

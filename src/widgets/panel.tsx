@@ -15,6 +15,7 @@ import React, { useMemo, useState } from 'react';
 import { Environment, isWaitingJob, JobResources, KernelJob, Site } from '../api';
 import { filterEnvironments, IPartitionStatus, partitionStatuses } from '../model';
 import { hpcEnvsIcon } from '../icons';
+import { RunsModel } from '../runsmodel';
 import { CommandIDs, IHpcEnvsModel, PANEL_ID } from '../tokens';
 import {
   buildStatusLabel,
@@ -24,6 +25,8 @@ import {
   useSignals,
   VirtualList
 } from './common';
+import { useNewerGenerations } from './migration';
+import { RunsView } from './runs';
 import { WalltimeLeft } from './walltime';
 
 export { PANEL_ID };
@@ -47,6 +50,7 @@ export class HpcEnvsPanel extends ReactWidget {
     this._model = options.model;
     this._commands = options.commands;
     this._sessions = options.sessions ?? null;
+    this._runs = options.runs ?? null;
     this._trans = (options.translator ?? nullTranslator).load('jupyterlab_hpc_envs');
 
     this.id = PANEL_ID;
@@ -80,6 +84,7 @@ export class HpcEnvsPanel extends ReactWidget {
         model={this._model}
         commands={this._commands}
         sessions={this._sessions}
+        runs={this._runs}
         trans={this._trans}
       />
     );
@@ -93,6 +98,7 @@ export class HpcEnvsPanel extends ReactWidget {
   private _model: IHpcEnvsModel;
   private _commands: CommandRegistry;
   private _sessions: Session.IManager | null;
+  private _runs: RunsModel | null;
   private _trans: TranslationBundle;
 }
 
@@ -120,6 +126,11 @@ export namespace HpcEnvsPanel {
     sessions?: Session.IManager;
 
     /**
+     * The notebooks run as Slurm jobs: the "Runs" section renders them.
+     */
+    runs?: RunsModel;
+
+    /**
      * The translator of the UI strings.
      */
     translator?: ITranslator;
@@ -130,6 +141,7 @@ interface IViewProps {
   model: IHpcEnvsModel;
   commands: CommandRegistry;
   sessions: Session.IManager | null;
+  runs: RunsModel | null;
   trans: TranslationBundle;
 }
 
@@ -200,6 +212,7 @@ function PanelView(props: IViewProps): React.ReactElement {
         commands={commands}
         trans={trans}
       />
+      {props.runs ? <RunsView model={props.runs} commands={commands} trans={trans} /> : null}
       <input
         type="search"
         className="jp-HpcEnvs-filter jp-mod-styled"
@@ -246,6 +259,7 @@ function PanelView(props: IViewProps): React.ReactElement {
       {current ? (
         <EnvDetails
           env={current}
+          model={model}
           statuses={partitionStatuses(current, model.site?.partitions ?? [], model.tasks)}
           commands={commands}
           trans={trans}
@@ -546,12 +560,15 @@ const EnvRow = React.memo(
  */
 function EnvDetails(props: {
   env: Environment;
+  model: IHpcEnvsModel;
   statuses: IPartitionStatus[];
   commands: CommandRegistry;
   trans: TranslationBundle;
 }): React.ReactElement {
   const { env, statuses, commands, trans } = props;
   const name = env.name;
+  const readyOn = statuses.filter(s => s.status === 'ready').map(s => s.partition.name);
+  const newer = useNewerGenerations(props.model, env, readyOn);
   if (env.refused) {
     return <RefusedDetails env={env} trans={trans} />;
   }
@@ -599,7 +616,14 @@ function EnvDetails(props: {
       )}
       <ul className="jp-HpcEnvs-builds" aria-label={trans.__('Builds per partition')}>
         {statuses.map(s => (
-          <BuildRow key={s.partition.name} env={env} status={s} commands={commands} trans={trans} />
+          <BuildRow
+            key={s.partition.name}
+            env={env}
+            status={s}
+            commands={commands}
+            trans={trans}
+            newer={newer.has(s.partition.name)}
+          />
         ))}
       </ul>
       <div className="jp-HpcEnvs-details-actions">
@@ -734,6 +758,10 @@ function BuildRow(props: {
   status: IPartitionStatus;
   commands: CommandRegistry;
   trans: TranslationBundle;
+  /**
+   * Whether a newer toolchain generation than the environment's is on the partition.
+   */
+  newer?: boolean;
 }): React.ReactElement {
   const { env, status, commands, trans } = props;
   const { partition, build, task } = status;
@@ -742,7 +770,7 @@ function BuildRow(props: {
   const archNote =
     partition.arch && partition.arch !== partition.name ? ` (${partition.arch})` : '';
   const actions = buildActions(env, status, trans);
-  const more = moreActions(env, status, trans);
+  const more = moreActions(env, status, trans, props.newer ?? false);
   return (
     <li
       className={`jp-HpcEnvs-build jp-mod-${status.status}`}
@@ -975,7 +1003,8 @@ function buildActions(
 function moreActions(
   env: Environment,
   status: IPartitionStatus,
-  trans: TranslationBundle
+  trans: TranslationBundle,
+  newer: boolean
 ): IBuildAction[] {
   const where = status.partition.name;
   const more: IBuildAction[] = [];
@@ -999,8 +1028,9 @@ function moreActions(
       args: { name: env.name, partition: where, force: status.status !== 'failed' }
     });
   }
-  const built = status.status === 'ready' || status.status === 'stale';
-  if (env.mine && env.kind === 'venv' && built && env.modules.length) {
+  // A stale build, or one a newer toolchain generation is installed for, may move to it.
+  const movable = status.status === 'stale' || (status.status === 'ready' && newer);
+  if (env.mine && env.kind === 'venv' && movable && env.modules.length) {
     more.push({
       key: 'migrate',
       label: '',
