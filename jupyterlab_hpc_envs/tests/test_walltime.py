@@ -94,7 +94,7 @@ async def test_a_two_minute_kernel_job_lists_its_limit_and_end_and_then_its_time
     assert entry["end_time"] == walltime.moment(end)
     assert entry["end_time"] - entry["start_time"] == 120
     assert before - 60 < entry["start_time"] <= before + 1
-    assert "end_reason" not in entry
+    assert entry["end_reason"] is None
 
     # When Slurm ends the job at its limit, the listing says TIMEOUT and why, and srun's own
     # words say it too (what tells it once Slurm has forgotten the job)
