@@ -5,8 +5,9 @@ A notebook saved through the server's contents API with one of our kernels gets
 another kernel does not. Another real Unix user (``vo.bob``, see users.py) copies the notebook,
 runs ``jupyter hpc-envs recreate`` and gets an environment whose kernel imports the same package
 at the same version, and nbconvert executes the notebook with it. The environment removed, the
-notebook keeps its metadata and ``POST recreations`` makes it again. Bad notebooks and requests are
-refused naming the field, creating nothing.
+notebook keeps its metadata and ``POST recreations`` makes it again. A conda environment's notebook
+carries its explicit package list and is recreated with it. Bad notebooks and requests are refused
+naming the field, creating nothing.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from jupyterlab_hpc_envs.envs import lock as locks
 
 from .helpers import call, run_code, wait_task
 from .test_cli import hpc
+from .test_conda import conda_channel, conda_site  # noqa: F401  (fixtures)
 from .test_envs_rest import PYTHON
 from .test_ownership import _member_env, as_member, vo_root  # noqa: F401
 from .users import vo  # noqa: F401
@@ -223,6 +225,36 @@ async def colleague_recreates(vo, vo_root, demo_site, path: Path, lock: dict[str
     text = "".join("".join(o.get("text", [])) for o in cells[0]["outputs"])
     prefix = bob.home / "data" / "hpc-envs" / "nbenv-carried" / "venv-zen4"
     assert text.split() == ["tabulate", "0.8.10", str(prefix)], "bob's environment ran it"
+
+
+async def test_a_conda_notebook_carries_its_explicit_list_and_is_recreated_under_another_name(
+    conda_site,  # noqa: F811
+    jp_fetch,
+    jp_root_dir,
+):
+    code, out, err = await hpc(
+        "create", "nbenv-conda", "--conda", "--python", "3.11", "--package", "hpc-envs-demo=1.0",
+        "-p", "zen4", "--quiet",
+    )  # fmt: skip
+    assert code == 0, out + err
+    saved = await save(
+        jp_fetch, "conda.ipynb", notebook(kernelspec.kernel_name("nbenv-conda", "zen4"))
+    )
+    carried = saved["metadata"]["hpc_envs"]
+    assert (carried["kind"], carried["modules"]) == ("conda", [])
+    explicit = carried["lock"]["conda"]["explicit"]
+    assert any("/hpc-envs-demo-1.0-" in url for url in explicit), explicit
+
+    code, out, err = await hpc(
+        "recreate", str(jp_root_dir / "conda.ipynb"), "--name", "nbenv-conda2", "--quiet"
+    )
+    assert code == 0, out + err
+    assert out.split() == ["hpcenv-nbenv-conda2-zen4"]
+    code, out, err = await hpc("lock", "nbenv-conda2", "-p", "zen4")
+    assert code == 0, err
+    assert json.loads(out)["conda"]["explicit"] == explicit, "the same conda packages"
+    ran = await run_code("hpcenv-nbenv-conda2-zen4", "import sys; print(sys.prefix)")
+    assert "/hpc-envs/nbenv-conda2/" in ran, ran
 
 
 # --- bad input ---------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ import {
   ModuleSchema,
   PackagesSchema,
   PartitionSchema,
+  RecreationPlanSchema,
   RunFileSchema,
   RunSchema,
   SiteSchema
@@ -38,6 +39,7 @@ import {
   MODULES,
   OVER_CAPACITY,
   PACKAGES,
+  RECREATION_PLAN,
   SITE,
   SITE_WITH_VO
 } from './fixtures';
@@ -143,7 +145,8 @@ describe('the fixtures against openapi.yaml', () => {
       }
     ],
     ['RUN_*', '/runs', 'get', { runs: [RUN_PENDING, RUN_SUCCEEDED, RUN_FAILED, RUN_SWEEP] }],
-    ['RUN_SCRIPT', '/runs/{run_id}/script', 'get', RUN_SCRIPT]
+    ['RUN_SCRIPT', '/runs/{run_id}/script', 'get', RUN_SCRIPT],
+    ['RECREATION_PLAN', '/recreations', 'post', RECREATION_PLAN]
   ];
 
   it.each(cases)('%s is a valid reply of %s %s', (_name, route, method, fixture) => {
@@ -171,7 +174,8 @@ describe('the zod schemas against openapi.yaml', () => {
     ['Environment', EnvironmentSchema, schemas.schemas.Environment],
     ['KernelResources', KernelResourcesSchema, schemas.schemas.KernelResources],
     ['Run', RunSchema, schemas.schemas.Run],
-    ['RunFile', RunFileSchema, schemas.schemas.RunFile]
+    ['RunFile', RunFileSchema, schemas.schemas.RunFile],
+    ['RecreationPlan', RecreationPlanSchema, schemas.schemas.RecreationPlan]
   ];
 
   it.each(cases)('%s has the properties the OpenAPI file lists', (_name, zod, openapi) => {

@@ -9,7 +9,7 @@ import { RecreationPlan } from '../api';
 import { missingEnvironment, RecreateModel } from '../recreatemodel';
 import { moveText, RecreateBody } from '../widgets/recreate';
 import { json, RoutedServer } from './fake-server';
-import { task } from './fixtures';
+import { RECREATION_PLAN as PLAN, task } from './fixtures';
 import { find } from './render';
 
 const trans = nullTranslator.load('jupyterlab_hpc_envs');
@@ -27,23 +27,6 @@ const METADATA = {
     kernel: 'hpcenv-analysis-zen4',
     lock: {}
   }
-};
-const PLAN: RecreationPlan = {
-  name: 'analysis',
-  partition: 'zen4',
-  arch: 'zen4',
-  kind: 'venv',
-  kernel: 'hpcenv-analysis-zen4',
-  modules: [
-    { from: PYTHON, to: PYTHON, reason: 'present here, generation 2023a' },
-    {
-      from: 'SciPy-bundle/2023.07-gfbf-2023a',
-      to: null,
-      reason: 'no SciPy-bundle of generation 2023a here'
-    }
-  ],
-  packages: ['tabulate==0.8.10'],
-  notebook: { name: 'analysis', partition: 'zen4', arch: 'zen4', python: '3.11.7' }
 };
 const READY_PLAN: RecreationPlan = {
   ...PLAN,

@@ -121,5 +121,18 @@ test.describe('Runs', () => {
     // And the generated script can be read
     await row.locator('.jp-HpcEnvs-run-script').click();
     await expect(page.locator('.jp-HpcEnvs-runFile-text')).toContainText('--partition=zen2');
+
+    // And the file browser's context menu offers the same for the notebook it was opened on
+    await page.sidebar.openTab('filebrowser');
+    await page.filebrowser.openDirectory(tmpPath);
+    const item = page.locator('.jp-DirListing-item', {
+      has: page.locator('.jp-DirListing-itemText', { hasText: new RegExp(`^${name}\\.ipynb$`) })
+    });
+    await item.click({ button: 'right' });
+    await page.locator('.lm-Menu-item', { hasText: 'Run as Slurm Job…' }).click();
+    await expect(page.locator('.jp-Dialog-header')).toContainText(`${name}.ipynb as a Slurm job`);
+    await expect(dialog.locator('select[name="kernel"]')).toHaveValue(kernel);
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await expect(dialog).toHaveCount(0);
   });
 });
