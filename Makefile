@@ -167,7 +167,7 @@ bench: setup
 	HPC_ENVS_DEMO_DIR="$(DEMO_DIR)" python bench/run.py
 
 ## ---------------------------------------------------------------------------------------------
-## demo
+## demo (its user is not asked about Jupyter's news feed: a prompt that has nothing to do with the demo)
 
 demo: setup
 	scripts/demo-site build "$(DEMO_DIR)"
@@ -175,6 +175,9 @@ demo: setup
 	scripts/conda-channel "$(DEMO_DIR)/conda-channel"
 	@echo "==> JupyterLab on the demo site: http://127.0.0.1:$(DEMO_PORT)/lab (the token is printed below)"
 	set +u; . "$(DEMO_DIR)/env.sh"; mkdir -p "$$HOME"; \
+	  news="$$HOME/.jupyter/lab/user-settings/@jupyterlab/apputils-extension"; mkdir -p "$$news"; \
+	  [ -e "$$news/notification.jupyterlab-settings" ] || \
+	    echo '{"fetchNews": "false"}' > "$$news/notification.jupyterlab-settings"; \
 	  exec "$(VENV)/bin/jupyter" lab --allow-root --no-browser --ip=127.0.0.1 --port=$(DEMO_PORT) \
 	  --ServerApp.port_retries=0 --ServerApp.root_dir="$$HOME" --config=scripts/demo_server_config.py
 

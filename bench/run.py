@@ -8,8 +8,12 @@ alone (``python bench/catalog.py``) updates its part.
 from __future__ import annotations
 
 import json
+import os
+import statistics
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -37,6 +41,66 @@ TITLES = {
 }
 
 
+# Issue 18's bars: the benchmark, its ratio's key and what the ratio is of.
+ISSUE_18 = {
+    "creation_with_uv": ("ours_over_pip_by_hand", "creation, installer=auto / pip by hand", 0.3),
+    "two_partitions": ("two_over_one", "two partitions at once / one", 1.3),
+    "slurm_kernel_start": ("ours_over_floor", "Slurm kernel start, ours / the srun floor", 1.2),
+}
+
+
+class LoadSampler(threading.Thread):
+    """The machine's 1-minute load average every 10 s while the benchmarks run."""
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.samples: list[float] = []
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        while not self.done.wait(10):
+            self.samples.append(os.getloadavg()[0])
+
+    def stop(self) -> dict[str, object]:
+        self.done.set()
+        values = self.samples or [os.getloadavg()[0]]
+        return {
+            "when": time.strftime("%Y-%m-%d %H:%M"),
+            "cores": os.cpu_count(),
+            "load_1min_median": round(statistics.median(values), 2),
+            "load_1min_max": round(max(values), 2),
+            "samples": len(values),
+        }
+
+
+def issue_18(data: dict) -> list[str]:
+    """The three bars of issue 18, each met or not with its number, and the run's load."""
+    lines = ["## Issue 18's bars", "", "| bar | ratio | met | run |", "| --- | ---: | --- | --- |"]
+    for key, (ratio, label, limit) in ISSUE_18.items():
+        entry = data.get(key)
+        if entry is None:
+            lines.append(f"| {label} | not run | — | — |")
+            continue
+        met = "met"
+        if not entry.get("met"):
+            value = entry.get(ratio)
+            over = f": {(value / limit - 1) * 100:.0f}% over {limit}" if value else ""
+            met = f"**not met**{over if value and value > limit else ''}"
+        lines.append(
+            f"| {entry.get('bar', label)} | {entry.get(ratio, '?')} | {met} | {entry['when']} |"
+        )
+    run = data.get("run")
+    if run:
+        lines += [
+            "",
+            f"Last full run ({run['when']}): {run['cores']} cores, 1-minute load average median "
+            f"{run['load_1min_median']} and at most {run['load_1min_max']} over "
+            f"{run['samples']} samples: other sessions' tests and builds ran on the same cores "
+            "and the same one-node Slurm.",
+        ]
+    return [*lines, ""]
+
+
 def write_results() -> None:
     data = json.loads((HERE / "results.json").read_text())
     lines = [
@@ -46,6 +110,7 @@ def write_results() -> None:
         "measured in the same run, interleaved round by round; ratios are of medians. See each",
         "benchmark's docstring for exactly what is measured.",
         "",
+        *issue_18(data),
     ]
     for key, title in TITLES.items():
         if key not in data:
@@ -86,6 +151,8 @@ def write_results() -> None:
 
 def main() -> int:
     failed = []
+    sampler = LoadSampler()
+    sampler.start()
     for name in sys.argv[1:] or BENCHMARKS:
         script = HERE / f"{name}.py"
         if not script.exists():
@@ -94,6 +161,10 @@ def main() -> int:
         print(f"\n=== {name}", flush=True)
         if subprocess.run([sys.executable, str(script)], cwd=HERE).returncode != 0:
             failed.append(name)
+    if not sys.argv[1:]:
+        data = json.loads((HERE / "results.json").read_text())
+        data["run"] = sampler.stop()
+        (HERE / "results.json").write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
     write_results()
     print(f"\nbench/RESULTS.md written{'; failed: ' + ', '.join(failed) if failed else ''}")
     return 1 if failed else 0

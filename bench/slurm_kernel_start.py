@@ -331,7 +331,9 @@ async def measure(kernels: Path, launch: str) -> dict[str, Any]:
         "ipykernel_launcher)",
         "met": ours <= 1.2 * floor and all(ours < table[p]["median_ms"] for p in peers),
         "ours_phases_median_ms": phases.medians(),
-        "load_average_before_after": [load_before, os.getloadavg()],
+        "load_average_before_after": [
+            [round(x, 2) for x in load] for load in (load_before, os.getloadavg())
+        ],
         "note": "the demo's partitions share one node of 2 cores, with other work running; "
         "a peer that cannot start a kernel here is not counted in the bar",
     }

@@ -110,7 +110,7 @@ async def packages_env(root: Path) -> Path:
     in its venv; returns its site-packages."""
     from jupyterlab_hpc_envs.config import HpcEnvs
     from jupyterlab_hpc_envs.core import Core
-    from jupyterlab_hpc_envs.names import NotFound
+    from jupyterlab_hpc_envs.errors import NotFound
 
     core = Core(HpcEnvs(storage_roots=[str(root)], upgrade_pip=False))
     try:

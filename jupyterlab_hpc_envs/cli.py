@@ -23,8 +23,9 @@ from traitlets.config.loader import ConfigFileNotFound, JSONFileConfigLoader, Py
 from . import __version__, errors, names
 from .config import HpcEnvs
 from .core import Core
-from .envs import conda, kernelspec, manifest, scripts
+from .envs import conda, kernelspec, manifest, recreate, scripts
 from .kernels import resources as kernel_resources
+from .kernels import running
 from .runs import cli as runs_cli
 from .runs import records as run_records
 from .site import probe
@@ -109,8 +110,8 @@ def _failure_lines(core: Core, record: TaskRecord) -> list[str]:
 
 
 async def _follow_all(core: Core, task_ids: list[str], quiet: bool = False) -> int:
-    """:func:`_follow` of several tasks at once, each line of a log after its partition's name
-    (one task: its log as it is); 0 when all succeed, 1 otherwise."""
+    """:func:`_follow` of several tasks at once, each line of a log (read as :func:`_follow`
+    prints it) after its partition's name; 0 when all succeed, 1 otherwise."""
     if len(task_ids) == 1:
         return await _follow(core, task_ids[0], quiet)
     offsets = dict.fromkeys(task_ids, 0)
@@ -122,7 +123,10 @@ async def _follow_all(core: Core, task_ids: list[str], quiet: bool = False) -> i
             text, offsets[task_id] = core.tasks.read_log(task_id, offsets[task_id])
             if text and not quiet:
                 sys.stdout.write(
-                    "".join(f"[{record.partition}] {line}\n" for line in text.splitlines())
+                    "".join(
+                        f"[{record.partition}] {scripts.readable_line(line)}\n"
+                        for line in text.splitlines()
+                    )
                 )
                 sys.stdout.flush()
             quiet_round = quiet_round and not text
@@ -277,6 +281,28 @@ async def _create_from_lock(core: Core, args: argparse.Namespace) -> int:
     return await _follow(core, task.id, args.quiet)
 
 
+async def cmd_recreate(core: Core, args: argparse.Namespace) -> int:
+    """``recreate NOTEBOOK``: the environment the notebook carries, made here (see
+    envs/recreate.py); with ``--dry-run`` only the plan."""
+    try:
+        with open(_home(args.notebook) or "", encoding="utf-8") as f:
+            notebook = json.load(f)
+    except OSError as err:
+        raise errors.InvalidInput("notebook", f"Cannot read {args.notebook}: {err}") from None
+    except ValueError as err:
+        raise errors.InvalidInput("notebook", f"{args.notebook} is no notebook: {err}") from None
+    if args.dry_run:
+        planned = await recreate.plan(core.envs, notebook, name=args.name, partition=args.partition)
+        _print(planned, args.json, recreate.plan_text(planned))
+        return 0
+    planned, task = await recreate.recreate(
+        core.envs, notebook, name=args.name, partition=args.partition, root=_home(args.root)
+    )
+    if not args.quiet:
+        print(recreate.plan_text(planned))
+    return await _follow_create(core, [task], args.quiet)
+
+
 async def cmd_create(core: Core, args: argparse.Namespace) -> int:
     if args.from_lock:
         return await _create_from_lock(core, args)
@@ -414,11 +440,35 @@ async def cmd_activate(core: Core, args: argparse.Namespace) -> int:
 
 async def cmd_remove(core: Core, args: argparse.Namespace) -> int:
     plan = core.envs.removal_plan(args.name, args.partition)
+    env = core.envs.get(args.name)
+    partition = names.partition(args.partition) if args.partition else None
+    kernels = core.envs.removal.kernels_of(env, partition)
+    jobs = await running.kernel_jobs(core.config, env.name, kernels, partition)
+    running_lines = [
+        f"kernel job {j['job_id']} on {j['partition']} ({j['state'].lower()}, kernel "
+        f"{j['kernel_id'][:8]})"
+        for j in jobs
+    ]
     if not args.yes:
-        print("This would remove:\n  " + "\n  ".join(plan) + "\nRun again with --yes to do it.")
+        print("This would remove:\n  " + "\n  ".join(plan))
+        if running_lines:
+            print("and stop what runs on it:\n  " + "\n  ".join(running_lines))
+        print("Run again with --yes" + (" --stop" if jobs else "") + " to do it.")
         return EXIT_INPUT
+    if jobs and not args.stop:
+        print(
+            f"hpc-envs: kernels of {env.name} still run:\n  " + "\n  ".join(running_lines)
+            + "\nAdd --stop to cancel their jobs and remove it, or end them first (shut the "
+            "kernels down in JupyterLab, or `scancel " + " ".join(j["job_id"] for j in jobs)
+            + "`).",
+            file=sys.stderr,
+        )  # fmt: skip
+        return EXIT_CONFLICT
+    # Before the files go: no job may outlive the environment it runs.
+    stopped = await running.stop_kernels(None, core.config, jobs)
     result = core.envs.remove(args.name, args.partition)
-    _print(result, args.json, "\n".join(f"Removed {r}" for r in result["removed"]))
+    text = [f"Stopped {s}" for s in stopped] + [f"Removed {r}" for r in result["removed"]]
+    _print({**result, "stopped": stopped}, args.json, "\n".join(text))
     return 0
 
 
@@ -696,6 +746,15 @@ def _add_environment_commands(commands: _Subcommands) -> None:
     c.add_argument("--partition", "-p")
     _add_create_command(commands)
     c = commands.add(
+        "recreate", cmd_recreate, "Make here the environment a notebook was saved with.", True
+    )
+    c.add_argument("notebook", help="a notebook saved with one of these kernels (.ipynb)")
+    c.add_argument("--name", help="the environment's name (default: the notebook's)")
+    c.add_argument("--partition", "-p", help="partition to build on (default: the notebook's)")
+    c.add_argument("--root", help="storage root (path or label such as $VSC_DATA)")
+    c.add_argument("--dry-run", action="store_true", help="only show what would be made")
+    c.add_argument("--quiet", "-q", action="store_true", help="do not print the build log")
+    c = commands.add(
         "migrate",
         cmd_migrate,
         "Rebuild as a new environment on a newer toolchain generation.",
@@ -737,6 +796,11 @@ def _add_environment_commands(commands: _Subcommands) -> None:
     c.add_argument("name", help=ENV_NAME_HELP)
     c.add_argument("--partition", "-p")
     c.add_argument("--yes", action="store_true", help="really remove")
+    c.add_argument(
+        "--stop",
+        action="store_true",
+        help="cancel the Slurm jobs of its running kernels first (refused without, while any run)",
+    )
 
 
 def _add_package_commands(commands: _Subcommands) -> None:

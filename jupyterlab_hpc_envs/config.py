@@ -312,6 +312,14 @@ class HpcEnvs(Configurable):
     def _data_dir_default(self) -> str:
         return os.path.join(jupyter_data_dir(), "hpc_envs")
 
+    notebook_metadata = Bool(
+        True,
+        config=True,
+        help="Give each notebook saved through the server with one of these kernels its "
+        "environment (metadata.hpc_envs: name, modules, partition, arch and the build's lock), "
+        "so that it can be recreated elsewhere ('jupyter hpc-envs recreate').",
+    )
+
     kernels_dir = Unicode(
         config=True,
         help="Where kernelspecs are written. Default: the user's Jupyter kernels folder.",

@@ -32,6 +32,7 @@ from jupyter_server.utils import ensure_async, url_path_join
 from . import __version__, errors, names
 from .config import HpcEnvs
 from .core import Core
+from .envs import notebook, recreate
 from .kernels import jobs as kernel_jobs
 from .kernels import resources as kernel_resources
 from .kernels import running as running_kernels
@@ -201,6 +202,10 @@ class BaseHandler(APIHandler):
     def reply(self, data: Any, status: int = 200) -> None:
         self.set_status(status)
         self.finish(json.dumps(data))
+
+    def root(self) -> str:
+        """The server's folder (``root_dir``): what paths in requests and replies are relative to."""
+        return str(self.settings.get("server_root_dir") or ".")
 
 
 class InfoHandler(BaseHandler):
@@ -683,14 +688,18 @@ class RunsHandler(BaseHandler):
     @requires("read")
     @_errors
     async def get(self) -> None:
-        self.reply({"runs": await run_records.states(self.core.config)})
+        root = self.root()
+        runs = await run_records.states(self.core.config)
+        self.reply({"runs": [run_rest.view(root, r) for r in runs]})
 
     @tornado.web.authenticated
     @requires("write", "execute")
     @_errors
     async def post(self) -> None:
-        root = self.settings.get("server_root_dir") or "."
-        self.reply(await run_rest.submit(self.core.config, root, self.body()), 201)
+        root = self.root()
+        self.reply(
+            run_rest.view(root, await run_rest.submit(self.core.config, root, self.body())), 201
+        )
 
 
 class RunHandler(BaseHandler):
@@ -700,14 +709,15 @@ class RunHandler(BaseHandler):
     @requires("read")
     @_errors
     async def get(self, run_id: str) -> None:
-        run_records.find(self.core.config, run_id)
-        self.reply(await run_records.state(self.core.config, run_id))
+        record = run_records.find(self.core.config, run_id)
+        found = await run_records.state(self.core.config, run_id)
+        self.reply(run_rest.view(self.root(), found or record))
 
     @tornado.web.authenticated
     @requires("write")
     @_errors
     async def delete(self, run_id: str) -> None:
-        self.reply(await run_records.cancel(self.core.config, run_id))
+        self.reply(run_rest.view(self.root(), await run_records.cancel(self.core.config, run_id)))
 
 
 class RunAgainHandler(BaseHandler):
@@ -718,7 +728,28 @@ class RunAgainHandler(BaseHandler):
     @_errors
     async def post(self, run_id: str) -> None:
         again = await asyncio.to_thread(run_records.again, self.core.config, run_id)
-        self.reply(again, 201)
+        self.reply(run_rest.view(self.root(), again), 201)
+
+
+class RunScriptHandler(BaseHandler):
+    """``runs/<run id>/script``: GET the generated sbatch script, so JupyterLab can show it
+    (``/log``: :class:`RunLogHandler`)."""
+
+    which = "script"
+
+    @tornado.web.authenticated
+    @requires("read")
+    @_errors
+    async def get(self, run_id: str) -> None:
+        task = self.get_query_argument("task", None)
+        config = self.core.config
+        self.reply(await asyncio.to_thread(run_rest.read_file, config, run_id, self.which, task))
+
+
+class RunLogHandler(RunScriptHandler):
+    """``runs/<run id>/log``: GET the job's log (``?task=N``: a sweep's task; its end when long)."""
+
+    which = "log"
 
 
 class CondaHandler(BaseHandler):
@@ -743,6 +774,46 @@ class CondaEnvironmentsHandler(BaseHandler):
         self.reply({"environments": await self.core.envs.conda_environments()})
 
 
+class RecreationsHandler(BaseHandler):
+    """``recreations``: POST makes here the environment a notebook carries (``metadata.hpc_envs``)
+    from ``path`` (a notebook in the server's folder, read through the contents manager) or
+    ``metadata`` (the notebook's metadata); ``dry_run`` answers only the plan (envs/recreate.py)."""
+
+    async def notebook_of(self, body: dict[str, Any]) -> object:
+        """The notebook the body names: its ``metadata``, else the one at ``path``."""
+        if "metadata" in body:
+            return {"metadata": body["metadata"]}
+        path = body.get("path")
+        if not isinstance(path, str) or not path.endswith(".ipynb"):
+            raise errors.InvalidInput("path", "Give the path of a notebook (.ipynb).")
+        try:
+            get = self.contents_manager.get
+            model = await ensure_async(get(path, content=True, type="notebook"))  # type: ignore[no-untyped-call]
+        except tornado.web.HTTPError as err:
+            raise errors.InvalidInput("path", f"Cannot open {path}: {err.log_message}") from None
+        return model["content"]
+
+    @tornado.web.authenticated
+    @requires("write", "execute")
+    @_errors
+    async def post(self) -> None:
+        body = self.body()
+        dry_run = body.get("dry_run", False)
+        if not isinstance(dry_run, bool):
+            raise errors.InvalidInput("dry_run", "dry_run must be true or false.")
+        notebook = await self.notebook_of(body)
+        name, partition = body.get("name"), body.get("partition")
+        if dry_run:
+            self.reply(
+                await recreate.plan(self.core.envs, notebook, name=name, partition=partition)
+            )
+            return
+        planned, task = await recreate.recreate(
+            self.core.envs, notebook, name=name, partition=partition, root=body.get("root")
+        )
+        self.reply({"plan": planned, "task": task.to_json()}, 202)
+
+
 class UpdateAllHandler(BaseHandler):
     """``envs/<name>/packages/update-all``: POST updates every package of a conda environment."""
 
@@ -763,6 +834,7 @@ def routes(base_url: str) -> list[tuple[str, type[BaseHandler]]]:
         ("modules", ModulesHandler),
         ("envs", EnvsHandler),
         ("envs/adopt", AdoptHandler),
+        ("recreations", RecreationsHandler),
         (f"envs/{ENV}", EnvHandler),
         (f"envs/{ENV}/removal", RemovalPlanHandler),
         (f"envs/{ENV}/lock", LockHandler),
@@ -780,6 +852,8 @@ def routes(base_url: str) -> list[tuple[str, type[BaseHandler]]]:
         ("runs", RunsHandler),
         (r"runs/(?P<run_id>[^/]+)", RunHandler),
         (r"runs/(?P<run_id>[^/]+)/again", RunAgainHandler),
+        (r"runs/(?P<run_id>[^/]+)/script", RunScriptHandler),
+        (r"runs/(?P<run_id>[^/]+)/log", RunLogHandler),
         ("conda", CondaHandler),
         ("conda/environments", CondaEnvironmentsHandler),
         ("tasks", TasksHandler),
@@ -797,4 +871,6 @@ def setup_handlers(server_app: Any) -> None:
     core.site.probes.background = True  # stale partition probes are refreshed while served
     web_app.settings["hpc_envs"] = core
     web_app.add_handlers(".*$", routes(web_app.settings["base_url"]))
+    if config.notebook_metadata:
+        notebook.install(server_app)
     tornado.ioloop.IOLoop.current().add_callback(core.start)

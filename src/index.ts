@@ -9,15 +9,19 @@ import {
   MainAreaWidget,
   WidgetTracker
 } from '@jupyterlab/apputils';
+import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
 import { ILauncher } from '@jupyterlab/launcher';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 import { Widget } from '@lumino/widgets';
 
 import { addCommands, CommandIDs, IHpcEnvsTrackers } from './commands';
+import { addRunsCommands } from './commands/runs';
 import { KernelDiagnosisWatcher } from './diagnosis';
 import { DEFAULT_REFRESH_INTERVAL, HpcEnvsModel } from './model';
+import { recreatePlugin } from './recreate';
 import { KernelJobNotifier, TaskNotifier } from './notifications';
+import { RunsModel } from './runsmodel';
 import { IHpcEnvsModel, PLUGIN_ID } from './tokens';
 import { CreateEnvironmentForm } from './widgets/form';
 import { PackagesView } from './widgets/packages';
@@ -75,14 +79,15 @@ const panelPlugin: JupyterFrontEndPlugin<void> = {
   description: 'The HPC environments side panel, creation form, logs and packages views.',
   autoStart: true,
   requires: [IHpcEnvsModel],
-  optional: [ILayoutRestorer, ICommandPalette, ILauncher, ITranslator],
+  optional: [ILayoutRestorer, ICommandPalette, ILauncher, ITranslator, IDefaultFileBrowser],
   activate: (
     app: JupyterFrontEnd,
     model: IHpcEnvsModel,
     restorer: ILayoutRestorer | null,
     palette: ICommandPalette | null,
     launcher: ILauncher | null,
-    translator: ITranslator | null
+    translator: ITranslator | null,
+    browser: IDefaultFileBrowser | null
   ): void => {
     translator = translator ?? nullTranslator;
     const trans = translator.load('jupyterlab_hpc_envs');
@@ -97,11 +102,14 @@ const panelPlugin: JupyterFrontEndPlugin<void> = {
       })
     };
     addCommands({ app, model, translator, trackers });
+    const runs = new RunsModel({ serverSettings: app.serviceManager.serverSettings });
+    addRunsCommands({ app, model, runs, trans, browser, palette });
 
     const panel = new HpcEnvsPanel({
       model,
       commands: app.commands,
       sessions: app.serviceManager.sessions,
+      runs,
       translator
     });
     app.shell.add(panel, 'left', { rank: 850 });
@@ -194,6 +202,11 @@ function followKernelStarts(app: JupyterFrontEnd, model: IHpcEnvsModel): void {
   app.serviceManager.sessions.runningChanged.connect(changed);
 }
 
-const plugins: JupyterFrontEndPlugin<unknown>[] = [modelPlugin, panelPlugin, walltimePlugin];
+const plugins: JupyterFrontEndPlugin<unknown>[] = [
+  modelPlugin,
+  panelPlugin,
+  recreatePlugin,
+  walltimePlugin
+];
 
 export default plugins;

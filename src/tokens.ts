@@ -494,3 +494,39 @@ export namespace CommandIDs {
    */
   export const cancelKernelJob = 'hpc-envs:cancel-kernel-job';
 }
+
+/**
+ * The ids of the commands on runs (notebooks run as Slurm batch jobs).
+ */
+export namespace RunCommandIDs {
+  /**
+   * Run a notebook as a Slurm job, in a dialog: `{path}` (relative to the server's folder);
+   * without it, the current notebook or the file browser's selected one.
+   */
+  export const submit = 'hpc-envs:submit-run';
+
+  /**
+   * Open a run's output notebook: `{id, task?}`.
+   */
+  export const openOutput = 'hpc-envs:open-run-output';
+
+  /**
+   * Show a run's job log: `{id, task?}`.
+   */
+  export const showLog = 'hpc-envs:show-run-log';
+
+  /**
+   * Show a run's generated sbatch script, with a button that saves it: `{id}`.
+   */
+  export const showScript = 'hpc-envs:show-run-script';
+
+  /**
+   * Cancel a run's job, after confirmation: `{id}`.
+   */
+  export const cancel = 'hpc-envs:cancel-run';
+
+  /**
+   * Submit a run again as it was asked: `{id}`.
+   */
+  export const again = 'hpc-envs:run-again';
+}

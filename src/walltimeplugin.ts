@@ -88,10 +88,59 @@ async function warn(
 }
 
 /**
- * Say that a kernel's job reached its time limit; offer to restart it with a longer limit (the
- * kernel resources dialog, within the site's limits, then a restart of the kernel).
+ * The notebooks (their session contexts) that use a kernel, and its kernelspec: remembered while
+ * the kernel runs, since the server drops a session whose kernel died.
  */
-function timedOut(app: JupyterFrontEnd, trans: TranslationBundle, job: KernelJob): void {
+interface IKernelUsers {
+  contexts: Set<ISessionContext>;
+  kernelName: string;
+}
+
+/**
+ * Remember that a session context uses its current kernel.
+ *
+ * @param users - The record, by kernel id.
+ * @param context - A session context.
+ */
+function remember(users: Map<string, IKernelUsers>, context: ISessionContext): void {
+  const kernel = context.session?.kernel;
+  if (!kernel) {
+    return;
+  }
+  const entry = users.get(kernel.id) ?? { contexts: new Set(), kernelName: kernel.name };
+  entry.contexts.add(context);
+  users.set(kernel.id, entry);
+}
+
+/**
+ * Remember who uses the kernels of the running kernel jobs.
+ *
+ * @param app - The application.
+ * @param jobs - The kernel jobs.
+ * @param users - The record, by kernel id.
+ */
+function rememberUsers(
+  app: JupyterFrontEnd,
+  jobs: readonly KernelJob[],
+  users: Map<string, IKernelUsers>
+): void {
+  for (const job of jobs.filter(j => j.state === 'RUNNING')) {
+    for (const widget of widgetsOf(app, job.kernel_id)) {
+      remember(users, widget.sessionContext!);
+    }
+  }
+}
+
+/**
+ * Say that a kernel's job reached its time limit; offer to restart it with a longer limit (the
+ * kernel resources dialog, within the site's limits, then a new kernel for its notebooks).
+ */
+function timedOut(
+  app: JupyterFrontEnd,
+  trans: TranslationBundle,
+  job: KernelJob,
+  users: IKernelUsers | undefined
+): void {
   const limit = job.time_limit !== null ? formatLimit(job.time_limit, trans) : '?';
   Notification.error(
     trans.__(
@@ -107,7 +156,7 @@ function timedOut(app: JupyterFrontEnd, trans: TranslationBundle, job: KernelJob
         {
           label: trans.__('Restart with a longer limit'),
           caption: trans.__('Choose a longer time limit, then restart the kernel'),
-          callback: () => void restartLonger(app, job)
+          callback: () => void restartLonger(app, job, users)
         }
       ]
     }
@@ -115,20 +164,33 @@ function timedOut(app: JupyterFrontEnd, trans: TranslationBundle, job: KernelJob
 }
 
 /**
- * The kernel resources dialog of the job's kernel; when a choice was saved, restart the kernel of
- * the widgets that used it.
+ * The kernel resources dialog of the job's kernel; when a choice was saved, start a kernel of the
+ * same kernelspec for the notebooks that used it. The server dropped their sessions with the
+ * kernel Slurm ended: a session it no longer runs is let go of first, so that a new one starts.
  */
-async function restartLonger(app: JupyterFrontEnd, job: KernelJob): Promise<void> {
+async function restartLonger(
+  app: JupyterFrontEnd,
+  job: KernelJob,
+  users: IKernelUsers | undefined
+): Promise<void> {
   const chosen = await app.commands.execute(CommandIDs.kernelResources, {
     name: job.env,
     partition: job.partition
   });
-  if (!chosen) {
+  if (!chosen || !users?.kernelName) {
     return;
   }
-  const kernels = new Set(widgetsOf(app, job.kernel_id).map(w => w.sessionContext?.session));
-  for (const session of kernels) {
-    await session?.kernel?.restart();
+  const sessions = app.serviceManager.sessions;
+  await sessions.refreshRunning();
+  const running = new Set(Array.from(sessions.running(), model => model.id));
+  for (const context of users.contexts) {
+    if (context.isDisposed) {
+      continue; // the notebook was closed
+    }
+    if (context.session && !running.has(context.session.id)) {
+      context.session.dispose();
+    }
+    await context.changeKernel({ name: users.kernelName });
   }
 }
 
@@ -149,10 +211,15 @@ export const walltimePlugin: JupyterFrontEndPlugin<void> = {
     translator: ITranslator | null
   ): void => {
     const trans = (translator ?? nullTranslator).load('jupyterlab_hpc_envs');
+    const users = new Map<string, IKernelUsers>();
+    model.kernelJobsChanged.connect((_, jobs) => rememberUsers(app, jobs, users));
     const watcher = new WalltimeWatcher({
       model,
-      onWarn: (job, left) => void warn(app, trans, job, left),
-      onTimeout: job => timedOut(app, trans, job)
+      onWarn: (job, left) => {
+        rememberUsers(app, [job], users);
+        void warn(app, trans, job, left);
+      },
+      onTimeout: job => timedOut(app, trans, job, users.get(job.kernel_id))
     });
     const status = new WalltimeStatus({ model, trans, warnMinutes: DEFAULT_WARN_MINUTES });
     statusBar?.registerStatusItem('jupyterlab-hpc-envs:walltime', {
@@ -162,8 +229,16 @@ export const walltimePlugin: JupyterFrontEndPlugin<void> = {
       isActive: () => status.isActive,
       activeStateChanged: status.activeChanged
     });
-    const follow = (widget: Widget | null): void =>
-      status.follow((widget as ISessionWidget | null)?.sessionContext ?? null);
+    const followed = new WeakSet<ISessionContext>();
+    const follow = (widget: Widget | null): void => {
+      const context = (widget as ISessionWidget | null)?.sessionContext ?? null;
+      status.follow(context);
+      if (context?.kernelChanged && !followed.has(context)) {
+        followed.add(context);
+        remember(users, context);
+        context.kernelChanged.connect(() => remember(users, context));
+      }
+    };
     app.shell.currentChanged?.connect((_, change) => follow(change.newValue));
     follow(app.shell.currentWidget);
     settingRegistry

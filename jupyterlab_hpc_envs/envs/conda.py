@@ -43,7 +43,7 @@ from typing import Any
 
 from .. import errors, names, proc
 from ..config import HpcEnvs
-from ..site import user_site_advice, user_site_dirs
+from ..site import home_relative, user_site_advice, user_site_dirs
 
 KINDS = ("conda", "mamba", "micromamba", "rattler")
 # Modules that provide a conda engine, as EasyBuild and sites name them.
@@ -246,7 +246,7 @@ def user_lib_warning() -> str:
     if not found:
         return ""
     return (
-        f"{', '.join(found)} {'hold' if len(found) > 1 else 'holds'} Python packages, which "
+        f"{', '.join(map(home_relative, found))} {'hold' if len(found) > 1 else 'holds'} Python packages, which "
         "conflict with conda environments. " + user_site_advice(found)
     )
 

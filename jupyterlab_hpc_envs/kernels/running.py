@@ -87,3 +87,22 @@ async def stop_kernels(
                 continue
             stopped.append(f"job {kernel['job_id']}")
     return stopped
+
+
+async def kernel_jobs(
+    config: HpcEnvs, env: str, kernels: Iterable[str], partition: str | None = None
+) -> list[dict[str, Any]]:
+    """The Slurm kernel jobs of ``env`` (of ``partition`` only when given) that still wait or
+    run, for a process without a kernel manager (the command line): the user's record, checked
+    against ``squeue`` (a record whose job is gone runs nothing)."""
+    recorded = [
+        k for k in await running_kernels(None, None, config, env, kernels, partition) if k["job_id"]
+    ]
+    if not recorded or not await slurm.used(config.use_slurm):
+        return []
+    states = await slurm.jobs([k["job_id"] for k in recorded])
+    return [
+        {**k, "state": states[k["job_id"]].state}
+        for k in recorded
+        if k["job_id"] in states and states[k["job_id"]].active
+    ]

@@ -174,6 +174,11 @@ class SlurmKernel:
             submitted=time.time(),
             ended=None,
             cancel=False,
+            # A restart reuses the kernel's entry: nothing of the previous job's walltime stays.
+            time_limit=None,
+            start_time=None,
+            end_time=None,
+            end_reason=None,
         )
         jobs.hold(job.kernel_id, job.name)
         job.log.info("Kernel %s %s: submitting %s", job.kernel_id, job.label, " ".join(cmd[:-3]))

@@ -9,7 +9,7 @@ from typing import Any
 
 from .. import errors, names
 from ..config import HpcEnvs
-from . import plan, sweep
+from . import plan, records, sweep
 
 
 def _inside(root: str, field: str, value: object) -> str:
@@ -51,3 +51,51 @@ async def submit(config: HpcEnvs, root: str, body: dict[str, Any]) -> dict[str, 
     """Check and submit a run from a REST body; its record."""
     checked = plan.make(config, request(config, root, body))
     return await asyncio.to_thread(plan.submit, config, checked)
+
+
+def _relative(root: str, path: object) -> str | None:
+    """``path`` relative to the server's root (what JupyterLab opens), or None outside it."""
+    if not isinstance(path, str) or not path:
+        return None
+    real_root = os.path.realpath(os.path.expanduser(root))
+    full = os.path.realpath(path)
+    return os.path.relpath(full, real_root) if names.within(full, real_root) else None
+
+
+def view(root: str, run: dict[str, Any]) -> dict[str, Any]:
+    """A run as the REST API shows it: its notebooks also as paths relative to the server's
+    folder (``notebook_path``, ``output_path``, a task's ``output_path``), null outside it."""
+    shown = dict(run, notebook_path=_relative(root, run.get("notebook")))
+    shown["output_path"] = _relative(root, run.get("output"))
+    if run.get("tasks"):
+        shown["tasks"] = [
+            dict(t, output_path=_relative(root, t.get("output"))) for t in run["tasks"]
+        ]
+    return shown
+
+
+MAX_FILE_CHARS = 256 * 1024  # of a log shown in JupyterLab: its end
+
+
+def read_file(config: HpcEnvs, run_id: object, which: str, task: str | None) -> dict[str, Any]:
+    """A run's sbatch ``script`` or job ``log`` (a sweep's: of ``task``, default 0), as
+    ``{"path", "text", "exists", "truncated"}``; a log not written yet is ``exists: false``."""
+    record = records.find(config, run_id)
+    path = str(record["script"] if which == "script" else record["log"])
+    if which == "log" and record.get("tasks"):
+        number = task or "0"
+        if not number.isdigit() or int(number) >= len(record["tasks"]):
+            raise errors.InvalidInput("task", f"The run has tasks 0 to {len(record['tasks']) - 1}.")
+        path = path.replace("%a", str(int(number)))
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            text = f.read()
+    except FileNotFoundError:
+        return {"path": path, "text": "", "exists": False, "truncated": False}
+    truncated = len(text) > MAX_FILE_CHARS
+    return {
+        "path": path,
+        "text": text[-MAX_FILE_CHARS:] if truncated else text,
+        "exists": True,
+        "truncated": truncated,
+    }

@@ -110,10 +110,17 @@ def user_site_dirs() -> list[str]:
     return found
 
 
+def home_relative(path: str) -> str:
+    """``path`` as the user knows it: ``~/.local/...`` for a path in the home folder (a shell
+    expands it when the advice is copied; the user's home is not spelled out)."""
+    home = os.path.expanduser("~").rstrip("/")
+    return "~" + path[len(home) :] if home and path.startswith(home + "/") else path
+
+
 def user_site_advice(paths: list[str]) -> str:
     """What to do about stray user-site folders: the same advice wherever they are reported (the
     site panel, the doctor, a conda environment's creation)."""
-    moves = "; ".join(f"'mv {p} {p}.disabled'" for p in paths)
+    moves = "; ".join(f"'mv {home_relative(p)} {home_relative(p)}.disabled'" for p in paths)
     return (
         "Kernels of this extension run with PYTHONNOUSERSITE=1, but your own scripts, pip and "
         f"conda used by hand do not: move it aside, as the site's documentation advises: {moves}."
@@ -453,8 +460,8 @@ class Site:
             found.append(
                 SiteWarning(
                     "user-site",
-                    f"{path} holds packages that Python loads before any environment's. "
-                    + user_site_advice([path]),
+                    f"{home_relative(path)} holds packages that Python loads before any "
+                    "environment's. " + user_site_advice([path]),
                     path,
                 )
             )

@@ -100,9 +100,10 @@ async def test_the_command_line_creates_on_two_partitions_and_rebuilds_on_all(si
         "create", "uvparts-cli", "-m", PYTHON, "-m", IPYTHON, "-p", "zen4", "-p", "zen2"
     )
     assert code == 0, out + err
-    # Both logs stream at once, each line after its partition's name.
-    assert "[zen4] ::hpc-envs::step smoke-test" in out
-    assert "[zen2] ::hpc-envs::info node_arch=zen2" in out
+    # Both logs stream at once, each line after its partition's name, the steps read as steps
+    assert "[zen4] ==> smoke-test" in out
+    assert "[zen2]     node_arch: zen2" in out
+    assert "::hpc-envs::" not in out
     code, out, err = await hpc("rebuild", "uvparts-cli", "--all-partitions")
     assert code == 0, out + err
     assert "zen4: a build for its architecture was ready: kernel registered." in out

@@ -25,6 +25,7 @@ from jupyter_server.utils import url_path_join
 from tornado.routing import PathMatches
 
 from jupyterlab_hpc_envs import handlers
+from jupyterlab_hpc_envs.envs import lock as locks
 from jupyterlab_hpc_envs.kernels.jobs import KernelJobs
 
 from .test_envs_rest import IPYTHON, PYTHON
@@ -40,10 +41,13 @@ EXPECTED: dict[tuple[str, str], tuple[str, ...]] = {
     ("GET", "envs"): ("read",),
     ("POST", "envs"): ("write", "execute"),
     ("POST", "envs/adopt"): ("write", "execute"),
+    ("POST", "recreations"): ("write", "execute"),
     ("GET", "envs/{name}"): ("read",),
     ("DELETE", "envs/{name}"): ("write",),
     ("GET", "envs/{name}/removal"): ("read",),
     ("GET", "envs/{name}/lock"): ("read",),
+    ("GET", "envs/{name}/migration"): ("read",),
+    ("POST", "envs/{name}/migration"): ("write", "execute"),
     ("POST", "envs/{name}/builds"): ("write", "execute"),
     ("POST", "envs/{name}/kernels"): ("write",),
     ("GET", "envs/{name}/activation"): ("read",),
@@ -61,6 +65,8 @@ EXPECTED: dict[tuple[str, str], tuple[str, ...]] = {
     ("GET", "runs/{run_id}"): ("read",),
     ("DELETE", "runs/{run_id}"): ("write",),
     ("POST", "runs/{run_id}/again"): ("write", "execute"),
+    ("GET", "runs/{run_id}/script"): ("read",),
+    ("GET", "runs/{run_id}/log"): ("read",),
     ("GET", "conda"): ("read",),
     ("GET", "conda/environments"): ("read",),
     ("GET", "tasks"): ("read",),
@@ -272,6 +278,9 @@ async def test_a_read_only_guest_can_read_but_not_change_or_run_anything(
     bodies = {
         ("POST", "envs"): {"name": "intruder", "modules": [PYTHON, IPYTHON], "partition": "zen4"},
         ("POST", "envs/adopt"): {"path": build, "name": "adopted"},
+        ("POST", "recreations"): {
+            "metadata": {"hpc_envs": {"version": 1, "lock": {**locks.read(build), "name": "again"}}}
+        },
         ("POST", "envs/{name}/builds"): {"partition": "zen2"},
         ("POST", "envs/{name}/kernels"): {"partition": "zen4"},
         ("POST", "envs/{name}/packages"): {"partition": "zen4", "packages": ["six"]},

@@ -6,8 +6,11 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import shlex
 import sys
 from pathlib import Path
+
+import pytest
 
 README = Path(__file__).parents[2] / "README.md"
 
@@ -31,15 +34,15 @@ def test_the_readme_has_the_examples_this_test_runs():
     assert any(c.startswith("jupyter hpc-envs remove science --yes") for c in commands)
 
 
+@pytest.mark.timeout(900)  # five builds (two as Slurm jobs) and a dozen commands, on two cores
 async def test_the_readme_examples_run_as_written_on_the_demo_site(site_env, tmp_path):
-    # Given the shell of `source .demo/env.sh` (the test's own storage roots), where `jupyter
-    # hpc-envs` is this checkout's command line
+    # Given the shell the README sets up, `source .venv/bin/activate && source .demo/env.sh`:
+    # the real `jupyter` of this checkout's venv (the commands must work with it whatever they
+    # activate or load), on the demo site (the test's own storage roots)
     script = "\n".join(
         [
             "set -euo pipefail",
-            'jupyter() { if [ "$1" = hpc-envs ]; then shift; '
-            f'"{sys.executable}" -m jupyterlab_hpc_envs.cli "$@"; '
-            'else command jupyter "$@"; fi; }',
+            f"source {shlex.quote(os.path.join(sys.prefix, 'bin', 'activate'))}",
             *[f"echo '>>> {c.split('#')[0].strip()}'\n{c}" for c in readme_commands()],
         ]
     )

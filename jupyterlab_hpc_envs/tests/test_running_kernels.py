@@ -27,18 +27,14 @@ from .helpers import call
 PYTHON = "Python/3.11.7-GCCcore-12.3.0"
 IPYTHON = "IPython/8.14.0-GCCcore-12.3.0"
 ENV = "panel-stop"
+CLI_ENV = "firsthour-cli-stop"
 
 
-@pytest.fixture(scope="module")
-def built(demo_site, tmp_path_factory) -> Path:
-    """The environment, built for zen4 and zen2 by the CLI; the root of its data and kernels."""
-    root = tmp_path_factory.mktemp("removal-kernels")
+def _build(demo_site, root: Path, *argvs: list[str]) -> Path:
+    """Run the CLI commands that build an environment under ``root`` (its data and kernels)."""
     (root / "data").mkdir()
     env = dict(demo_site.env, VSC_DATA=str(root / "data"), JUPYTER_DATA_DIR=str(root / "jupyter"))
-    for argv in (
-        ["create", ENV, "--module", PYTHON, "--module", IPYTHON, "--partition", "zen4", "-q"],
-        ["rebuild", ENV, "--partition", "zen2"],
-    ):
+    for argv in argvs:
         result = subprocess.run(
             [sys.executable, "-m", "jupyterlab_hpc_envs.cli", *argv],
             env=env, capture_output=True, text=True, timeout=600, check=False,
@@ -47,18 +43,46 @@ def built(demo_site, tmp_path_factory) -> Path:
     return root
 
 
+def _serve(monkeypatch, root: Path, name: str, partitions: tuple[str, ...]):
+    """The test server sees the environment ``name`` built under ``root``, and its kernels; at
+    the end, no kernel job of it is left in the queue."""
+    monkeypatch.setenv("VSC_DATA", str(root / "data"))
+    kernels = Path(jupyter_data_dir()) / "kernels"
+    for part in partitions:
+        shutil.copytree(root / "jupyter" / "kernels" / f"hpcenv-{name}-{part}",
+                        kernels / f"hpcenv-{name}-{part}")  # fmt: skip
+    yield name
+    leftovers = [j for j in _queue() if j[1].startswith(f"hpc-envs-kernel:{name}:")]
+    if leftovers:
+        subprocess.run(["scancel", *(j[0] for j in leftovers)], check=False)
+
+
+@pytest.fixture(scope="module")
+def built(demo_site, tmp_path_factory) -> Path:
+    """The environment, built for zen4 and zen2 by the CLI; the root of its data and kernels."""
+    return _build(
+        demo_site,
+        tmp_path_factory.mktemp("removal-kernels"),
+        ["create", ENV, "--module", PYTHON, "--module", IPYTHON, "--partition", "zen4", "-q"],
+        ["rebuild", ENV, "--partition", "zen2"],
+    )
+
+
 @pytest.fixture
 def environment(site_env, built, monkeypatch) -> str:
     """The test server sees the environment (its storage root) and its two kernels."""
-    monkeypatch.setenv("VSC_DATA", str(built / "data"))
-    kernels = Path(jupyter_data_dir()) / "kernels"
-    for part in ("zen4", "zen2"):
-        shutil.copytree(built / "jupyter" / "kernels" / f"hpcenv-{ENV}-{part}",
-                        kernels / f"hpcenv-{ENV}-{part}")  # fmt: skip
-    yield ENV
-    leftovers = [j for j in _queue() if j[1].startswith(f"hpc-envs-kernel:{ENV}:")]
-    if leftovers:
-        subprocess.run(["scancel", *(j[0] for j in leftovers)], check=False)
+    yield from _serve(monkeypatch, built, ENV, ("zen4", "zen2"))
+
+
+@pytest.fixture
+def zen2_only(demo_site, site_env, tmp_path_factory, monkeypatch) -> str:
+    """An environment of its own, built for zen2 only (a Slurm build job), seen by the server."""
+    root = _build(
+        demo_site,
+        tmp_path_factory.mktemp("cli-removal"),
+        ["create", CLI_ENV, "--module", PYTHON, "--module", IPYTHON, "--partition", "zen2", "-q"],
+    )
+    yield from _serve(monkeypatch, root, CLI_ENV, ("zen2",))
 
 
 def _queue() -> list[tuple[str, str]]:
@@ -187,4 +211,61 @@ async def test_a_removal_with_consent_stops_the_local_kernel_and_cancels_the_slu
     assert reply["stopped"] == [f"kernel {local}"]
     assert await _kernel_ids(jp_fetch) == set()
     code, _ = await call(jp_fetch, "GET", "envs", ENV, ok=False)
+    assert code == 404
+
+
+async def _cli(*argv: str) -> tuple[int, str, str]:
+    """``jupyter hpc-envs ARGV`` in a process of its own, in this test's environment (the same
+    Jupyter data folder, hence the same record of kernel jobs, as the test server)."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "jupyterlab_hpc_envs.cli", *argv,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(proc.communicate(), 120)
+    assert proc.returncode is not None
+    return proc.returncode, out.decode(), err.decode()
+
+
+async def test_the_cli_removal_refuses_while_a_slurm_kernel_job_runs_and_cancels_it_with_stop(
+    zen2_only, jp_fetch
+):
+    # Given a kernel of the environment running as a Slurm job on zen2 (started by a server; the
+    # command line has no kernel manager, only the user's record of kernel jobs)
+    kernel = await _start(jp_fetch, f"hpcenv-{CLI_ENV}-zen2")
+    _, listing = await call(jp_fetch, "GET", "kernel-jobs")
+    job = next(j["job_id"] for j in listing["jobs"] if j["kernel_id"] == kernel)
+    assert job in {j[0] for j in _queue()}
+
+    # When the user asks what removing it would do
+    code, out, _ = await _cli("remove", CLI_ENV)
+
+    # Then the kernel job is named with what would go, and --stop is asked for
+    assert code == 2, out
+    assert f"kernel job {job} on zen2" in out
+    assert "--yes --stop" in out
+
+    # When the user removes it without --stop
+    code, out, err = await _cli("remove", CLI_ENV, "--yes")
+
+    # Then it is refused, saying what runs and how to end it; nothing is removed or cancelled
+    assert code == 4, out + err
+    assert f"kernel job {job} on zen2" in err
+    assert "--stop" in err
+    assert f"scancel {job}" in err
+    assert job in {j[0] for j in _queue()}
+    code, _ = await call(jp_fetch, "GET", "envs", CLI_ENV, ok=False)
+    assert code == 200
+
+    # When the user agrees to stop it
+    code, out, err = await _cli("remove", CLI_ENV, "--yes", "--stop")
+
+    # Then the job is cancelled before the environment goes
+    assert code == 0, out + err
+    assert f"Stopped job {job}" in out
+    for _ in range(60):
+        if job not in {j[0] for j in _queue()}:
+            break
+        await asyncio.sleep(0.5)
+    assert job not in {j[0] for j in _queue()}
+    code, _ = await call(jp_fetch, "GET", "envs", CLI_ENV, ok=False)
     assert code == 404

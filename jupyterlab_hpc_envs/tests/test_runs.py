@@ -256,6 +256,19 @@ async def test_rest_submits_refuses_bad_input_and_lists_runs_after_a_server_rest
         assert view["state"] == "SUCCEEDED", view
         code, listed = await again.call("GET", "hpc-envs/api/runs")
         assert run["id"] in [r["id"] for r in listed["runs"]]
+        # The notebooks as JupyterLab opens them: relative to the server's folder.
+        assert (run["notebook_path"], view["notebook_path"]) == ("rest.ipynb", "rest.ipynb")
+        assert view["output_path"] == Path(run["output"]).name
+        # The generated script and the job's log, readable through the API.
+        code, script = await again.call("GET", f"hpc-envs/api/runs/{run['id']}/script")
+        assert code == 200, script
+        assert script["exists"]
+        assert "#SBATCH --partition=zen2" in script["text"]
+        assert script["path"] == run["script"]
+        code, log = await again.call("GET", f"hpc-envs/api/runs/{run['id']}/log")
+        assert (code, log["exists"], log["path"]) == (200, True, run["log"])
+        code, bad = await again.call("GET", f"hpc-envs/api/runs/{run['id']}x/script")
+        assert code == 404, bad
     finally:
         again.stop()
     assert "y=[1, 'two']" in text_of(run["output"])

@@ -44,12 +44,16 @@ def test_the_two_user_site_warnings_give_the_same_advice(tmp_path, monkeypatch):
     (site_warning,) = [w for w in Site(HpcEnvs()).warnings() if w.code == "user-site"]
     conda_warning = conda.user_lib_warning()
 
-    # Then both name the folder and end with the same advice
+    # Then both name the folder as the user knows it (the home folder as ~, no path of the
+    # machine) and end with the same advice
+    shown = "~/.local/lib/python3.11/site-packages"
     advice = user_site_advice([str(stray)])
-    assert f"'mv {stray} {stray}.disabled'" in advice
+    assert f"'mv {shown} {shown}.disabled'" in advice
+    assert site_warning.message.startswith(f"{shown} holds packages")
     assert site_warning.message.endswith(advice)
+    assert conda_warning.startswith(f"{shown} holds Python packages")
     assert conda_warning.endswith(advice)
-    assert str(stray) in conda_warning
+    assert str(tmp_path) not in site_warning.message + conda_warning
 
 
 def test_the_build_scripts_progress_lines_read_as_steps():

@@ -4,7 +4,8 @@ its end at the limit recorded as such (``kernels/walltime.py``).
 On the demo site's real Slurm: an environment built for zen2, its kernel started through the test
 server's kernels API with a two-minute limit, the listing asked through the REST API and compared
 with what ``squeue`` says; then Slurm ends the job at its limit (slurmctld checks limits about
-every 30 s, ``KillWait=2``) and the listing says ``TIMEOUT``. Nothing is mocked.
+every 30 s, ``KillWait=2``) and the listing says ``TIMEOUT``. A limit the site extends with
+``scontrol update`` reaches the listing too. Nothing is mocked.
 """
 
 from __future__ import annotations
@@ -94,7 +95,7 @@ async def test_a_two_minute_kernel_job_lists_its_limit_and_end_and_then_its_time
     assert entry["end_time"] == walltime.moment(end)
     assert entry["end_time"] - entry["start_time"] == 120
     assert before - 60 < entry["start_time"] <= before + 1
-    assert "end_reason" not in entry
+    assert entry["end_reason"] is None
 
     # When Slurm ends the job at its limit, the listing says TIMEOUT and why, and srun's own
     # words say it too (what tells it once Slurm has forgotten the job)
@@ -113,6 +114,30 @@ async def test_a_two_minute_kernel_job_lists_its_limit_and_end_and_then_its_time
     ]
     assert walltime.said_time_limit(srun_said), srun_said
     assert walltime.end_reason("GONE", srun_said) == ("TIMEOUT", "timeout")
+
+
+async def test_a_time_limit_extended_with_scontrol_reaches_the_listing(kernel, jp_fetch):
+    # Given the zen2 kernel running with a two-minute limit
+    await call(jp_fetch, "PUT", "kernels", KERNEL, "resources", body={"time": "2", "cpus": 1})
+    response = await jp_fetch("api", "kernels", method="POST", body=json.dumps({"name": KERNEL}))
+    kernel_id = str(json.loads(response.body)["id"])
+    entry = await listed(jp_fetch, kernel_id)
+    assert entry["time_limit"] == 120, entry
+
+    # When the site extends its job to ten minutes
+    update = ["scontrol", "update", f"JobId={entry['job_id']}", "TimeLimit=10"]
+    await asyncio.to_thread(subprocess.run, update, check=True)
+
+    # Then the listing says the new limit and end, as squeue does (the kernel's next poll)
+    deadline = time.monotonic() + 60
+    while entry["time_limit"] != 600:
+        assert time.monotonic() < deadline, (entry, squeue_times(entry["job_id"]))
+        await asyncio.sleep(2)
+        entry = await listed(jp_fetch, kernel_id)
+    _, _, limit, end = squeue_times(entry["job_id"])
+    assert limit == "10:00"
+    assert entry["end_time"] == walltime.moment(end) == entry["start_time"] + 600
+    await jp_fetch("api", "kernels", kernel_id, method="DELETE")
 
 
 def test_end_reasons_follow_slurms_final_state_and_sruns_words():

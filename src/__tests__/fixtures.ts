@@ -2,7 +2,16 @@
  * Replies of the real server on the demo site (`scripts/demo-site`), recorded with curl and cut
  * down (paths start with `/site` instead of the demo site's folder). Tests change copies of them.
  */
-import { CondaInfo, Environment, Module, Package, Packages, Site, Task } from '../api';
+import {
+  CondaInfo,
+  Environment,
+  Module,
+  Package,
+  Packages,
+  RecreationPlan,
+  Site,
+  Task
+} from '../api';
 import { json, RoutedServer } from './fake-server';
 
 export const INFO = { name: 'jupyterlab-hpc-envs', version: '0.1.0' };
@@ -704,4 +713,30 @@ export const SITE_WITH_VO: Site = {
       shared: true
     }
   ]
+};
+
+/**
+ * `POST recreations` with `dry_run`: the plan of a notebook's environment, one module present
+ * here and one without a match (as envs/recreate.py answers).
+ */
+export const RECREATION_PLAN: RecreationPlan = {
+  name: 'analysis',
+  partition: 'zen4',
+  arch: 'zen4',
+  kind: 'venv',
+  kernel: 'hpcenv-analysis-zen4',
+  modules: [
+    {
+      from: 'Python/3.11.7-GCCcore-12.3.0',
+      to: 'Python/3.11.7-GCCcore-12.3.0',
+      reason: 'present here, generation 2023a'
+    },
+    {
+      from: 'SciPy-bundle/2023.07-gfbf-2023a',
+      to: null,
+      reason: 'no SciPy-bundle of generation 2023a here'
+    }
+  ],
+  packages: ['tabulate==0.8.10'],
+  notebook: { name: 'analysis', partition: 'zen4', arch: 'zen4', python: '3.11.7' }
 };

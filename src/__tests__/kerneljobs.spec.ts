@@ -100,7 +100,7 @@ describe('listKernelJobs and cancelKernelJob', () => {
       time_limit: null,
       start_time: null,
       end_time: null,
-      end_reason: ''
+      end_reason: null
     });
   });
 

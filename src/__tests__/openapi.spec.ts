@@ -15,6 +15,9 @@ import {
   ModuleSchema,
   PackagesSchema,
   PartitionSchema,
+  RecreationPlanSchema,
+  RunFileSchema,
+  RunSchema,
   SiteSchema
 } from '../api';
 import {
@@ -36,9 +39,11 @@ import {
   MODULES,
   OVER_CAPACITY,
   PACKAGES,
+  RECREATION_PLAN,
   SITE,
   SITE_WITH_VO
 } from './fixtures';
+import { RUN_FAILED, RUN_PENDING, RUN_SCRIPT, RUN_SUCCEEDED, RUN_SWEEP } from './runfixtures';
 
 // js-yaml ships no types here; only its `load` is used.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -138,7 +143,10 @@ describe('the fixtures against openapi.yaml', () => {
           KERNEL_JOB_TERMINAL
         ]
       }
-    ]
+    ],
+    ['RUN_*', '/runs', 'get', { runs: [RUN_PENDING, RUN_SUCCEEDED, RUN_FAILED, RUN_SWEEP] }],
+    ['RUN_SCRIPT', '/runs/{run_id}/script', 'get', RUN_SCRIPT],
+    ['RECREATION_PLAN', '/recreations', 'post', RECREATION_PLAN]
   ];
 
   it.each(cases)('%s is a valid reply of %s %s', (_name, route, method, fixture) => {
@@ -164,7 +172,10 @@ describe('the zod schemas against openapi.yaml', () => {
     ['Module', ModuleSchema, schemas.schemas.Module],
     ['Partition', PartitionSchema, schemas.schemas.Partition],
     ['Environment', EnvironmentSchema, schemas.schemas.Environment],
-    ['KernelResources', KernelResourcesSchema, schemas.schemas.KernelResources]
+    ['KernelResources', KernelResourcesSchema, schemas.schemas.KernelResources],
+    ['Run', RunSchema, schemas.schemas.Run],
+    ['RunFile', RunFileSchema, schemas.schemas.RunFile],
+    ['RecreationPlan', RecreationPlanSchema, schemas.schemas.RecreationPlan]
   ];
 
   it.each(cases)('%s has the properties the OpenAPI file lists', (_name, zod, openapi) => {
@@ -178,5 +189,7 @@ describe('the zod schemas against openapi.yaml', () => {
     expect(() => CondaInfoSchema.parse(CONDA_INFO)).not.toThrow();
     expect(() => KernelJobSchema.parse(KERNEL_JOB_PENDING)).not.toThrow();
     expect(() => SiteSchema.parse(SITE_WITH_VO)).not.toThrow();
+    expect(() => RunSchema.parse(RUN_SWEEP)).not.toThrow();
+    expect(() => RunFileSchema.parse(RUN_SCRIPT)).not.toThrow();
   });
 });

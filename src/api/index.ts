@@ -55,6 +55,8 @@ import {
 
 export { API_NAMESPACE, ApiError, errorMessage, requestAPI } from './request';
 export * from './schemas';
+export * from './recreations';
+export * from './runs';
 
 type Settings = ServerConnection.ISettings | undefined;
 

@@ -937,9 +937,10 @@ export const KernelJobSchema = z.object({
    */
   end_time: z.number().nullable().default(null),
   /**
-   * Why an ended job ended: `timeout` (its time limit), `cancelled`, `completed` or `failed`.
+   * Why an ended job ended: `timeout` (its time limit), `cancelled`, `completed` or `failed`;
+   * `null` until it ended.
    */
-  end_reason: z.string().default('')
+  end_reason: z.string().nullable().default(null)
 });
 
 /**

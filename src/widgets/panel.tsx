@@ -15,6 +15,7 @@ import React, { useMemo, useState } from 'react';
 import { Environment, isWaitingJob, JobResources, KernelJob, Site } from '../api';
 import { filterEnvironments, IPartitionStatus, partitionStatuses } from '../model';
 import { hpcEnvsIcon } from '../icons';
+import { RunsModel } from '../runsmodel';
 import { CommandIDs, IHpcEnvsModel, PANEL_ID } from '../tokens';
 import {
   buildStatusLabel,
@@ -25,6 +26,7 @@ import {
   VirtualList
 } from './common';
 import { useNewerGenerations } from './migration';
+import { RunsView } from './runs';
 import { WalltimeLeft } from './walltime';
 
 export { PANEL_ID };
@@ -48,6 +50,7 @@ export class HpcEnvsPanel extends ReactWidget {
     this._model = options.model;
     this._commands = options.commands;
     this._sessions = options.sessions ?? null;
+    this._runs = options.runs ?? null;
     this._trans = (options.translator ?? nullTranslator).load('jupyterlab_hpc_envs');
 
     this.id = PANEL_ID;
@@ -81,6 +84,7 @@ export class HpcEnvsPanel extends ReactWidget {
         model={this._model}
         commands={this._commands}
         sessions={this._sessions}
+        runs={this._runs}
         trans={this._trans}
       />
     );
@@ -94,6 +98,7 @@ export class HpcEnvsPanel extends ReactWidget {
   private _model: IHpcEnvsModel;
   private _commands: CommandRegistry;
   private _sessions: Session.IManager | null;
+  private _runs: RunsModel | null;
   private _trans: TranslationBundle;
 }
 
@@ -121,6 +126,11 @@ export namespace HpcEnvsPanel {
     sessions?: Session.IManager;
 
     /**
+     * The notebooks run as Slurm jobs: the "Runs" section renders them.
+     */
+    runs?: RunsModel;
+
+    /**
      * The translator of the UI strings.
      */
     translator?: ITranslator;
@@ -131,6 +141,7 @@ interface IViewProps {
   model: IHpcEnvsModel;
   commands: CommandRegistry;
   sessions: Session.IManager | null;
+  runs: RunsModel | null;
   trans: TranslationBundle;
 }
 
@@ -201,6 +212,7 @@ function PanelView(props: IViewProps): React.ReactElement {
         commands={commands}
         trans={trans}
       />
+      {props.runs ? <RunsView model={props.runs} commands={commands} trans={trans} /> : null}
       <input
         type="search"
         className="jp-HpcEnvs-filter jp-mod-styled"

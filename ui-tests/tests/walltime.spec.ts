@@ -11,6 +11,7 @@ import {
   createEnvironment,
   IPYTHON,
   openLauncher,
+  openPanel,
   PYTHON,
   removeEnvironmentAndKernels,
   screenshot,
@@ -83,5 +84,23 @@ test.describe('Walltime of a Slurm kernel', () => {
     await expect(ended).toBeVisible({ timeout: 240_000 });
     await expect(ended.getByRole('button', { name: 'Restart with a longer limit' })).toBeVisible();
     await expect(status).toHaveText('zen2 · time limit reached');
+
+    // When the user restarts it with a three-minute limit (the kernel resources dialog)
+    await ended.getByRole('button', { name: 'Restart with a longer limit' }).click();
+    const dialog = page.locator('.jp-HpcEnvs-resourcesDialog');
+    await expect(dialog.getByLabel('Time limit')).toHaveValue('0:02:00');
+    await dialog.getByLabel('Time limit').fill('3');
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await expect(dialog).toHaveCount(0);
+
+    // Then a new kernel job runs with it, and the status bar counts its walltime down
+    await expect(status).toHaveText(/^zen2 · 0:02:\d\d left$/, { timeout: 120_000 });
+    // And the panel's kernel jobs section shows it with its countdown
+    const panel = await openPanel(page);
+    const job = panel.locator('.jp-HpcEnvs-kernelJob[data-state="RUNNING"]', {
+      hasText: `${name} (zen2)`
+    });
+    await expect(job.locator('.jp-HpcEnvs-kernelJob-resources')).toContainText('0:03:00');
+    await expect(job.locator('.jp-HpcEnvs-kernelJob-walltime')).toHaveText(/^0:0[0-2]:\d\d left$/);
   });
 });
