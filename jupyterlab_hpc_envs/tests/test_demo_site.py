@@ -18,6 +18,7 @@ BOTH_TREES = {
     "GCCcore/12.3.0",
     "GCCcore/13.2.0",
     "gfbf/2023a",
+    "gfbf/2023b",
     "foss/2022a",
     "SciPy-bundle/2023.07-gfbf-2023a",
     "IPython/8.14.0-GCCcore-12.3.0",

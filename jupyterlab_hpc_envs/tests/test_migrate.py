@@ -17,7 +17,8 @@ import pytest
 
 from jupyterlab_hpc_envs import cli, errors
 from jupyterlab_hpc_envs.envs import migrate
-from jupyterlab_hpc_envs.site import modules
+from jupyterlab_hpc_envs.envs.manifest import Manifest
+from jupyterlab_hpc_envs.site import PartitionInfo, modules
 
 from .helpers import call, run_code, wait_task
 from .test_cli import hpc
@@ -142,6 +143,40 @@ def test_the_demo_site_has_scipy_bundle_of_2023b_over_python_312(demo_site, arch
 def test_the_packages_a_module_provides_are_read_from_its_easybuild_list(demo_site):
     modulefile = demo_site.dir / "modules" / "zen4" / "all" / "SciPy-bundle" / f"{SCIPY_2023B}.lua"
     assert migrate.extensions(str(modulefile)) == {"numpy": "1.26.2"}
+
+
+@pytest.mark.parametrize(
+    ("kind", "modules", "message"),
+    [
+        ("conda", [], "is a conda environment"),
+        ("venv", ["GCCcore/12.3.0"], "loads no Python module"),
+    ],
+)
+async def test_a_conda_environment_or_one_without_python_is_refused(tree, kind, modules, message):
+    env = Manifest(name="migrate-refused", kind=kind, modules=modules)
+    part = PartitionInfo(name="zen4", arch="zen4", modulepath=[str(tree)])
+    with pytest.raises(errors.InvalidInput, match=message) as err:
+        await migrate.plan(env, part, _catalog(tree), "2024a", None)
+    assert err.value.field == "name"
+
+
+def test_a_pin_without_a_wheel_is_relaxed_keeping_extras_and_markers():
+    assert migrate.relaxed("PyYAML==6.0") == "PyYAML"
+    assert migrate.relaxed('dask[array]==2023.7.0; python_version>"3"') == (
+        'dask[array]; python_version > "3"'
+    )
+
+
+def test_the_extension_lists_of_tcl_modulefiles_are_read_too(tmp_path):
+    modulefile = tmp_path / "2023.11-gfbf-2023b"
+    modulefile.write_text(
+        "#%Module\nsetenv EBEXTSLISTSCIPYMINBUNDLE {numpy-1.26.2,scipy-1.11.4,mpi4py-3.1.5}\n"
+    )
+    assert migrate.extensions(str(modulefile)) == {
+        "numpy": "1.26.2",
+        "scipy": "1.11.4",
+        "mpi4py": "3.1.5",
+    }
 
 
 # --- on the demo site: plans and migrations by the command line and REST --------------------------
