@@ -165,8 +165,8 @@ function timedOut(
 
 /**
  * The kernel resources dialog of the job's kernel; when a choice was saved, start a kernel of the
- * same kernelspec for the notebooks that used it. The server dropped their sessions with the
- * kernel Slurm ended: a session it no longer runs is let go of first, so that a new one starts.
+ * same kernelspec for the notebooks that used it. Their sessions, whose kernel Slurm ended, are
+ * shut down first (the server may have dropped them already), so that a new session starts.
  */
 async function restartLonger(
   app: JupyterFrontEnd,
@@ -181,14 +181,20 @@ async function restartLonger(
     return;
   }
   const sessions = app.serviceManager.sessions;
-  await sessions.refreshRunning();
-  const running = new Set(Array.from(sessions.running(), model => model.id));
   for (const context of users.contexts) {
     if (context.isDisposed) {
       continue; // the notebook was closed
     }
-    if (context.session && !running.has(context.session.id)) {
-      context.session.dispose();
+    const session = context.session;
+    if (session && (!session.kernel || session.kernel.id === job.kernel_id)) {
+      // Its kernel is dead; the server drops such a session when it is next asked for it, which may
+      // be during a kernel change (a 404 then). Let it go first, whether the server still has it or not.
+      await sessions.shutdown(session.id).catch(reason => {
+        console.debug(`jupyterlab-hpc-envs: session ${session.id} already gone`, reason);
+      });
+      if (!session.isDisposed) {
+        session.dispose();
+      }
     }
     await context.changeKernel({ name: users.kernelName });
   }
