@@ -74,7 +74,7 @@ def view(root: str, run: dict[str, Any]) -> dict[str, Any]:
     return shown
 
 
-MAX_FILE_CHARS = 256 * 1024  # of a log shown in JupyterLab: its end
+MAX_FILE_CHARS = 256 * 1024  # bytes of a log shown in JupyterLab: its end
 
 
 def read_file(config: HpcEnvs, run_id: object, which: str, task: str | None) -> dict[str, Any]:
@@ -88,14 +88,12 @@ def read_file(config: HpcEnvs, run_id: object, which: str, task: str | None) -> 
             raise errors.InvalidInput("task", f"The run has tasks 0 to {len(record['tasks']) - 1}.")
         path = path.replace("%a", str(int(number)))
     try:
-        with open(path, encoding="utf-8", errors="replace") as f:
-            text = f.read()
+        with open(path, "rb") as f:
+            size = f.seek(0, os.SEEK_END)
+            truncated = size > MAX_FILE_CHARS
+            f.seek(size - MAX_FILE_CHARS if truncated else 0)
+            data = f.read(MAX_FILE_CHARS)  # only the end of a long log is read
     except FileNotFoundError:
         return {"path": path, "text": "", "exists": False, "truncated": False}
-    truncated = len(text) > MAX_FILE_CHARS
-    return {
-        "path": path,
-        "text": text[-MAX_FILE_CHARS:] if truncated else text,
-        "exists": True,
-        "truncated": truncated,
-    }
+    text = data.decode("utf-8", errors="replace")
+    return {"path": path, "text": text, "exists": True, "truncated": truncated}

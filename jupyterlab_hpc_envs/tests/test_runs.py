@@ -272,3 +272,22 @@ async def test_rest_submits_refuses_bad_input_and_lists_runs_after_a_server_rest
     finally:
         again.stop()
     assert "y=[1, 'two']" in text_of(run["output"])
+
+
+def test_a_long_job_log_is_read_from_its_end_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A job's log shown in JupyterLab is its last MAX_FILE_CHARS bytes (a log of gigabytes is not
+    read into the server's memory); a script not written is ``exists: false``."""
+    from ..runs import records, rest
+
+    log = tmp_path / "job.log"
+    log.write_bytes(b"x" * (rest.MAX_FILE_CHARS + 10) + "naïve end\n".encode())
+    record = {"script": str(tmp_path / "job.sbatch"), "log": str(log)}
+    monkeypatch.setattr(records, "find", lambda config, run_id: record)
+    shown = rest.read_file(None, "r1", "log", None)  # type: ignore[arg-type]
+    assert (shown["exists"], shown["truncated"]) == (True, True)
+    assert shown["text"].endswith("naïve end\n")
+    assert len(shown["text"].encode()) == rest.MAX_FILE_CHARS
+    missing = rest.read_file(None, "r1", "script", None)  # type: ignore[arg-type]
+    assert missing == {"path": record["script"], "text": "", "exists": False, "truncated": False}
