@@ -64,19 +64,17 @@ _TASK = re.compile(r"^(\d+)_(\d+|\[(.*)\])$")
 async def _array_queue(job_id: str) -> tuple[dict[int, tuple[str, str]], tuple[str, str] | None]:
     """A job array's tasks as squeue lists them: task -> (state, reason), and the state of its
     not yet started tasks (squeue shows them as one ``ID_[2-5%2]`` line), if any."""
-    code, out, _ = await slurm.run(["squeue", "-h", "--states=all", "-j", job_id, "-o", "%i|%T|%r"])
     tasks: dict[int, tuple[str, str]] = {}
     waiting = None
-    for line in out.splitlines() if code == 0 else []:
-        fields = line.split("|")
-        found = _TASK.match(fields[0]) if len(fields) == 3 else None
+    for line in await slurm.array_lines(job_id):
+        found = _TASK.match(line.job_id)
         if found is None or found.group(1) != job_id:
             continue
-        reason = "" if fields[2] == "None" else fields[2]
+        reason = "" if line.reason == "None" else line.reason
         if found.group(3) is not None:
-            waiting = (fields[1], reason)
+            waiting = (line.state, reason)
         else:
-            tasks[int(found.group(2))] = (fields[1], reason)
+            tasks[int(found.group(2))] = (line.state, reason)
     return tasks, waiting
 
 

@@ -339,6 +339,14 @@ async def jobs(job_ids: list[str]) -> dict[str, JobState]:
     return found
 
 
+async def array_lines(job_id: str) -> list[JobState]:
+    """What squeue lists for job array ``job_id``: a line per started task (``ID_N``) and one for
+    the tasks not started yet (``ID_[2-5%2]``); empty when squeue fails or has forgotten it."""
+    code, out, _ = await run(["squeue", "-h", "--states=all", "-j", job_id, "-o", _FORMAT])
+    lines = out.splitlines() if code == 0 else []
+    return [job for job in map(_parse, lines) if job is not None]
+
+
 async def jobs_with_prefix(prefix: str, states: str = "") -> list[JobState]:
     """This user's jobs whose name starts with ``prefix``, with their comments (``states``: as
     squeue's ``--states``; default: the active ones)."""
